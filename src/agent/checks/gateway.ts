@@ -1,0 +1,152 @@
+// gateway — the first hop answers.
+//
+// How it is decided, without raw sockets or capabilities (the agent runs as
+// non-root with every capability dropped, so it cannot ping or read netlink
+// neighbour state it does not own):
+//  * The default gateways come from /proc/net/route and /proc/net/ipv6_route.
+//  * Each attempt opens a TCP connection to the gateway on a port nothing
+//    serves. Sending the SYN makes the kernel resolve the gateway's link-layer
+//    address. A refusal (RST) or an accepted connection is an answer from the
+//    first hop: pass. EHOSTUNREACH means neighbour resolution failed: fail.
+//  * Calico drops pod-to-host traffic by default, so a healthy pod may never
+//    get a TCP answer from its gateway. Neighbour resolution is then the
+//    signal, read from files any user can read:
+//      IPv4: /proc/net/arp lists the gateway as complete (flag 0x2);
+//      IPv6: the kernel keeps no such file, but /proc/net/dev_snmp6/<dev>
+//      counts neighbour advertisements received on the pod's interface, whose
+//      only neighbour is the gateway; failing that, a connect that has not
+//      failed with EHOSTUNREACH after the whole neighbour-discovery window
+//      (mcast_solicit x retrans_time) means the neighbour did answer.
+// Every default-route family must pass (a dual-stack pod needs both); within a
+// family, one answering gateway is enough.
+import { readFileSync } from 'node:fs';
+import { CodedError } from '../../lib/errors.ts';
+import type { Check } from '../prober.ts';
+import { anyOf, tcpConnect } from './tcp.ts';
+
+export interface Gateway {
+  readonly family: 4 | 6;
+  readonly ip: string;
+  readonly dev: string;
+}
+
+/** Discard port: almost never served, so a host that accepts packets from the pod answers RST. */
+const GATEWAY_PORT = 9;
+/** How soon an attempt looks at the neighbour table again after sending its SYN. */
+const RECHECK_MS = 5;
+
+/** Where the kernel files live; tests point this at fixtures. */
+export interface ProcFiles {
+  read(path: string): string | null;
+}
+
+export const realProc: ProcFiles = {
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  },
+};
+
+/** Default-route gateways from /proc/net/route text (little-endian hex, as on x86 and arm). */
+export function parseRoute4(text: string): Gateway[] {
+  const out: Gateway[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const [dev, dest, gw, flags, , , , mask] = line.trim().split(/\s+/);
+    if (!dev || !gw || dest !== '00000000' || mask !== '00000000') continue;
+    if ((parseInt(flags ?? '0', 16) & 0x3) !== 0x3) continue; // RTF_UP | RTF_GATEWAY
+    const bytes = Buffer.from(gw, 'hex').reverse();
+    out.push({ family: 4, ip: [...bytes].join('.'), dev });
+  }
+  return out;
+}
+
+/** Default-route gateways from /proc/net/ipv6_route text. */
+export function parseRoute6(text: string): Gateway[] {
+  const out: Gateway[] = [];
+  for (const line of text.split('\n')) {
+    const [dest, plen, , , nextHop, , , , flags, dev] = line.trim().split(/\s+/);
+    if (!dev || !nextHop || dest !== '0'.repeat(32) || plen !== '00' || /^0+$/.test(nextHop)) continue;
+    const f = parseInt(flags ?? '0', 16);
+    if ((f & 0x3) !== 0x3 || f & 0x200) continue; // up, gateway, not reject
+    const full = nextHop.match(/.{4}/g)!.join(':');
+    out.push({ family: 6, ip: new URL(`http://[${full}]`).hostname.slice(1, -1), dev });
+  }
+  return out;
+}
+
+/** True when /proc/net/arp lists `ip` on `dev` as resolved. */
+export function arpResolved(text: string, ip: string, dev: string): boolean {
+  return text.split('\n').some((line) => {
+    const [addr, , flags, , , device] = line.trim().split(/\s+/);
+    return addr === ip && device === dev && (parseInt(flags ?? '0', 16) & 0x2) !== 0;
+  });
+}
+
+/** Neighbour advertisements received, from /proc/net/dev_snmp6/<dev> text. */
+export function neighbourAdvertisements(text: string): number {
+  const m = /^Icmp6InNeighborAdvertisements\s+(\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Reads the default gateways; empty when there is no default route. */
+export function defaultGateways(proc: ProcFiles): Gateway[] {
+  return [...parseRoute4(proc.read('/proc/net/route') ?? ''), ...parseRoute6(proc.read('/proc/net/ipv6_route') ?? '')];
+}
+
+/** How long IPv6 neighbour discovery may take on `dev` before the kernel gives up. */
+export function ndWindowMs(proc: ProcFiles, dev: string): number {
+  const num = (path: string, fallback: number) => Number(proc.read(path)?.trim() || fallback) || fallback;
+  return num(`/proc/sys/net/ipv6/neigh/${dev}/mcast_solicit`, 3) * num(`/proc/sys/net/ipv6/neigh/${dev}/retrans_time_ms`, 1000);
+}
+
+function neighbourAnswered(gw: Gateway, proc: ProcFiles): boolean {
+  if (gw.family === 4) return arpResolved(proc.read('/proc/net/arp') ?? '', gw.ip, gw.dev);
+  return neighbourAdvertisements(proc.read(`/proc/net/dev_snmp6/${gw.dev}`) ?? '') > 0;
+}
+
+/** One attempt at one gateway: resolves when the first hop answers. */
+function firstHopAnswers(gw: Gateway, proc: ProcFiles, signal: AbortSignal): Promise<void> {
+  if (neighbourAnswered(gw, proc)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = new AbortController();
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (err?: unknown) => {
+      for (const t of timers) clearTimeout(t);
+      signal.removeEventListener('abort', onAbort);
+      done.abort();
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onAbort = () => finish(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const host = gw.family === 6 && gw.ip.startsWith('fe80') ? `${gw.ip}%${gw.dev}` : gw.ip;
+    tcpConnect(host, GATEWAY_PORT, done.signal).then(
+      () => finish(),
+      (err: NodeJS.ErrnoException) => (done.signal.aborted ? undefined : finish(err.code === 'ECONNREFUSED' ? undefined : err)),
+    );
+    timers.push(setTimeout(() => neighbourAnswered(gw, proc) && finish(), RECHECK_MS));
+    if (gw.family === 6) timers.push(setTimeout(() => finish(), ndWindowMs(proc, gw.dev) + 100));
+  });
+}
+
+/** The gateway check. */
+export function gatewayCheck(spec: string, proc: ProcFiles = realProc): Check {
+  const v6 = defaultGateways(proc).filter((g) => g.family === 6);
+  return {
+    spec,
+    kind: 'gateway',
+    // An IPv6 attempt may have to outlast neighbour discovery to conclude.
+    minAttemptTimeoutMs: v6.length > 0 ? Math.max(...v6.map((g) => ndWindowMs(proc, g.dev))) + 500 : 0,
+    async attempt(signal) {
+      const gateways = defaultGateways(proc);
+      if (gateways.length === 0) {
+        throw new CodedError('NO_DEFAULT_ROUTE', 'no default route with a gateway in /proc/net/route or /proc/net/ipv6_route');
+      }
+      const families = [4, 6].map((f) => gateways.filter((g) => g.family === f)).filter((g) => g.length > 0);
+      await Promise.all(families.map((gws) => anyOf(gws.map((gw) => firstHopAnswers(gw, proc, signal)))));
+    },
+  };
+}

@@ -1,0 +1,272 @@
+// `netready wait` configuration: flags and NETREADY_* environment variables
+// (flags win), validated by one zod schema into a frozen, typed object.
+// A bad value fails fast with the option's name and the value in the message.
+import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
+// zod/mini: the same validation as zod, tree-shaken to a fraction of its start-up cost.
+import * as z from 'zod/mini';
+import { parseDuration } from '../lib/duration.ts';
+import { parseCheckSpec, type CheckSpec } from '../lib/check-spec.ts';
+import { CodedError } from '../lib/errors.ts';
+
+interface OptionDef {
+  env?: string;
+  type?: 'boolean';
+  multiple?: boolean;
+  default?: string;
+  /** Placeholder shown in --help. */
+  value?: string;
+  help: string;
+}
+
+/** Every option of `netready wait`: the flag is the key. --help is generated from this table. */
+export const WAIT_OPTIONS = {
+  check: { env: 'NETREADY_CHECKS', multiple: true, value: 'SPEC', help: 'check to pass: gateway, dns, dns:NAME, tcp://HOST:PORT, kubernetes, http(s)://URL; repeatable (env: comma or space separated). Default: gateway, dns, and kubernetes when KUBERNETES_SERVICE_HOST is set' },
+  timeout: { env: 'NETREADY_TIMEOUT', default: '5m', value: 'DURATION', help: 'give up after this long; 0 waits forever' },
+  'on-timeout': { env: 'NETREADY_ON_TIMEOUT', default: 'fail', value: 'fail|continue', help: 'at the deadline exit 1 (fail) or 0 (continue)' },
+  interval: { env: 'NETREADY_INTERVAL', default: '20ms', value: 'DURATION', help: 'start a new attempt this often while a check has not passed; doubles over the first 10 s of a long wait' },
+  'attempt-timeout': { env: 'NETREADY_ATTEMPT_TIMEOUT', default: '1s', value: 'DURATION', help: 'time one attempt may take' },
+  'max-in-flight': { env: 'NETREADY_MAX_IN_FLIGHT', default: '64', value: 'N', help: 'attempts in flight per check at most' },
+  settle: { env: 'NETREADY_SETTLE', default: '0', value: 'DURATION', help: 'every check must keep passing this long before the network counts as ready' },
+  'http-status': { env: 'NETREADY_HTTP_STATUS', default: 'any', value: 'LIST', help: 'HTTP statuses that pass http(s) checks, e.g. 200-399,404; any = every response' },
+  'dns-server': { env: 'NETREADY_DNS_SERVERS', multiple: true, value: 'ADDR[:PORT]', help: 'resolver to query instead of the nameservers in /etc/resolv.conf; repeatable' },
+  collector: { env: 'NETREADY_COLLECTOR_URL', value: 'URL', help: 'collector base URL; the report is POSTed to URL/v1/reports' },
+  'report-budget': { env: 'NETREADY_REPORT_BUDGET', default: '1s', value: 'DURATION', help: 'time allowed for delivering the report, retries included' },
+  'termination-log': { env: 'NETREADY_TERMINATION_LOG', default: '/dev/termination-log', value: 'PATH', help: 'file for the one-line summary; empty disables' },
+  'log-level': { env: 'NETREADY_LOG_LEVEL', default: 'info', value: 'LEVEL', help: 'debug, info, warn or error' },
+  'dry-run': { type: 'boolean', help: 'print the resolved configuration as JSON and exit' },
+  help: { type: 'boolean', help: 'show this help' },
+} as const satisfies Record<string, OptionDef>;
+
+/** Environment variables set through the downward API; they have no flags. */
+export const IDENTITY_ENV = {
+  podName: 'NETREADY_POD_NAME',
+  podNamespace: 'NETREADY_POD_NAMESPACE',
+  podUid: 'NETREADY_POD_UID',
+  nodeName: 'NETREADY_NODE_NAME',
+  podIps: 'NETREADY_POD_IPS',
+  admittedAt: 'NETREADY_ADMITTED_AT',
+} as const;
+
+type OptionName = keyof typeof WAIT_OPTIONS;
+type Env = Record<string, string | undefined>;
+
+/** Thrown by option parsers; becomes a zod issue carrying its message. */
+class OptionError extends Error {}
+
+/** A string option turned into a value by `parse`, which throws OptionError on a bad value. */
+const parsed = <T>(parse: (s: string) => T) =>
+  z.pipe(
+    z.string(),
+    z.transform((s: string, ctx) => {
+      try {
+        return parse(s);
+      } catch (err) {
+        if (!(err instanceof OptionError)) throw err;
+        ctx.issues.push({ code: 'custom', input: s, message: err.message });
+        return z.NEVER;
+      }
+    }),
+  );
+
+const duration = (max = Infinity, min = 0) =>
+  parsed((s) => {
+    const ms = parseDuration(s);
+    if (ms === null) throw new OptionError('expected a duration such as 500ms, 30s or 5m');
+    if (ms < min || ms > max) throw new OptionError(`must be between ${min} ms and ${max} ms`);
+    return ms;
+  });
+
+const statusList = parsed((s) => {
+  if (s.trim() === 'any') return null;
+  return s.split(',').map((part): [number, number] => {
+    const m = /^\s*([1-5]\d\d)(?:-([1-5]\d\d))?\s*$/.exec(part);
+    if (!m) throw new OptionError('expected "any" or statuses and ranges such as 200-399,404');
+    const lo = Number(m[1]);
+    const hi = m[2] ? Number(m[2]) : lo;
+    if (hi < lo) throw new OptionError(`range ${part.trim()} is reversed`);
+    return [lo, hi];
+  });
+});
+
+const dnsServer = z.string().check(
+  z.refine((s) => {
+    const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+    const [host, port] = v6 ? [v6[1]!, v6[2]] : isIP(s) === 6 ? [s, undefined] : s.split(':');
+    return isIP(host ?? '') !== 0 && (port === undefined || (/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535));
+  }, 'expected an IP address with an optional port, e.g. 192.0.2.10, 192.0.2.10:5353 or [2001:db8::1]:53'),
+);
+
+const collectorUrl = parsed((s) => {
+  let url: URL | null = null;
+  try {
+    url = new URL(s);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new OptionError('expected an http:// or https:// URL');
+  if (url.search || url.hash) throw new OptionError('must not have a query or fragment');
+  return url.href.replace(/\/+$/, '');
+});
+
+const ipList = parsed((s) => {
+  const ips = s.split(/[\s,]+/).filter(Boolean);
+  const bad = ips.find((ip) => isIP(ip) === 0);
+  if (bad !== undefined) throw new OptionError(`"${bad}" is not an IP address`);
+  return ips;
+});
+
+const count = parsed((s) => {
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!(n >= 1 && n <= 1024)) throw new OptionError('expected a whole number from 1 to 1024');
+  return n;
+});
+
+const identity = z.string().check(z.maxLength(253));
+
+/** The schema over raw strings; its output is the typed configuration. */
+const configSchema = z.object({
+  check: z.array(z.string()),
+  timeout: duration(),
+  'on-timeout': z.enum(['fail', 'continue']),
+  interval: duration(10_000, 1),
+  'attempt-timeout': duration(600_000, 1),
+  'max-in-flight': count,
+  settle: duration(600_000),
+  'http-status': statusList,
+  'dns-server': z.array(dnsServer),
+  collector: z.optional(collectorUrl),
+  'report-budget': duration(60_000, 1),
+  'termination-log': z.string(),
+  'log-level': z.enum(['debug', 'info', 'warn', 'error']),
+  'dry-run': z.boolean(),
+  podName: identity,
+  podNamespace: identity,
+  podUid: identity,
+  nodeName: identity,
+  podIps: ipList,
+  admittedAt: z.optional(z.iso.datetime({ offset: true })),
+});
+
+export interface WaitConfig {
+  readonly checks: readonly CheckSpec[];
+  /** 0 = no deadline. */
+  readonly timeoutMs: number;
+  readonly onTimeout: 'fail' | 'continue';
+  readonly intervalMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly maxInFlight: number;
+  readonly settleMs: number;
+  /** Inclusive status ranges that pass http checks; null = any response. */
+  readonly httpStatus: readonly (readonly [number, number])[] | null;
+  readonly dnsServers: readonly string[];
+  readonly collectorUrl: string | null;
+  readonly reportBudgetMs: number;
+  readonly terminationLog: string | null;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly dryRun: boolean;
+  readonly pod: { readonly name: string; readonly namespace: string; readonly uid: string; readonly node: string; readonly ips: readonly string[] };
+  readonly admittedAt: string | null;
+}
+
+/** Parses `netready wait` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
+export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
+  const flags = parseFlags(argv);
+  if (flags.help) throw new CodedError('HELP', waitHelp());
+
+  // raw: the string each option resolved to; source: how to name it in an error.
+  const raw: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
+  for (const [name, def] of Object.entries(WAIT_OPTIONS) as [OptionName, OptionDef][]) {
+    const flag = flags[name];
+    const fromEnv = def.env ? env[def.env] : undefined;
+    if (flag !== undefined) {
+      raw[name] = flag;
+      source[name] = `--${name}`;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      raw[name] = def.multiple ? fromEnv.split(/[\s,]+/).filter(Boolean) : fromEnv;
+      source[name] = def.env!;
+    } else {
+      raw[name] = def.type === 'boolean' ? false : def.multiple ? [] : def.default;
+      source[name] = `--${name}`;
+    }
+  }
+  for (const [key, name] of Object.entries(IDENTITY_ENV)) {
+    raw[key] = env[name] ?? (key === 'admittedAt' ? undefined : '');
+    source[key] = name;
+  }
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const [key, index] = issue.path as [string, number | undefined];
+    const value = index === undefined ? raw[key] : (raw[key] as string[])[index];
+    throw new CodedError('ERR_CONFIG', `${source[key]} ${JSON.stringify(value)}: ${issue.message}`);
+  }
+  const c = result.data;
+
+  const specs = c.check.length > 0 ? c.check : defaultChecks(env);
+  const checks = specs.map((s) => {
+    const r = parseCheckSpec(s, env);
+    if (!r.ok) throw new CodedError('ERR_CONFIG', `${source.check} ${JSON.stringify(s)}: ${r.error}`);
+    return Object.freeze(r.value);
+  });
+
+  return deepFreeze({
+    checks,
+    timeoutMs: c.timeout,
+    onTimeout: c['on-timeout'],
+    intervalMs: c.interval,
+    attemptTimeoutMs: c['attempt-timeout'],
+    maxInFlight: c['max-in-flight'],
+    settleMs: c.settle,
+    httpStatus: c['http-status'],
+    dnsServers: c['dns-server'],
+    collectorUrl: c.collector ?? null,
+    reportBudgetMs: c['report-budget'],
+    terminationLog: c['termination-log'] || null,
+    logLevel: c['log-level'],
+    dryRun: c['dry-run'],
+    pod: { name: c.podName, namespace: c.podNamespace, uid: c.podUid, node: c.nodeName, ips: c.podIps },
+    admittedAt: c.admittedAt ?? null,
+  });
+}
+
+function defaultChecks(env: Env): string[] {
+  return env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT ? ['gateway', 'dns', 'kubernetes'] : ['gateway', 'dns'];
+}
+
+function parseFlags(argv: readonly string[]): Record<string, unknown> {
+  const options = Object.fromEntries(
+    Object.entries(WAIT_OPTIONS).map(([name, def]: [string, OptionDef]) => [
+      name,
+      { type: def.type ?? 'string', ...(def.multiple ? { multiple: true } : {}) },
+    ]),
+  ) as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    // parseArgs names the offending flag in its message; keep it, drop its hint about '--'.
+    const message = err instanceof Error ? err.message.split('. To specify')[0]! : String(err);
+    throw new CodedError('ERR_CONFIG', message);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The `netready wait --help` text. */
+export function waitHelp(): string {
+  const lines = ['Usage: netready wait [options]', '', 'Waits until the pod network works, reports the delay, exits.', '', 'Options (flag, environment variable, default):'];
+  for (const [name, def] of Object.entries(WAIT_OPTIONS) as [string, OptionDef][]) {
+    const flag = `--${name}${def.value ? ` ${def.value}` : ''}`;
+    const meta = [def.env, def.default !== undefined ? `default ${def.default}` : undefined].filter(Boolean).join(', ');
+    lines.push(`  ${flag.padEnd(30)} ${def.help}${meta ? ` [${meta}]` : ''}`);
+  }
+  lines.push('', 'Pod identity (downward API): ' + Object.values(IDENTITY_ENV).join(', '));
+  lines.push('', 'Exit codes: 0 ready (or timeout with --on-timeout continue), 1 deadline passed, 2 bad configuration, 130/143 interrupted.');
+  return lines.join('\n');
+}

@@ -1,0 +1,152 @@
+// netready wait: block until the pod network works, report the delay, exit.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseWaitConfig, type WaitConfig } from './config.ts';
+import { buildChecks } from './checks/build.ts';
+import { parseResolvConf } from './resolv.ts';
+import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
+import { buildReport, dominantError, summaryLine } from './summary.ts';
+import { deliverReport } from './reporter.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { VERSION } from '../lib/version.ts';
+import { CodedError } from '../lib/errors.ts';
+
+/** Exit codes of `netready wait`. */
+export const EXIT = {
+  /** The network works (or the deadline passed with --on-timeout continue). */
+  READY: 0,
+  /** The deadline passed before every check passed. */
+  DEADLINE: 1,
+  /** Bad flags or environment; nothing was probed. */
+  CONFIG: 2,
+  /** Interrupted: 128 + SIGINT / SIGTERM, as a shell reports them. */
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+const PROGRESS_EVERY_MS = 5_000;
+const USER_AGENT = `netready/${VERSION}`;
+
+/** What to look at next, by the dominant error class of a check that never passed. */
+const HINTS: Record<string, string> = {
+  timeout: 'packets are dropped: the dataplane may not be programmed yet (network policy agent, e.g. Calico Felix) or policy denies it',
+  unreachable: 'no route or no neighbour: check the pod interface and the CNI plugin',
+  no_default_route: 'the pod has no default route: check the CNI plugin configuration',
+  refused: 'the host answered but nothing listens on that port: check the target',
+  reset: 'connections are reset: check the target and any proxy or mesh in the path',
+  dns_nxdomain: 'the name does not exist: check the name and the resolv.conf search domains',
+  dns_nodata: 'the name has no A or AAAA record',
+  dns_servfail: 'the DNS server failed to answer: check CoreDNS and its upstreams',
+  dns_refused: 'the DNS server refused the query',
+  no_nameserver: 'no nameserver in /etc/resolv.conf: check the pod dnsPolicy',
+  tls: 'the TLS handshake failed: check the server certificate',
+};
+
+/** Runs `netready wait`; returns the exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // Every figure is monotonic milliseconds since the process started.
+  const clock: Clock = { now: () => performance.now() };
+  const startWallMs = performance.timeOrigin;
+  // Before anything else, so that a signal at any point ends the run promptly.
+  const interrupted = new Promise<'SIGTERM' | 'SIGINT'>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+
+  let config: WaitConfig;
+  try {
+    config = parseWaitConfig(argv, env);
+  } catch (err) {
+    if (err instanceof CodedError && err.code === 'HELP') {
+      process.stdout.write(`${err.message}\n`);
+      return EXIT.READY;
+    }
+    if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
+      process.stderr.write(`netready wait: ${err.message}\n`);
+      return EXIT.CONFIG;
+    }
+    throw err;
+  }
+  if (config.dryRun) {
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    return EXIT.READY;
+  }
+
+  const log = createLogger('netready-wait', config.logLevel);
+  const checks = buildChecks(config.checks, {
+    resolvConf: parseResolvConf(readText('/etc/resolv.conf')),
+    dnsServers: config.dnsServers,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    httpStatus: config.httpStatus,
+    userAgent: USER_AGENT,
+  });
+  log.info({ version: VERSION, checks: config.checks.map((c) => c.spec), timeoutMs: config.timeoutMs, pod: config.pod.name || undefined }, 'waiting for the pod network');
+
+  // The one race: every check passing, the deadline, or a signal.
+  const run = new AbortController();
+  const { progress, done } = probe(checks, config, clock, run.signal);
+  const timers: NodeJS.Timeout[] = [];
+  const deadline = new Promise<'deadline'>((resolve) => {
+    if (config.timeoutMs > 0) timers.push(setTimeout(() => resolve('deadline'), config.timeoutMs));
+  });
+  timers.push(setInterval(() => log.info({ elapsedSeconds: secs(clock.now()), checks: progress.map(progressEntry) }, 'still waiting'), PROGRESS_EVERY_MS));
+
+  let result: ProbeOutcome | 'deadline' | 'SIGTERM' | 'SIGINT';
+  try {
+    result = await Promise.race([done, deadline, interrupted]);
+  } finally {
+    run.abort();
+    for (const t of timers) clearTimeout(t);
+  }
+  if (result === 'SIGTERM' || result === 'SIGINT') {
+    log.warn({ elapsedSeconds: secs(clock.now()), checks: progress.map(progressEntry) }, `${result} while waiting; exiting`);
+    return EXIT[result];
+  }
+
+  const outcome: ProbeOutcome = result === 'deadline' ? { ready: false } : result;
+  const report = buildReport(config, progress, outcome, clock.now(), startWallMs, VERSION);
+  const summary = summaryLine(report);
+  if (outcome.ready) {
+    log.info({ delaySeconds: report.delaySeconds, detectedAfterSeconds: secs(outcome.detectedAt), checks: report.checks }, summary);
+  } else {
+    const failing = progress.filter((p) => p.readySince === null).map((p) => {
+      const error = dominantError(p.errors);
+      return { spec: p.spec, attempts: p.attempts, error, hint: error ? HINTS[error] : undefined };
+    });
+    const names = failing.map((f) => `${f.spec} (${f.error ?? 'no answer'})`).join(', ');
+    log.error({ failing, checks: report.checks }, `deadline passed; never passed: ${names}`);
+  }
+  writeTerminationLog(config.terminationLog, summary, log);
+
+  if (config.collectorUrl) {
+    const delivery = await deliverReport(config.collectorUrl, report, config.reportBudgetMs, USER_AGENT);
+    if (delivery.ok) log.info({ collector: config.collectorUrl, attempts: delivery.attempts }, 'report delivered');
+    else log.warn({ collector: config.collectorUrl, attempts: delivery.attempts, error: delivery.error }, 'report not delivered; check the collector URL and that the collector runs');
+  }
+
+  if (outcome.ready) return EXIT.READY;
+  return config.onTimeout === 'continue' ? EXIT.READY : EXIT.DEADLINE;
+}
+
+const secs = (ms: number) => Math.round(ms) / 1000;
+
+function progressEntry(p: CheckProgress) {
+  return { spec: p.spec, ok: p.readySince !== null, attempts: p.attempts, error: dominantError(p.errors) };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Kubernetes shows this file in `kubectl describe pod`; outside a pod it may not exist, which is fine. */
+function writeTerminationLog(path: string | null, line: string, log: Logger): void {
+  if (!path) return;
+  try {
+    writeFileSync(path, `${line}\n`);
+  } catch (err) {
+    log.debug({ path, error: (err as Error).message }, 'termination log not written');
+  }
+}

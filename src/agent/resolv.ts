@@ -1,0 +1,43 @@
+// /etc/resolv.conf, read the way a pod's resolver reads it: nameservers, the
+// search list and ndots. netready queries DNS itself (through c-ares) rather
+// than through getaddrinfo, whose blocking calls would tie up libuv's four
+// threads as soon as a few attempts hang on a dead network.
+
+export interface ResolvConf {
+  readonly servers: readonly string[];
+  readonly search: readonly string[];
+  readonly ndots: number;
+}
+
+/** Parses resolv.conf text; unknown lines are ignored as the libc resolver does. */
+export function parseResolvConf(text: string): ResolvConf {
+  const servers: string[] = [];
+  let search: string[] = [];
+  let ndots = 1;
+  for (const line of text.split('\n')) {
+    const [key, ...args] = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    if (key === 'nameserver' && args[0]) servers.push(args[0]);
+    else if (key === 'search' || key === 'domain') search = args;
+    else if (key === 'options') {
+      for (const opt of args) {
+        const m = /^ndots:(\d+)$/.exec(opt);
+        if (m) ndots = Math.min(15, Number(m[1]));
+      }
+    }
+  }
+  return { servers, search, ndots };
+}
+
+/** Names to query for `name`, in order, after the search list and ndots rules. */
+export function searchCandidates(name: string, conf: ResolvConf): string[] {
+  if (name.endsWith('.')) return [name.slice(0, -1)];
+  const expanded = conf.search.map((domain) => `${name}.${domain.replace(/\.$/, '')}`);
+  const dots = name.split('.').length - 1;
+  return dots >= conf.ndots ? [name, ...expanded] : [...expanded, name];
+}
+
+/** The API Service's DNS name: kubernetes.default.svc.<cluster domain>, the domain taken from the `svc.` search entry. */
+export function apiServiceName(conf: ResolvConf): string {
+  const svc = conf.search.find((d) => d.startsWith('svc.'));
+  return `kubernetes.default.svc.${svc ? svc.slice(4).replace(/\.$/, '') : 'cluster.local'}.`;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// netready <command>: each command's code is imported only when it runs, so
+// the agent's start-up never pays for another program's dependencies.
+import { VERSION } from './lib/version.ts';
+
+const USAGE = `Usage: netready <command> [options]
+
+Commands:
+  wait       block until the pod network works, report the delay, exit (init container)
+  version    print the version
+
+Run 'netready <command> --help' for the command's options.`;
+
+const EXIT_USAGE = 2;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'wait':
+      return (await import('./agent/main.ts')).main(rest, process.env);
+    case 'version':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? EXIT_USAGE : 0;
+    default:
+      process.stderr.write(`netready: unknown command "${command}"\n\n${USAGE}\n`);
+      return EXIT_USAGE;
+  }
+}
+
+// Exit explicitly: open sockets or timers from cancelled probes must not keep the process alive.
+process.exit(await run(process.argv.slice(2)));

@@ -1,0 +1,52 @@
+// The wire contract between `netready wait` and `netready collector`, version 1.
+// One zod schema, shared by both sides: the agent builds documents of this type,
+// the collector validates every POST /v1/reports body with it. Unknown fields are
+// ignored (zod objects strip them), so newer agents can add fields without
+// breaking older collectors.
+import * as z from 'zod';
+
+export { REPORT_SCHEMA_VERSION } from './report-version.ts';
+import { REPORT_SCHEMA_VERSION } from './report-version.ts';
+
+/** Error classes an attempt can end with; also the keys of `errors` in a check result. */
+export const errorClassSchema = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'error class must be lower_snake_case');
+
+const rfc3339 = z.iso.datetime({ offset: true });
+const seconds = z.number().finite().nonnegative();
+const name = z.string().max(253);
+
+export const checkResultSchema = z.object({
+  spec: z.string().min(1).max(2048),
+  kind: z.enum(['gateway', 'dns', 'tcp', 'http']),
+  ok: z.boolean(),
+  /** Seconds from agent start until the check passed (start of its final passing streak); null if it never did. */
+  readyAfterSeconds: seconds.nullable(),
+  attempts: z.number().int().nonnegative(),
+  errors: z.record(errorClassSchema, z.number().int().nonnegative()),
+});
+
+export const reportSchema = z.object({
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  agentVersion: z.string().min(1).max(64),
+  pod: z.object({
+    name,
+    namespace: name,
+    uid: z.string().max(64),
+    node: name,
+    ips: z.array(z.union([z.ipv4(), z.ipv6()])).max(8),
+  }),
+  outcome: z.enum(['ready', 'timeout']),
+  startedAt: rfc3339,
+  /** Wall-clock instant the network was found ready; null on timeout. */
+  readyAt: rfc3339.nullable(),
+  /** Ready: seconds from agent start to ready. Timeout: seconds waited before giving up. */
+  delaySeconds: seconds,
+  admittedAt: rfc3339.nullable(),
+  /** Seconds from admission (webhook annotation) to ready; null when unknown or on timeout. */
+  admissionToReadySeconds: z.number().finite().nullable(),
+  checks: z.array(checkResultSchema).min(1).max(64),
+});
+
+export type CheckResult = z.infer<typeof checkResultSchema>;
+export type Report = z.infer<typeof reportSchema>;
+export type CheckKind = CheckResult['kind'];

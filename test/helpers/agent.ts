@@ -1,0 +1,50 @@
+// Runs the real CLI (`node src/cli.ts …`) and collects what a user would see.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = `${ROOT}src/cli.ts`;
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as JSON lines. */
+  readonly logs: Array<Record<string, any>>;
+  /** Epoch ms when the process was spawned and when it exited. */
+  readonly spawnedAt: number;
+  readonly exitedAt: number;
+}
+
+/** Spawns `argv` (default: node src/cli.ts) and resolves when it exits. `onSpawn` gets the child, e.g. to signal it. */
+export function run(args: string[], options: { env?: Record<string, string>; argv0?: string[]; onSpawn?: (child: ChildProcess) => void } = {}): Promise<RunResult> {
+  const [cmd, ...pre] = options.argv0 ?? [process.execPath, CLI];
+  const spawnedAt = Date.now();
+  // A clean environment: nothing from the developer's shell leaks into the agent's config.
+  const child = spawn(cmd!, [...pre, ...args], { env: { PATH: process.env.PATH ?? '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  options.onSpawn?.(child);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      const logs = stdout.split('\n').flatMap((l) => {
+        try {
+          const entry = JSON.parse(l);
+          return entry && typeof entry === 'object' && 'level' in entry ? [entry] : [];
+        } catch {
+          return [];
+        }
+      });
+      resolve({ code, signal, stdout, stderr, logs, spawnedAt, exitedAt: Date.now() });
+    });
+  });
+}
+
+/** Runs `netready wait` with args. */
+export function runWait(args: string[], options: Parameters<typeof run>[1] = {}): Promise<RunResult> {
+  return run(['wait', '--termination-log', '', ...args], options);
+}

@@ -1,0 +1,58 @@
+// Report delivery never holds the pod back: a collector that is down, hangs or
+// fails costs at most the report budget, and the exit code stays the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runWait } from './helpers/agent.ts';
+import { freePort, startCollectorStub, startTcpListener } from './helpers/servers.ts';
+
+test('collector down, hanging or failing: exit code unchanged, within the report budget', async (t) => {
+  const target = await startTcpListener();
+  const hanging = await startCollectorStub('hang');
+  const failing = await startCollectorStub('fail');
+  t.after(async () => {
+    await target.close();
+    await hanging.close();
+    await failing.close();
+  });
+  const down = `http://127.0.0.1:${await freePort()}`;
+  const budgetMs = 800;
+  for (const [name, url] of [['down', down], ['hanging', hanging.url], ['failing', failing.url]] as const) {
+    const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--report-budget', `${budgetMs}ms`]);
+    assert.equal(r.code, 0, `${name}: exit code`);
+    const ready = r.logs.find((l) => l.msg?.startsWith('network ready'));
+    const warning = r.logs.find((l) => l.msg?.startsWith('report not delivered'));
+    assert.ok(warning, `${name}: warns`);
+    assert.equal(warning.level, 'warn');
+    assert.match(warning.error, /report budget of 800 ms used up|collector answered/);
+    // From the ready line to the last line: the budget plus a generous margin for a loaded machine.
+    const spent = Date.parse(warning.time) - Date.parse(ready!.time);
+    assert.ok(spent <= budgetMs + 700, `${name}: report took ${spent} ms`);
+  }
+  assert.ok(failing.requests > 1, 'a 500 is retried');
+  assert.equal(hanging.requests >= 1, true);
+});
+
+test('a 4xx is not retried: the collector will not take the report', async (t) => {
+  const target = await startTcpListener();
+  t.after(() => target.close());
+  const { createServer } = await import('node:http');
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"pod.uid: expected string"}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url]);
+  assert.equal(r.code, 0);
+  assert.equal(requests, 1);
+  assert.match(r.logs.find((l) => l.level === 'warn')?.error, /collector answered 400: .*pod\.uid/);
+});
+
+test('a timeout is reported too, and exit 1 stays exit 1 when the collector is down', async () => {
+  const r = await runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '300ms', '--collector', `http://127.0.0.1:${await freePort()}`, '--report-budget', '300ms']);
+  assert.equal(r.code, 1);
+  assert.ok(r.logs.some((l) => l.msg?.startsWith('report not delivered')));
+});
