@@ -1,4 +1,4 @@
-// Bundles the CLI into dist/ for the image: dist/netready.mjs plus one chunk
+// Bundles the CLI into dist/ (or the directory given as the first argument) for the image: dist/netready.mjs plus one chunk
 // per command, loaded on demand, and no runtime node_modules.
 import { build, type Plugin } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -18,10 +18,11 @@ const builtinsWithoutFacade: Plugin = {
   },
 };
 
-rmSync('dist', { recursive: true, force: true });
+const outdir = process.argv[2] ?? 'dist';
+rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   entryPoints: { netready: 'src/cli.ts' },
-  outdir: 'dist',
+  outdir,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
