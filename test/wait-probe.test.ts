@@ -133,3 +133,31 @@ test('tcp to a host name resolves it through the configured DNS server', async (
   assert.ok(listener.accepted >= 1);
   assert.ok(dns.queries >= 1);
 });
+
+test('http to a host name resolves it through the configured DNS server', async (t) => {
+  const server = await startHttpServer(204);
+  const dns = await startDnsServer({ 'web.example.test': '127.0.0.1' });
+  t.after(async () => {
+    await server.close();
+    await dns.close();
+  });
+  const url = server.url.replace('127.0.0.1', 'web.example.test.');
+  const r = await runWait(['--check', url, '--dns-server', dns.server, '--http-status', '204']);
+  assert.equal(r.code, 0, JSON.stringify(r.logs.at(-1)));
+  assert.ok(server.requests >= 1);
+});
+
+test('https: a certificate the agent cannot verify fails the check with class tls', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { createServer } = await import('node:https');
+  const dir = mkdtempSync(join(tmpdir(), 'netready-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const r = await runWait(['--check', `https://127.0.0.1:${port}/`, '--timeout', '500ms']);
+  assert.equal(r.code, 1);
+  assert.equal(r.logs.find((l) => l.level === 'error')?.failing[0].error, 'tls');
+});
