@@ -53,7 +53,9 @@ test('bad configuration exits 2, names the option and the value, and probes noth
   const cases: Array<{ args: string[]; env?: Record<string, string>; message: RegExp }> = [
     { args: ['--timeout', '5x'], message: /--timeout "5x": expected a duration/ },
     { args: ['--interval', '0'], message: /--interval "0": must be between/ },
-    { args: ['--bogus'], message: /Unknown option '--bogus'/ },
+    { args: ['--bogus'], message: /unknown option --bogus/ },
+    { args: ['--timeout'], message: /--timeout needs a value/ },
+    { args: ['extra'], message: /unexpected argument "extra"/ },
     { args: ['--check', 'tcp://nohost'], message: /--check "tcp:\/\/nohost": expected tcp:\/\/HOST:PORT/ },
     { args: ['--check', 'ftp://example.test'], message: /--check "ftp:\/\/example.test"/ },
     { args: ['--collector', 'not a url'], message: /--collector "not a url": expected an http/ },

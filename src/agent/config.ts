@@ -1,7 +1,6 @@
 // `netready wait` configuration: flags and NETREADY_* environment variables
 // (flags win), validated by one zod schema into a frozen, typed object.
 // A bad value fails fast with the option's name and the value in the message.
-import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 // zod/mini: the same validation as zod, tree-shaken to a fraction of its start-up cost.
 import * as z from 'zod/mini';
@@ -89,21 +88,29 @@ const statusList = parsed((s) => {
   });
 });
 
+/** `192.0.2.10`, `192.0.2.10:5353`, `2001:db8::1` or `[2001:db8::1]:53`: what c-ares setServers takes. */
+function isDnsServer(s: string): boolean {
+  const port = (p: string | undefined) => p === undefined || (Number(p) >= 1 && Number(p) <= 65535);
+  const v6 = /^\[(.+)\](?::(\d{1,5}))?$/.exec(s);
+  if (v6) return isIP(v6[1]!) === 6 && port(v6[2]);
+  const v4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(s);
+  if (v4) return isIP(v4[1]!) === 4 && port(v4[2]);
+  return isIP(s) === 6;
+}
+
 const dnsServer = z.string().check(
-  z.refine((s) => {
-    const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-    const [host, port] = v6 ? [v6[1]!, v6[2]] : isIP(s) === 6 ? [s, undefined] : s.split(':');
-    return isIP(host ?? '') !== 0 && (port === undefined || (/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535));
-  }, 'expected an IP address with an optional port, e.g. 192.0.2.10, 192.0.2.10:5353 or [2001:db8::1]:53'),
+  z.refine(isDnsServer, 'expected an IP address with an optional port, e.g. 192.0.2.10, 192.0.2.10:5353 or [2001:db8::1]:53'),
 );
 
 const collectorUrl = parsed((s) => {
+  if (s === '') return null;
   let url: URL | null = null;
   try {
     url = new URL(s);
   } catch {}
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new OptionError('expected an http:// or https:// URL');
   if (url.search || url.hash) throw new OptionError('must not have a query or fragment');
+  if (url.username || url.password) throw new OptionError('must not carry credentials');
   return url.href.replace(/\/+$/, '');
 });
 
@@ -111,6 +118,7 @@ const ipList = parsed((s) => {
   const ips = s.split(/[\s,]+/).filter(Boolean);
   const bad = ips.find((ip) => isIP(ip) === 0);
   if (bad !== undefined) throw new OptionError(`"${bad}" is not an IP address`);
+  if (ips.length > 8) throw new OptionError('at most 8 addresses');
   return ips;
 });
 
@@ -140,7 +148,7 @@ const configSchema = z.object({
   'dry-run': z.boolean(),
   podName: identity,
   podNamespace: identity,
-  podUid: identity,
+  podUid: z.string().check(z.maxLength(64)),
   nodeName: identity,
   podIps: ipList,
   admittedAt: z.optional(z.iso.datetime({ offset: true })),
@@ -181,7 +189,8 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     if (flag !== undefined) {
       raw[name] = flag;
       source[name] = `--${name}`;
-    } else if (fromEnv !== undefined && fromEnv !== '') {
+    } else if (fromEnv !== undefined) {
+      // Set but empty means the same as the flag with an empty value.
       raw[name] = def.multiple ? fromEnv.split(/[\s,]+/).filter(Boolean) : fromEnv;
       source[name] = def.env!;
     } else {
@@ -234,20 +243,33 @@ function defaultChecks(env: Env): string[] {
   return env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT ? ['gateway', 'dns', 'kubernetes'] : ['gateway', 'dns'];
 }
 
+/**
+ * Splits argv into option values: `--name value`, `--name=value`, booleans as
+ * `--name`, repeatable options collected into arrays. Hand-written rather than
+ * node:util's parseArgs: loading node:util costs the agent ~5 ms of start-up
+ * (it sets up colour support on stderr), a tenth of its budget.
+ */
 function parseFlags(argv: readonly string[]): Record<string, unknown> {
-  const options = Object.fromEntries(
-    Object.entries(WAIT_OPTIONS).map(([name, def]: [string, OptionDef]) => [
-      name,
-      { type: def.type ?? 'string', ...(def.multiple ? { multiple: true } : {}) },
-    ]),
-  ) as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    // parseArgs names the offending flag in its message; keep it, drop its hint about '--'.
-    const message = err instanceof Error ? err.message.split('. To specify')[0]! : String(err);
-    throw new CodedError('ERR_CONFIG', message);
+  const defs: Record<string, OptionDef> = WAIT_OPTIONS;
+  const values: Record<string, string | string[] | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--([a-z][a-z-]*)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new CodedError('ERR_CONFIG', `unexpected argument ${JSON.stringify(arg)}`);
+    const name = m[1]!;
+    const def = Object.hasOwn(defs, name) ? defs[name]! : undefined;
+    if (!def) throw new CodedError('ERR_CONFIG', `unknown option --${name}`);
+    if (def.type === 'boolean') {
+      if (m[2] !== undefined) throw new CodedError('ERR_CONFIG', `--${name} takes no value`);
+      values[name] = true;
+      continue;
+    }
+    const value = m[2] ?? argv[++i];
+    // `--check --timeout 5s` is a missing value, not a check named "--timeout".
+    if (value === undefined || (m[2] === undefined && value.startsWith('--'))) throw new CodedError('ERR_CONFIG', `--${name} needs a value (${def.value})`);
+    values[name] = def.multiple ? [...((values[name] as string[] | undefined) ?? []), value] : value;
   }
+  return values;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -74,14 +74,20 @@ export function probe(
     const readyAt = Math.max(...runners.map((r) => r.progress.readySince!));
     finish({ ready: true, readyAt, detectedAt: now });
   };
+  if (signal.aborted) {
+    resolve({ ready: false });
+    return { progress: checks.map(newProgress), done: promise };
+  }
   const runners = checks.map((check) => startCheck(check, options, clock, stop.signal, evaluate));
-  if (signal.aborted) onAbort();
-  else queueMicrotask(evaluate);
   return { progress: runners.map((r) => r.progress), done: promise };
 }
 
+function newProgress(check: Check): CheckProgress {
+  return { spec: check.spec, kind: check.kind, attempts: 0, errors: {}, lastError: null, readySince: null };
+}
+
 function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: AbortSignal, onUpdate: () => void): Runner {
-  const progress: CheckProgress = { spec: check.spec, kind: check.kind, attempts: 0, errors: {}, lastError: null, readySince: null };
+  const progress = newProgress(check);
   const attemptTimeoutMs = Math.max(options.attemptTimeoutMs, check.minAttemptTimeoutMs ?? 0);
   const inFlight = new Map<AbortController, number>(); // controller -> launch time
   let lastLaunch: number | null = null;

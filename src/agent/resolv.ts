@@ -36,8 +36,13 @@ export function searchCandidates(name: string, conf: ResolvConf): string[] {
   return dots >= conf.ndots ? [name, ...expanded] : [...expanded, name];
 }
 
-/** The API Service's DNS name: kubernetes.default.svc.<cluster domain>, the domain taken from the `svc.` search entry. */
+/**
+ * The API Service's DNS name, kubernetes.default.svc.<cluster domain>. kubelet
+ * writes the search list as `<ns>.svc.<domain> svc.<domain> <domain>`: the
+ * domain is the entry that follows `svc.` + itself (the namespace may be `svc`).
+ */
 export function apiServiceName(conf: ResolvConf): string {
-  const svc = conf.search.find((d) => d.startsWith('svc.'));
-  return `kubernetes.default.svc.${svc ? svc.slice(4).replace(/\.$/, '') : 'cluster.local'}.`;
+  const search = conf.search.map((d) => d.replace(/\.$/, ''));
+  const domain = search.find((d, i) => i > 0 && search[i - 1] === `svc.${d}`) ?? 'cluster.local';
+  return `kubernetes.default.svc.${domain}.`;
 }

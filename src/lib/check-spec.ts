@@ -64,6 +64,7 @@ function parseTcp(text: string, spec: string): ParsedSpec {
   if (!host || !url.port || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
     return fail('expected tcp://HOST:PORT');
   }
+  if (url.username || url.password) return fail('must not carry credentials');
   const port = Number(url.port);
   if (port < 1) return fail('port must be 1-65535');
   if (!isIP(host) && !isDnsName(host)) return fail(`"${host}" is not a valid host`);
@@ -74,5 +75,8 @@ function parseTcp(text: string, spec: string): ParsedSpec {
 export function isDnsName(name: string): boolean {
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;
   if (bare.length === 0 || bare.length > 253) return false;
-  return bare.split('.').every((label) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
+  const labels = bare.split('.');
+  // An all-numeric last label is a mistyped IP address (256.1.1.1), never a top-level domain.
+  if (/^\d+$/.test(labels.at(-1)!)) return false;
+  return labels.every((label) => /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label));
 }

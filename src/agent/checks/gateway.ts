@@ -109,6 +109,7 @@ function neighbourAnswered(gw: Gateway, proc: ProcFiles): boolean {
 
 /** One attempt at one gateway: resolves when the first hop answers. */
 function firstHopAnswers(gw: Gateway, proc: ProcFiles, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
   if (neighbourAnswered(gw, proc)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = new AbortController();
