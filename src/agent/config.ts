@@ -134,7 +134,7 @@ const identity = z.string().check(z.maxLength(253));
 const configSchema = z.object({
   check: z.array(z.string()),
   timeout: duration(),
-  'on-timeout': z.enum(['fail', 'continue']),
+  'on-timeout': z.enum(['fail', 'continue'], { error: 'expected fail or continue' }),
   interval: duration(10_000, 1),
   'attempt-timeout': duration(600_000, 1),
   'max-in-flight': count,
@@ -144,14 +144,17 @@ const configSchema = z.object({
   collector: z.optional(collectorUrl),
   'report-budget': duration(60_000, 1),
   'termination-log': z.string(),
-  'log-level': z.enum(['debug', 'info', 'warn', 'error']),
+  'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
   'dry-run': z.boolean(),
   podName: identity,
   podNamespace: identity,
   podUid: z.string().check(z.maxLength(64)),
   nodeName: identity,
   podIps: ipList,
-  admittedAt: z.optional(z.iso.datetime({ offset: true })),
+  // Empty when the pod lacks the webhook's annotation (the downward API gives ""): not an error.
+  admittedAt: z.union([z.literal(''), z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-11-25T10:00:00.000Z' })], {
+    error: 'expected an RFC 3339 time such as 2026-11-25T10:00:00.000Z',
+  }),
 });
 
 export interface WaitConfig {
@@ -199,7 +202,7 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     }
   }
   for (const [key, name] of Object.entries(IDENTITY_ENV)) {
-    raw[key] = env[name] ?? (key === 'admittedAt' ? undefined : '');
+    raw[key] = env[name] ?? '';
     source[key] = name;
   }
 
@@ -235,7 +238,7 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     logLevel: c['log-level'],
     dryRun: c['dry-run'],
     pod: { name: c.podName, namespace: c.podNamespace, uid: c.podUid, node: c.nodeName, ips: c.podIps },
-    admittedAt: c.admittedAt ?? null,
+    admittedAt: c.admittedAt || null,
   });
 }
 

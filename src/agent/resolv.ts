@@ -39,10 +39,11 @@ export function searchCandidates(name: string, conf: ResolvConf): string[] {
 /**
  * The API Service's DNS name, kubernetes.default.svc.<cluster domain>. kubelet
  * writes the search list as `<ns>.svc.<domain> svc.<domain> <domain>`: the
- * domain is the entry that follows `svc.` + itself (the namespace may be `svc`).
+ * domain is the entry that follows `svc.` + itself.
  */
 export function apiServiceName(conf: ResolvConf): string {
   const search = conf.search.map((d) => d.replace(/\.$/, ''));
-  const domain = search.find((d, i) => i > 0 && search[i - 1] === `svc.${d}`) ?? 'cluster.local';
+  // The last such pair: in namespace `svc` the first entry is svc.svc.<domain>.
+  const domain = search.findLast((d, i) => i > 0 && search[i - 1] === `svc.${d}`) ?? 'cluster.local';
   return `kubernetes.default.svc.${domain}.`;
 }

@@ -1,0 +1,337 @@
+// probe() with in-memory checks: no network. Intervals are a few ms of real
+// time; assertions are about behaviour (what passed, what was counted, what
+// stopped). Where a test asserts launch times or estimates, the checks run on
+// a StepClock that moves only when an attempt starts, so the values are exact
+// however loaded the machine is.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { probe, type Check, type Clock, type ProbeOptions } from '../../src/agent/prober.ts';
+import type { CheckKind } from '../../src/lib/report.ts';
+
+const clock: Clock = { now: () => performance.now() };
+
+/** Milliseconds a StepClock moves at each attempt start. */
+const STEP = 10;
+/** A clock that reads 1000 at first and moves STEP ms each time a fake attempt starts. */
+interface StepClock extends Clock {
+  t: number;
+}
+const stepClock = (): StepClock => ({
+  t: 1000,
+  now() {
+    return this.t;
+  },
+});
+const OPTIONS: ProbeOptions = { intervalMs: 5, attemptTimeoutMs: 1000, maxInFlight: 8, settleMs: 0 };
+
+const coded = (code: string) => Object.assign(new Error(`fake ${code}`), { code });
+
+/** What one attempt does: pass, fail with an error, or hang until aborted. */
+type Behaviour = 'pass' | Error | 'hang';
+
+interface FakeCheck extends Check {
+  /** Attempts started, with their start time, behaviour, and whether they ran to the end (not aborted). */
+  readonly calls: { at: number; behaviour: Behaviour; completed: boolean }[];
+  /** Attempts not yet settled, and the most at once. */
+  pending: number;
+  maxPending: number;
+  /** When the last failing attempt settled with its error. */
+  lastFailSettledAt: number;
+}
+
+interface FakeOptions {
+  /** Real ms before the attempt settles; 1 by default. */
+  delayMs?: number | ((n: number) => number);
+  minAttemptTimeoutMs?: number;
+  /** Clock to stamp and step at each attempt start; the real clock if unset. */
+  clock?: StepClock;
+}
+
+/**
+ * A check whose n-th attempt (1-based), started at time `at`, does `behave(n, at)`
+ * after `delayMs`. Every attempt settles promptly on abort, as real checks do.
+ */
+function fakeCheck(spec: string, kind: CheckKind, behave: (n: number, at: number) => Behaviour, opts: FakeOptions = {}): FakeCheck {
+  const { delayMs = 1, clock: step } = opts;
+  const c = step ?? clock;
+  const fake: FakeCheck = {
+    spec,
+    kind,
+    ...(opts.minAttemptTimeoutMs === undefined ? {} : { minAttemptTimeoutMs: opts.minAttemptTimeoutMs }),
+    calls: [],
+    pending: 0,
+    maxPending: 0,
+    lastFailSettledAt: -Infinity,
+    attempt(signal) {
+      // The prober stamped this launch with the same reading (nothing steps the clock in between).
+      const at = c.now();
+      if (step) step.t += STEP;
+      const n = fake.calls.length + 1;
+      const behaviour = behave(n, at);
+      const call = { at, behaviour, completed: false };
+      fake.calls.push(call);
+      fake.pending++;
+      fake.maxPending = Math.max(fake.maxPending, fake.pending);
+      return new Promise<void>((resolve, reject) => {
+        const settle = (err?: unknown) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          fake.pending--;
+          if (err === undefined) resolve();
+          else reject(err);
+        };
+        const onAbort = () => settle(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        const timer =
+          behaviour === 'hang'
+            ? undefined
+            : setTimeout(() => {
+                if (behaviour !== 'pass') fake.lastFailSettledAt = c.now();
+                call.completed = true;
+                settle(behaviour === 'pass' ? undefined : behaviour);
+              }, typeof delayMs === 'number' ? delayMs : delayMs(n));
+      });
+    },
+  };
+  return fake;
+}
+
+/** Aborts after `ms`; the timer is released when the test ends. */
+function abortAfter(ms: number, t: { after(fn: () => void): void }): AbortSignal {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error('deadline')), ms);
+  t.after(() => clearTimeout(timer));
+  return ac.signal;
+}
+
+const sum = (errors: Record<string, number>) => Object.values(errors).reduce((a, b) => a + b, 0);
+
+test('a check that passes on its 3rd attempt: ready, 2 errors counted, readyAt midway between attempts 2 and 3', async (t) => {
+  const steps = stepClock();
+  const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n < 3 ? coded('ECONNREFUSED') : 'pass'), { clock: steps });
+  const { progress, done } = probe([check], OPTIONS, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.deepEqual(
+    check.calls.map((c) => c.at),
+    [1000, 1010, 1020],
+  );
+  assert.deepEqual(progress[0], { spec: 'tcp://10.96.0.10:53', kind: 'tcp', attempts: 3, errors: { refused: 2 }, lastError: 'refused', readySince: 1015 });
+  assert.equal(outcome.ready, true);
+  assert.ok(outcome.ready);
+  // The network came up between the 2nd (failed) and 3rd (passed) launch.
+  assert.equal(outcome.readyAt, 1015);
+  assert.ok(outcome.detectedAt >= 1020);
+});
+
+test('a check that passes at once: readyAt is its first launch', async (t) => {
+  const steps = stepClock();
+  const check = fakeCheck('gateway', 'gateway', () => 'pass', { clock: steps });
+  const { progress, done } = probe([check], OPTIONS, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  assert.equal(outcome.readyAt, 1000);
+  assert.deepEqual(progress[0], { spec: 'gateway', kind: 'gateway', attempts: 1, errors: {}, lastError: null, readySince: 1000 });
+});
+
+test('checks that never pass: ready false at abort, every failed attempt counted by class', async (t) => {
+  const dns = fakeCheck('dns', 'dns', () => coded('ENOTFOUND'));
+  const tcp = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n % 2 === 1 ? coded('ECONNREFUSED') : coded('EHOSTUNREACH')));
+  const http = fakeCheck('https://kubernetes.default.svc/readyz', 'http', () => coded('HTTP_503'));
+  const { progress, done } = probe([dns, tcp, http], OPTIONS, clock, abortAfter(150, t));
+  assert.deepEqual(await done, { ready: false });
+  const [d, c, h] = progress;
+  for (const [i, p] of progress.entries()) {
+    assert.equal(p.readySince, null);
+    assert.ok(p.attempts >= 3, `${p.spec}: only ${p.attempts} attempts in 150 ms`);
+    assert.equal(p.attempts, [dns, tcp, http][i]!.calls.length);
+  }
+  // Every attempt that ran to its end is counted; one still in flight at the abort is cancelled, not counted.
+  const completed = (f: FakeCheck, pick: (n: number) => boolean = () => true) => f.calls.filter((call, i) => call.completed && pick(i + 1)).length;
+  assert.deepEqual(d!.errors, { dns_nxdomain: completed(dns) });
+  assert.deepEqual(c!.errors, { refused: completed(tcp, (n) => n % 2 === 1), unreachable: completed(tcp, (n) => n % 2 === 0) });
+  assert.deepEqual(h!.errors, { http_503: completed(http) });
+  for (const [i, f] of [dns, tcp, http].entries()) assert.ok(completed(f) >= f.calls.length - 1, `${progress[i]!.spec}: ${completed(f)} of ${f.calls.length} completed`);
+  assert.equal(d!.lastError, 'dns_nxdomain');
+  assert.equal(h!.lastError, 'http_503');
+});
+
+test('an attempt that hangs is aborted by the per-attempt timeout and counted as timeout', async (t) => {
+  const check = fakeCheck('dns', 'dns', () => 'hang');
+  const { progress, done } = probe([check], { ...OPTIONS, attemptTimeoutMs: 20 }, clock, abortAfter(200, t));
+  assert.deepEqual(await done, { ready: false });
+  const p = progress[0]!;
+  assert.deepEqual(Object.keys(p.errors), ['timeout']);
+  assert.ok(p.errors.timeout! >= 1);
+  assert.ok(p.errors.timeout! <= p.attempts, `${p.errors.timeout} timeouts of ${p.attempts} attempts`);
+  assert.equal(p.lastError, 'timeout');
+  await sleep(10);
+  assert.equal(check.pending, 0);
+});
+
+test('a check with a longer minAttemptTimeoutMs is not timed out at --attempt-timeout', async (t) => {
+  const check = fakeCheck('gateway', 'gateway', () => 'hang', { minAttemptTimeoutMs: 5000 });
+  const { progress, done } = probe([check], { ...OPTIONS, attemptTimeoutMs: 10 }, clock, abortAfter(150, t));
+  assert.deepEqual(await done, { ready: false });
+  assert.deepEqual(progress[0]!.errors, {});
+  assert.ok(progress[0]!.attempts >= 2);
+});
+
+const CAPS: { cap: number; behaviour: Behaviour; delayMs: number }[] = [
+  { cap: 1, behaviour: 'hang', delayMs: 0 },
+  { cap: 3, behaviour: 'hang', delayMs: 0 },
+  { cap: 1, behaviour: coded('ETIMEDOUT'), delayMs: 25 },
+  { cap: 3, behaviour: coded('ETIMEDOUT'), delayMs: 25 },
+];
+
+for (const { cap, behaviour, delayMs } of CAPS) {
+  const what = behaviour === 'hang' ? 'hanging attempts' : `attempts failing after ${delayMs} ms`;
+  test(`maxInFlight ${cap} caps concurrent ${what}`, async (t) => {
+    const check = fakeCheck('dns', 'dns', () => behaviour, { delayMs });
+    const { progress, done } = probe([check], { ...OPTIONS, intervalMs: 2, attemptTimeoutMs: 10_000, maxInFlight: cap }, clock, abortAfter(150, t));
+    await done;
+    assert.equal(check.maxPending, cap);
+    if (behaviour === 'hang') {
+      // Nothing ever finished, so nothing more was launched.
+      assert.equal(progress[0]!.attempts, cap);
+      assert.deepEqual(progress[0]!.errors, {});
+    } else {
+      assert.ok(progress[0]!.attempts > cap, `${progress[0]!.attempts} attempts`);
+    }
+  });
+}
+
+test('all checks must pass: readyAt is the latest readySince, and done waits for the slow check', async (t) => {
+  const steps = stepClock();
+  const fast = fakeCheck('gateway', 'gateway', () => 'pass', { clock: steps });
+  const slow = fakeCheck('dns', 'dns', (n) => (n <= 3 ? coded('ESERVFAIL') : 'pass'), { clock: steps });
+  const { progress, done } = probe([fast, slow], OPTIONS, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  const [f, s] = progress;
+  assert.equal(f!.attempts, 1); // done once passed (no settle)
+  assert.equal(s!.attempts, 4);
+  assert.deepEqual(s!.errors, { dns_servfail: 3 });
+  // Midway between the slow check's 3rd (failed) and 4th (passed) launch.
+  assert.equal(s!.readySince, (slow.calls[2]!.at + slow.calls[3]!.at) / 2);
+  assert.ok(f!.readySince! < s!.readySince!);
+  assert.equal(outcome.readyAt, s!.readySince);
+  assert.ok(outcome.detectedAt >= slow.calls[3]!.at);
+});
+
+test('a late pass from an attempt launched before a failing one is not taken as ready', async (t) => {
+  const steps = stepClock();
+  // Attempt 1 passes after 150 ms; attempt 2, launched after it, fails after 1 ms; later ones pass after 200 ms.
+  const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n === 2 ? coded('EHOSTUNREACH') : 'pass'), { clock: steps, delayMs: (n) => (n === 1 ? 150 : n === 2 ? 1 : 200) });
+  const { progress, done } = probe([check], OPTIONS, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  assert.deepEqual(progress[0]!.errors, { unreachable: 1 });
+  // The path was still failing when attempt 2 (at 1010) went out: ready midway to attempt 3, not at attempt 1.
+  assert.equal(outcome.readyAt, 1015);
+});
+
+test('settle: a flap after the first pass restarts the streak; ready only after settleMs of continuous passing', async (t) => {
+  const settleMs = 300; // 30 launches on the step clock
+  const steps = stepClock();
+  // Attempts 1-2 pass, 3-7 fail (the flap, inside the first settle window), then all pass.
+  const check = fakeCheck('dns', 'dns', (n) => (n >= 3 && n < 8 ? coded('ECONNREFUSED') : 'pass'), { clock: steps });
+  const { progress, done } = probe([check], { ...OPTIONS, settleMs }, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  const p = progress[0]!;
+  assert.deepEqual(p.errors, { refused: 5 });
+  // Ready midway between the last failing launch (7th, at 1060) and the next, not at the first pass.
+  assert.equal(outcome.readyAt, 1065);
+  assert.equal(p.readySince, 1065);
+  // Not finished before settleMs of passing after the last failure.
+  assert.ok(outcome.detectedAt >= check.lastFailSettledAt + settleMs, `detected ${outcome.detectedAt - check.lastFailSettledAt} ms after the last failure`);
+  assert.ok(outcome.detectedAt - outcome.readyAt >= settleMs);
+  // Attempts kept going through the settle window.
+  assert.ok(p.attempts >= 8 + settleMs / STEP, `${p.attempts} attempts`);
+});
+
+test('settle: an attempt launched inside the window must come back before ready; its late failure restarts the streak', async (t) => {
+  const steps = stepClock();
+  // Attempt 3 (launched at 1020, inside the first window) fails after 100 ms; every other attempt passes at once.
+  const check = fakeCheck('dns', 'dns', (n) => (n === 3 ? coded('ECONNREFUSED') : 'pass'), { clock: steps, delayMs: (n) => (n === 3 ? 100 : 1) });
+  const { progress, done } = probe([check], { ...OPTIONS, settleMs: 30 }, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  assert.deepEqual(progress[0]!.errors, { refused: 1 });
+  assert.ok(outcome.readyAt > 1020, `readyAt ${outcome.readyAt}: before the failing attempt went out`);
+});
+
+test('without settle, a check that passed stops: its other attempts are cancelled while other checks go on', async (t) => {
+  const gateway = fakeCheck('gateway', 'gateway', (n) => (n === 1 ? 'pass' : 'hang'), { delayMs: 20 });
+  const seen: number[] = [];
+  const dns = fakeCheck('dns', 'dns', (n) => {
+    if (gateway.calls[0]!.completed) seen.push(gateway.pending);
+    return n <= 20 ? coded('ESERVFAIL') : 'pass';
+  });
+  const { progress, done } = probe([gateway, dns], OPTIONS, clock, abortAfter(2000, t));
+  assert.equal((await done).ready, true);
+  assert.ok(seen.length >= 1, 'dns kept probing after the gateway passed');
+  assert.deepEqual(new Set(seen), new Set([0]));
+  assert.deepEqual(progress[0]!.errors, {});
+});
+
+test('settle: a steady check is probed through the window and ready at its first pass', async (t) => {
+  const steps = stepClock();
+  const check = fakeCheck('gateway', 'gateway', () => 'pass', { clock: steps });
+  const { progress, done } = probe([check], { ...OPTIONS, settleMs: 60 }, steps, abortAfter(2000, t));
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  assert.equal(outcome.readyAt, 1000);
+  assert.ok(outcome.detectedAt - outcome.readyAt >= 60);
+  assert.ok(progress[0]!.attempts >= 1 + 60 / STEP, `${progress[0]!.attempts} attempts`);
+  assert.deepEqual(progress[0]!.errors, {});
+});
+
+test('settle: a check still failing at the deadline is not ready', async (t) => {
+  // Attempts 1-2 pass, then every attempt fails.
+  const check = fakeCheck('dns', 'dns', (n) => (n <= 2 ? 'pass' : coded('ETIMEOUT')));
+  const { progress, done } = probe([check], { ...OPTIONS, settleMs: 100 }, clock, abortAfter(250, t));
+  assert.deepEqual(await done, { ready: false });
+  assert.equal(progress[0]!.readySince, null);
+  assert.ok(progress[0]!.errors.timeout! >= 1);
+});
+
+const STOPS: { name: string; checks: () => FakeCheck[]; options: ProbeOptions; abortMs: number; ready: boolean }[] = [
+  { name: 'ready, no settle', checks: () => [fakeCheck('gateway', 'gateway', () => 'pass'), fakeCheck('dns', 'dns', (n) => (n < 4 ? coded('ETIMEOUT') : 'pass'))], options: OPTIONS, abortMs: 2000, ready: true },
+  { name: 'ready after settle', checks: () => [fakeCheck('gateway', 'gateway', () => 'pass', { delayMs: 3 })], options: { ...OPTIONS, settleMs: 40 }, abortMs: 2000, ready: true },
+  { name: 'aborted while failing', checks: () => [fakeCheck('dns', 'dns', () => coded('ENOTFOUND'), { delayMs: 3 })], options: OPTIONS, abortMs: 60, ready: false },
+  { name: 'aborted while attempts hang', checks: () => [fakeCheck('dns', 'dns', () => 'hang')], options: OPTIONS, abortMs: 60, ready: false },
+];
+
+for (const { name, checks, options, abortMs, ready } of STOPS) {
+  test(`after done resolves (${name}) no attempt is launched and none is left running`, async (t) => {
+    const fakes = checks();
+    const { progress, done } = probe(fakes, options, clock, abortAfter(abortMs, t));
+    assert.equal((await done).ready, ready);
+    const launched = fakes.map((f) => f.calls.length);
+    const counted = progress.map((p) => p.attempts);
+    await sleep(50);
+    assert.deepEqual(
+      fakes.map((f) => f.calls.length),
+      launched,
+    );
+    assert.deepEqual(
+      progress.map((p) => p.attempts),
+      counted,
+    );
+    assert.deepEqual(
+      fakes.map((f) => f.pending),
+      fakes.map(() => 0),
+    );
+  });
+}
+
+test('an already-aborted signal: ready false at once and no check attempted', async () => {
+  const check = fakeCheck('gateway', 'gateway', () => 'pass');
+  const { progress, done } = probe([check], OPTIONS, clock, AbortSignal.abort());
+  assert.deepEqual(await done, { ready: false });
+  await sleep(20);
+  assert.equal(check.calls.length, 0);
+  assert.equal(progress[0]!.attempts, 0);
+});
