@@ -85,6 +85,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const run = new AbortController();
   const { progress, done } = probe(checks, config, clock, run.signal);
   const timers: NodeJS.Timeout[] = [];
+  // Load the HTTP client while the network is still down, not after it came up:
+  // the report then leaves ~5 ms sooner.
+  if (config.collectorUrl) timers.push(setTimeout(() => process.getBuiltinModule(config.collectorUrl!.startsWith('https:') ? 'node:https' : 'node:http'), 50));
   const deadline = new Promise<'deadline'>((resolve) => {
     if (config.timeoutMs > 0) timers.push(setTimeout(() => resolve('deadline'), config.timeoutMs));
   });
