@@ -93,3 +93,14 @@ test('default checks: gateway and dns, plus kubernetes when the service variable
   );
   assert.deepEqual(inCluster.checks.at(-1), { kind: 'tcp', spec: 'kubernetes', host: '2001:db8::1', port: 443 });
 });
+
+test('the README documents every option and its environment variable', async () => {
+  const { WAIT_OPTIONS, IDENTITY_ENV } = await import('../src/agent/options.ts');
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  for (const [name, def] of Object.entries(WAIT_OPTIONS) as [string, { env?: string }][]) {
+    if (name === 'help') continue;
+    assert.ok(readme.includes(`\`--${name}`), `README mentions --${name}`);
+    if (def.env) assert.ok(readme.includes(`\`${def.env}\``), `README mentions ${def.env}`);
+  }
+  for (const env of Object.values(IDENTITY_ENV)) assert.ok(readme.includes(env), `README mentions ${env}`);
+});
