@@ -18,7 +18,9 @@ export const WAIT_OPTIONS = {
   timeout: { env: 'NETREADY_TIMEOUT', default: '5m', value: 'DURATION', help: 'give up after this long; 0 waits forever' },
   'on-timeout': { env: 'NETREADY_ON_TIMEOUT', default: 'fail', value: 'fail|continue', help: 'at the deadline exit 1 (fail) or 0 (continue)' },
   interval: { env: 'NETREADY_INTERVAL', default: '20ms', value: 'DURATION', help: 'start a new attempt this often while a check has not passed; doubles over the first 10 s of a long wait' },
-  'attempt-timeout': { env: 'NETREADY_ATTEMPT_TIMEOUT', default: '1s', value: 'DURATION', help: 'time one attempt may take' },
+  // Below the kernel's 1 s initial SYN retransmission timeout: an attempt is one SYN, and a
+  // retransmitted SYN that gets through late can never pass for a fresh answer.
+  'attempt-timeout': { env: 'NETREADY_ATTEMPT_TIMEOUT', default: '900ms', value: 'DURATION', help: 'time one attempt may take' },
   'max-in-flight': { env: 'NETREADY_MAX_IN_FLIGHT', default: '64', value: 'N', help: 'attempts in flight per check at most' },
   settle: { env: 'NETREADY_SETTLE', default: '0', value: 'DURATION', help: 'every check must keep passing this long before the network counts as ready' },
   'http-status': { env: 'NETREADY_HTTP_STATUS', default: 'any', value: 'LIST', help: 'HTTP statuses that pass http(s) checks, e.g. 200-399,404; any = every response' },

@@ -10,8 +10,6 @@ import { classifyError } from './classify.ts';
 export interface Check {
   readonly spec: string;
   readonly kind: CheckKind;
-  /** Some checks need longer attempts than --attempt-timeout (IPv6 neighbour discovery). */
-  readonly minAttemptTimeoutMs?: number;
   /** Resolves when this attempt got the answer the check asks for, rejects otherwise; settles promptly once `signal` aborts. */
   attempt(signal: AbortSignal): Promise<void>;
 }
@@ -88,12 +86,14 @@ function newProgress(check: Check): CheckProgress {
 
 function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: AbortSignal, onUpdate: () => void): Runner {
   const progress = newProgress(check);
-  const attemptTimeoutMs = Math.max(options.attemptTimeoutMs, check.minAttemptTimeoutMs ?? 0);
   const inFlight = new Map<AbortController, number>(); // controller -> launch time
   let lastLaunch: number | null = null;
   let lastFailedLaunch = -Infinity;
-  // The first passing attempt launched after the last failing one: the streak.
-  let streak: { launch: number; detectedAt: number } | null = null;
+  // Passing attempts launched after the last failing one, in launch order; the
+  // first is the streak. A failure launched later cuts the list there, so a
+  // flap restarts the streak at the first pass after it, not at the next one.
+  let passes: { launch: number; estimate: number; detectedAt: number }[] = [];
+  const streak = () => passes[0] ?? null;
   let wake = () => {};
 
   const launch = () => {
@@ -105,17 +105,25 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
     inFlight.set(ac, launchedAt);
     const cancel = () => ac.abort();
     stop.addEventListener('abort', cancel, { once: true });
-    const timer = setTimeout(() => ac.abort(TIMED_OUT), attemptTimeoutMs);
+    const timer = setTimeout(() => ac.abort(TIMED_OUT), options.attemptTimeoutMs);
     Promise.resolve()
       .then(() => check.attempt(ac.signal))
       .then(
         () => {
-          if (stop.aborted || launchedAt <= lastFailedLaunch || streak) return;
-          streak = { launch: launchedAt, detectedAt: clock.now() };
-          progress.readySince = readyEstimate(launchedAt, previous);
+          if (stop.aborted || launchedAt <= lastFailedLaunch) return;
+          const first = passes.length === 0;
+          let i = passes.length;
+          while (i > 0 && passes[i - 1]!.launch > launchedAt) i--;
+          passes.splice(i, 0, { launch: launchedAt, estimate: readyEstimate(launchedAt, previous), detectedAt: clock.now() });
+          // Keep the streak's start and the passes a failure still in flight could expose; no others can matter.
+          let oldest = Infinity;
+          for (const [other, at] of inFlight) if (other !== ac) oldest = Math.min(oldest, at);
+          passes = passes.filter((p, k) => k === 0 || p.launch >= oldest);
+          progress.readySince = streak()!.estimate;
+          if (!first) return;
           // Older attempts went into a path that did not work; their late
-          // answers (a retransmitted SYN, say) would only blur the estimate.
-          // Without settle, the check is done and needs none of the others.
+          // answers would only blur the estimate. Without settle, the check
+          // is done and needs none of the others.
           for (const [other, at] of inFlight) if (at < launchedAt || options.settleMs === 0) other.abort();
           wake();
         },
@@ -125,10 +133,8 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
           progress.errors[cls] = (progress.errors[cls] ?? 0) + 1;
           progress.lastError = cls;
           lastFailedLaunch = Math.max(lastFailedLaunch, launchedAt);
-          if (streak && streak.launch < launchedAt) {
-            streak = null;
-            progress.readySince = null;
-          }
+          passes = passes.filter((p) => p.launch > lastFailedLaunch);
+          progress.readySince = streak()?.estimate ?? null;
         },
       )
       .finally(() => {
@@ -140,7 +146,7 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
   };
 
   const loop = async () => {
-    while (!stop.aborted && !(options.settleMs === 0 && streak)) {
+    while (!stop.aborted && !(options.settleMs === 0 && streak())) {
       if (inFlight.size < options.maxInFlight) launch();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, attemptInterval(options.intervalMs, clock.now()));
@@ -160,10 +166,11 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
   return {
     progress,
     settled(now) {
-      if (!streak) return false;
+      const first = streak();
+      if (!first) return false;
       if (options.settleMs === 0) return true;
       // Every attempt launched inside the window must have come back passing.
-      const windowEnd = streak.detectedAt + options.settleMs;
+      const windowEnd = first.detectedAt + options.settleMs;
       if (now < windowEnd) return false;
       for (const at of inFlight.values()) if (at < windowEnd) return false;
       return true;

@@ -20,11 +20,14 @@ export async function deliverReport(collectorUrl: string, report: Report, budget
     await pRetry(
       async () => {
         attempts++;
+        // A try whose SYN or request was lost is abandoned for a fresh one
+        // rather than left waiting on the kernel's 1 s retransmit.
+        const tryTimeout = AbortSignal.timeout(Math.max(100, Math.round(budgetMs / 3)));
         const res = await httpRequest(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': userAgent },
           body,
-          signal: budget.signal,
+          signal: AbortSignal.any([budget.signal, tryTimeout]),
           maxBody: 200,
         });
         if (res.status >= 200 && res.status < 300) return;
@@ -34,9 +37,9 @@ export async function deliverReport(collectorUrl: string, report: Report, budget
         throw transient ? err : new AbortError(err);
       },
       {
-        retries: 10,
-        minTimeout: 25,
-        maxTimeout: 200,
+        retries: 20,
+        minTimeout: 10,
+        maxTimeout: 100,
         factor: 2,
         signal: budget.signal,
         onFailedAttempt: ({ error }) => {

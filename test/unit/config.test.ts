@@ -39,7 +39,7 @@ test('defaults with no flags and no NETREADY_* env', () => {
     timeoutMs: 300_000,
     onTimeout: 'fail',
     intervalMs: 20,
-    attemptTimeoutMs: 1000,
+    attemptTimeoutMs: 900,
     maxInFlight: 64,
     settleMs: 0,
     httpStatus: null,

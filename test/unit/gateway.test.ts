@@ -8,7 +8,6 @@ import {
   arpResolved,
   defaultGateways,
   gatewayCheck,
-  ndWindowMs,
   neighbourAdvertisements,
   parseRoute4,
   parseRoute6,
@@ -153,37 +152,6 @@ for (const { name, proc, want } of DEFAULTS) {
     assert.deepEqual(defaultGateways(proc), want);
   });
 }
-
-const ND: { name: string; files: Record<string, { text: string }>; want: number }[] = [
-  { name: 'kernel defaults', files: { '/proc/sys/net/ipv6/neigh/eth0/mcast_solicit': { text: '3\n' }, '/proc/sys/net/ipv6/neigh/eth0/retrans_time_ms': { text: '1000\n' } }, want: 3000 },
-  { name: 'tuned', files: { '/proc/sys/net/ipv6/neigh/eth0/mcast_solicit': { text: '2\n' }, '/proc/sys/net/ipv6/neigh/eth0/retrans_time_ms': { text: '250\n' } }, want: 500 },
-  { name: 'files missing', files: {}, want: 3000 },
-  { name: 'garbage', files: { '/proc/sys/net/ipv6/neigh/eth0/mcast_solicit': { text: 'x\n' }, '/proc/sys/net/ipv6/neigh/eth0/retrans_time_ms': { text: '\n' } }, want: 3000 },
-  // Another device's settings are not read.
-  { name: 'other device tuned', files: { '/proc/sys/net/ipv6/neigh/net1/mcast_solicit': { text: '9\n' } }, want: 3000 },
-];
-
-for (const { name, files, want } of ND) {
-  test(`ndWindowMs(eth0): ${name} = ${want}`, () => {
-    assert.equal(ndWindowMs(fakeProc(files), 'eth0'), want);
-  });
-}
-
-test('minAttemptTimeoutMs covers IPv6 neighbour discovery only when there is an IPv6 default route', () => {
-  const v4 = gatewayCheck('gateway', fakeProc({ '/proc/net/route': { fixture: 'route-calico' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' } }));
-  const dual = gatewayCheck('gateway', fakeProc({ '/proc/net/route': { fixture: 'route-calico' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-calico' } }));
-  const tuned = gatewayCheck(
-    'gateway',
-    fakeProc({
-      '/proc/net/ipv6_route': { fixture: 'ipv6_route-calico' },
-      '/proc/sys/net/ipv6/neigh/eth0/mcast_solicit': { text: '2\n' },
-      '/proc/sys/net/ipv6/neigh/eth0/retrans_time_ms': { text: '500\n' },
-    }),
-  );
-  assert.deepEqual([v4.kind, v4.spec, v4.minAttemptTimeoutMs], ['gateway', 'gateway', 0]);
-  assert.equal(dual.minAttemptTimeoutMs, 3500);
-  assert.equal(tuned.minAttemptTimeoutMs, 1500);
-});
 
 const NO_ROUTE: { name: string; proc: ProcFiles }[] = [
   { name: 'only loopback routes', proc: fakeProc({ '/proc/net/route': { fixture: 'route-empty' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' } }) },

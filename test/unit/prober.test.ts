@@ -43,7 +43,6 @@ interface FakeCheck extends Check {
 interface FakeOptions {
   /** Real ms before the attempt settles; 1 by default. */
   delayMs?: number | ((n: number) => number);
-  minAttemptTimeoutMs?: number;
   /** Clock to stamp and step at each attempt start; the real clock if unset. */
   clock?: StepClock;
 }
@@ -58,7 +57,6 @@ function fakeCheck(spec: string, kind: CheckKind, behave: (n: number, at: number
   const fake: FakeCheck = {
     spec,
     kind,
-    ...(opts.minAttemptTimeoutMs === undefined ? {} : { minAttemptTimeoutMs: opts.minAttemptTimeoutMs }),
     calls: [],
     pending: 0,
     maxPending: 0,
@@ -168,38 +166,6 @@ test('an attempt that hangs is aborted by the per-attempt timeout and counted as
   await sleep(10);
   assert.equal(check.pending, 0);
 });
-
-test('a check with a longer minAttemptTimeoutMs is not timed out at --attempt-timeout', async (t) => {
-  const check = fakeCheck('gateway', 'gateway', () => 'hang', { minAttemptTimeoutMs: 5000 });
-  const { progress, done } = probe([check], { ...OPTIONS, attemptTimeoutMs: 10 }, clock, abortAfter(150, t));
-  assert.deepEqual(await done, { ready: false });
-  assert.deepEqual(progress[0]!.errors, {});
-  assert.ok(progress[0]!.attempts >= 2);
-});
-
-const CAPS: { cap: number; behaviour: Behaviour; delayMs: number }[] = [
-  { cap: 1, behaviour: 'hang', delayMs: 0 },
-  { cap: 3, behaviour: 'hang', delayMs: 0 },
-  { cap: 1, behaviour: coded('ETIMEDOUT'), delayMs: 25 },
-  { cap: 3, behaviour: coded('ETIMEDOUT'), delayMs: 25 },
-];
-
-for (const { cap, behaviour, delayMs } of CAPS) {
-  const what = behaviour === 'hang' ? 'hanging attempts' : `attempts failing after ${delayMs} ms`;
-  test(`maxInFlight ${cap} caps concurrent ${what}`, async (t) => {
-    const check = fakeCheck('dns', 'dns', () => behaviour, { delayMs });
-    const { progress, done } = probe([check], { ...OPTIONS, intervalMs: 2, attemptTimeoutMs: 10_000, maxInFlight: cap }, clock, abortAfter(150, t));
-    await done;
-    assert.equal(check.maxPending, cap);
-    if (behaviour === 'hang') {
-      // Nothing ever finished, so nothing more was launched.
-      assert.equal(progress[0]!.attempts, cap);
-      assert.deepEqual(progress[0]!.errors, {});
-    } else {
-      assert.ok(progress[0]!.attempts > cap, `${progress[0]!.attempts} attempts`);
-    }
-  });
-}
 
 test('all checks must pass: readyAt is the latest readySince, and done waits for the slow check', async (t) => {
   const steps = stepClock();
