@@ -17,7 +17,7 @@ export const WAIT_OPTIONS = {
   check: { env: 'NETREADY_CHECKS', multiple: true, value: 'SPEC', help: 'check to pass: gateway, dns, dns:NAME, tcp://HOST:PORT, kubernetes, http(s)://URL; repeatable (env: comma or space separated). Default: gateway, dns, and kubernetes when KUBERNETES_SERVICE_HOST is set' },
   timeout: { env: 'NETREADY_TIMEOUT', default: '5m', value: 'DURATION', help: 'give up after this long; 0 waits forever' },
   'on-timeout': { env: 'NETREADY_ON_TIMEOUT', default: 'fail', value: 'fail|continue', help: 'at the deadline exit 1 (fail) or 0 (continue)' },
-  interval: { env: 'NETREADY_INTERVAL', default: '20ms', value: 'DURATION', help: 'start a new attempt this often while a check has not passed; doubles over the first 10 s of a long wait' },
+  interval: { env: 'NETREADY_INTERVAL', default: '20ms', value: 'DURATION', help: 'start a new attempt this often while a check has not passed; grows to 1.25 times that over the first 10 s of a long wait' },
   // Below the kernel's 1 s initial SYN retransmission timeout: an attempt is one SYN, and a
   // retransmitted SYN that gets through late can never pass for a fresh answer.
   'attempt-timeout': { env: 'NETREADY_ATTEMPT_TIMEOUT', default: '900ms', value: 'DURATION', help: 'time one attempt may take' },

@@ -42,6 +42,8 @@ export type ProbeOutcome =
   | { ready: false };
 
 const TIMED_OUT = Symbol('attempt timed out');
+/** Linux's initial TCP SYN retransmission timeout (TCP_TIMEOUT_INIT). */
+const SYN_RETRANSMIT_MS = 1000;
 
 interface Runner {
   readonly progress: CheckProgress;
@@ -111,10 +113,15 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
       .then(
         () => {
           if (stop.aborted || launchedAt <= lastFailedLaunch) return;
+          const now = clock.now();
+          // A pass that took longer than the kernel's first SYN retransmit may
+          // be a retransmission that got through: its launch says nothing about
+          // when the path began to work, so count it from when it came back.
+          const estimate = now - launchedAt < SYN_RETRANSMIT_MS ? readyEstimate(launchedAt, previous) : now;
           const first = passes.length === 0;
           let i = passes.length;
           while (i > 0 && passes[i - 1]!.launch > launchedAt) i--;
-          passes.splice(i, 0, { launch: launchedAt, estimate: readyEstimate(launchedAt, previous), detectedAt: clock.now() });
+          passes.splice(i, 0, { launch: launchedAt, estimate, detectedAt: now });
           // Keep the streak's start and the passes a failure still in flight could expose; no others can matter.
           let oldest = Infinity;
           for (const [other, at] of inFlight) if (other !== ac) oldest = Math.min(oldest, at);

@@ -1,16 +1,18 @@
 // Pure timing math for the prober, kept apart so it can be tested as a table.
 
-/** How long the interval takes to double at the start of a long wait. */
-export const INTERVAL_DOUBLING_MS = 10_000;
+/** How long the interval takes to reach its ceiling at the start of a long wait. */
+export const INTERVAL_GROWTH_MS = 10_000;
+/** The ceiling, as a multiple of the base interval. */
+export const INTERVAL_MAX_FACTOR = 1.25;
 
 /**
  * Interval between attempt launches `elapsedMs` into a wait: `baseMs` at first,
- * growing smoothly to twice that over the first 10 s, then flat. Detection lag
- * is bounded by the interval, so it stays in the tens of milliseconds while a
- * two-minute wait sends ~25 attempts per second per check instead of ~50.
+ * growing smoothly to 1.25 times that over the first 10 s, then flat. Detection
+ * lag is bounded by the interval, so it stays near 20 ms, while a two-minute
+ * wait sends ~40 attempts per second per check instead of ~50.
  */
 export function attemptInterval(baseMs: number, elapsedMs: number): number {
-  return baseMs * 2 ** Math.min(1, Math.max(0, elapsedMs) / INTERVAL_DOUBLING_MS);
+  return baseMs * INTERVAL_MAX_FACTOR ** Math.min(1, Math.max(0, elapsedMs) / INTERVAL_GROWTH_MS);
 }
 
 /**

@@ -1,19 +1,19 @@
 // attemptInterval / readyEstimate: the prober's timing math.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attemptInterval, INTERVAL_DOUBLING_MS, readyEstimate } from '../../src/agent/schedule.ts';
+import { attemptInterval, INTERVAL_GROWTH_MS, INTERVAL_MAX_FACTOR, readyEstimate } from '../../src/agent/schedule.ts';
 
 const INTERVALS: { base: number; elapsed: number; want: number }[] = [
   { base: 20, elapsed: 0, want: 20 },
   { base: 20, elapsed: -500, want: 20 },
-  { base: 20, elapsed: 5000, want: 20 * Math.SQRT2 },
-  { base: 20, elapsed: 10_000, want: 40 },
-  { base: 20, elapsed: 10_001, want: 40 },
-  { base: 20, elapsed: 120_000, want: 40 },
-  { base: 20, elapsed: Number.MAX_SAFE_INTEGER, want: 40 },
+  { base: 20, elapsed: 5000, want: 20 * Math.sqrt(1.25) },
+  { base: 20, elapsed: 10_000, want: 25 },
+  { base: 20, elapsed: 10_001, want: 25 },
+  { base: 20, elapsed: 120_000, want: 25 },
+  { base: 20, elapsed: Number.MAX_SAFE_INTEGER, want: 25 },
   { base: 1, elapsed: 0, want: 1 },
-  { base: 1, elapsed: 60_000, want: 2 },
-  { base: 10_000, elapsed: 10_000, want: 20_000 },
+  { base: 1, elapsed: 60_000, want: 1.25 },
+  { base: 10_000, elapsed: 10_000, want: 12_500 },
 ];
 
 for (const { base, elapsed, want } of INTERVALS) {
@@ -23,17 +23,18 @@ for (const { base, elapsed, want } of INTERVALS) {
   });
 }
 
-test('the doubling takes 10 s', () => {
-  assert.equal(INTERVAL_DOUBLING_MS, 10_000);
+test('the growth takes 10 s, up to 1.25 times the base', () => {
+  assert.equal(INTERVAL_GROWTH_MS, 10_000);
+  assert.equal(INTERVAL_MAX_FACTOR, 1.25);
 });
 
-test('attemptInterval never decreases and stays within [base, 2 base] over the first minute', () => {
+test('attemptInterval never decreases and stays within [base, 1.25 base] over the first minute', () => {
   for (const base of [1, 5, 20, 250]) {
     let previous = -Infinity;
     for (let elapsed = -1000; elapsed <= 60_000; elapsed += 37) {
       const got = attemptInterval(base, elapsed);
       assert.ok(got >= previous, `base ${base}: ${got} at ${elapsed} ms < ${previous} just before`);
-      assert.ok(got >= base && got <= 2 * base, `base ${base}: ${got} at ${elapsed} ms outside [${base}, ${2 * base}]`);
+      assert.ok(got >= base && got <= 1.25 * base, `base ${base}: ${got} at ${elapsed} ms outside [${base}, ${1.25 * base}]`);
       previous = got;
     }
   }
