@@ -2,15 +2,20 @@
 // per command, loaded on demand, and no runtime node_modules.
 import { build, type Plugin } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 
 // Node built-ins are taken with process.getBuiltinModule() instead of an
 // `import`: an import builds each module's ES facade, which reads every export
 // and so runs lazy getters (node:fs loads its streams, node:http Node's own
-// undici), ~10 ms of the agent's start-up for nothing.
+// undici), ~10 ms of the agent's start-up for nothing. CommonJS dependencies
+// (prom-client) name built-ins without the prefix (`require('os')`), which
+// esbuild's ESM output cannot require: those are mapped the same way.
+const bareBuiltins = builtinModules.filter((name) => !name.startsWith('node:') && !name.startsWith('_'));
+const builtinFilter = new RegExp(`^(?:node:.*|(?:${bareBuiltins.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')}))$`);
 const builtinsWithoutFacade: Plugin = {
   name: 'builtins-without-facade',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'builtin' }));
+    b.onResolve({ filter: builtinFilter }, (args) => ({ path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'builtin' }));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
       contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
       loader: 'js',
@@ -18,15 +23,26 @@ const builtinsWithoutFacade: Plugin = {
   },
 };
 
-const outdir = process.argv[2] ?? 'dist';
-rmSync(outdir, { recursive: true, force: true });
-const result = await build({
-  entryPoints: { netready: 'src/cli.ts' },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
+// Programs bundled on their own, each into one self-contained file that the
+// dispatcher imports at run time. Why not a chunk of the main build: modules
+// that two programs share (zod's core: the agent uses zod/mini, the collector
+// full zod) land in a shared chunk tree-shaken for both, and the agent would
+// load the collector's share of them at every start (54 KiB -> 116 KiB).
+const SEPARATE: Record<string, { source: string; entry: string }> = {
+  collector: { source: './collector/main.ts', entry: 'src/collector/main.ts' },
+};
+const separatePrograms: Plugin = {
+  name: 'separate-programs',
+  setup(b) {
+    for (const [name, { source }] of Object.entries(SEPARATE)) {
+      const filter = new RegExp(`^${source.replace(/[.]/g, '\\.')}$`);
+      b.onResolve({ filter }, () => ({ path: `./chunks/${name}.mjs`, external: true }));
+    }
+  },
+};
+
+const common = {
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node24',
@@ -34,9 +50,27 @@ const result = await build({
   sourcemap: 'linked',
   legalComments: 'linked',
   metafile: true,
-  plugins: [builtinsWithoutFacade],
   logLevel: 'warning',
-});
-for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith('.mjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`);
+} as const;
+
+const outdir = process.argv[2] ?? 'dist';
+rmSync(outdir, { recursive: true, force: true });
+const results = await Promise.all([
+  build({
+    ...common,
+    entryPoints: { netready: 'src/cli.ts' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
+    plugins: [builtinsWithoutFacade, separatePrograms],
+  }),
+  ...Object.entries(SEPARATE).map(([name, { entry }]) =>
+    build({ ...common, entryPoints: { [name]: entry }, outdir: `${outdir}/chunks`, outExtension: { '.js': '.mjs' }, plugins: [builtinsWithoutFacade] }),
+  ),
+]);
+for (const result of results) {
+  for (const [file, { bytes }] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith('.mjs')) console.log(`${file}  ${(bytes / 1024).toFixed(1)} KiB`);
+  }
 }

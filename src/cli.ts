@@ -7,6 +7,7 @@ const USAGE = `Usage: netready <command> [options]
 
 Commands:
   wait       block until the pod network works, report the delay, exit (init container)
+  collector  receive the agents' reports, keep them, serve /metrics (Deployment)
   version    print the version
 
 Run 'netready <command> --help' for the command's options.`;
@@ -18,6 +19,8 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'wait':
       return (await import('./agent/main.ts')).main(rest, process.env);
+    case 'collector':
+      return (await import('./collector/main.ts')).main(rest, process.env);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);

@@ -1,0 +1,105 @@
+// `netready collector` configuration: flags and NETREADY_COLLECTOR_* variables
+// (flags win), validated by one zod schema into a frozen, typed object. A bad
+// value fails fast with the option's name and the value in the message.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as z from 'zod';
+import { resolveOptions } from '../lib/cli-options.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { CodedError } from '../lib/errors.ts';
+import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
+import type { Level } from '../lib/log.ts';
+import { COLLECTOR_OPTIONS, collectorHelp } from './options.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface CollectorConfig {
+  readonly listen: ListenAddress;
+  /** A file path, or `:memory:`. */
+  readonly dbPath: string;
+  /** 0: no age limit. */
+  readonly retentionAgeMs: number;
+  readonly retentionRows: number;
+  /** Bearer token required on POST /v1/reports; null: none. */
+  readonly token: string | null;
+  readonly tokenFile: string | null;
+  readonly maxLabelValues: number;
+  readonly logLevel: Level;
+  readonly dryRun: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Durations as in lib/duration.ts plus a leading day count (`7d`, `1d12h`): retention is counted in days. */
+export function parseRetention(text: string): number | null {
+  const m = /^\s*(\d+)d(.*)$/s.exec(text);
+  if (!m) return parseDuration(text);
+  const rest = m[2]!.trim() === '' ? 0 : parseDuration(m[2]!);
+  return rest === null ? null : Number(m[1]) * DAY_MS + rest;
+}
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `expected a whole number from ${min} to ${max}`);
+
+const schema = z.object({
+  listen: z.string().transform((s, ctx) => {
+    const r = parseListenAddress(s);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.error });
+    return z.NEVER;
+  }),
+  'data-dir': z.string().min(1, 'must not be empty'),
+  db: z.string().min(1, 'must not be empty; use :memory: for a store in memory').optional(),
+  'retention-age': z.string().transform((s, ctx) => {
+    const ms = parseRetention(s);
+    if (ms !== null) return ms;
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 12h, 7d or 0' });
+    return z.NEVER;
+  }),
+  'retention-rows': wholeNumber(1, 1_000_000_000),
+  'token-file': z.string().min(1, 'must not be empty').optional(),
+  'max-label-values': wholeNumber(1, 100_000),
+  'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
+  'dry-run': z.boolean(),
+});
+
+/** Parses `netready collector` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
+export function parseCollectorConfig(argv: readonly string[], env: Env, readText: (path: string) => string = (p) => readFileSync(p, 'utf8')): CollectorConfig {
+  const { raw, source } = resolveOptions(COLLECTOR_OPTIONS, argv, env, collectorHelp);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const key = String(result.error.issues[0]!.path[0]);
+    throw new CodedError('ERR_CONFIG', `${source[key]} ${JSON.stringify(raw[key])}: ${result.error.issues[0]!.message}`);
+  }
+  const c = result.data;
+  const tokenFile = c['token-file'] ?? null;
+  return Object.freeze({
+    listen: Object.freeze(c.listen),
+    dbPath: c.db ?? join(c['data-dir'], 'reports.db'),
+    retentionAgeMs: c['retention-age'],
+    retentionRows: c['retention-rows'],
+    token: tokenFile === null ? null : readToken(tokenFile, source['token-file']!, readText),
+    tokenFile,
+    maxLabelValues: c['max-label-values'],
+    logLevel: c['log-level'],
+    dryRun: c['dry-run'],
+  });
+}
+
+/** The token is the file's content without surrounding whitespace (a Secret's key often ends in a newline). */
+function readToken(path: string, source: string, readText: (path: string) => string): string {
+  let text: string;
+  try {
+    text = readText(path);
+  } catch (err) {
+    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const token = text.trim();
+  // What a header value can carry without quoting: visible ASCII, no spaces.
+  if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: the token must be 1-4096 visible ASCII characters on one line`);
+  return token;
+}

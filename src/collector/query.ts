@@ -1,0 +1,80 @@
+// GET /v1/reports query parameters -> a store filter, or a message naming the
+// bad parameter. Unknown or repeated parameters are errors: a mistyped filter
+// must not silently list everything.
+import * as z from 'zod';
+import { parseDuration } from '../lib/duration.ts';
+import type { ReportFilter } from './store.ts';
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+
+/** A duration (`2s`, `1m30s`) or bare seconds (`2.5`): both read naturally for a delay threshold. */
+function seconds(s: string): number | null {
+  if (/^\d+(?:\.\d+)?$/.test(s)) return Number(s);
+  const ms = parseDuration(s);
+  return ms === null ? null : ms / 1000;
+}
+
+/** Cursor: the last id of a page, opaque to clients. */
+export function encodeCursor(id: number): string {
+  return Buffer.from(`r${id}`).toString('base64url');
+}
+
+function decodeCursor(s: string): number | null {
+  const m = /^r(\d{1,15})$/.exec(Buffer.from(s, 'base64url').toString('latin1'));
+  return m ? Number(m[1]) : null;
+}
+
+const custom = <T>(parse: (s: string) => T | null, message: string) =>
+  z.string().transform((s, ctx) => {
+    const v = parse(s);
+    if (v !== null) return v;
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  });
+
+const schema = z.strictObject({
+  node: z.string().max(253).optional(),
+  namespace: z.string().max(253).optional(),
+  outcome: z.enum(['ready', 'timeout'], { error: 'expected ready or timeout' }).optional(),
+  since: z.string().optional(),
+  'slower-than': custom(seconds, 'expected seconds (2.5) or a duration (2s, 1m)').optional(),
+  limit: custom((s) => (/^\d{1,4}$/.test(s) && Number(s) >= 1 && Number(s) <= MAX_LIMIT ? Number(s) : null), `expected 1 to ${MAX_LIMIT}`).optional(),
+  cursor: custom(decodeCursor, 'not a cursor from a previous page').optional(),
+});
+
+/** Parses the query of a list request; `nowMs` resolves `since` given as a duration ("the last 10m"). */
+export function parseListQuery(params: URLSearchParams, nowMs: number): { ok: true; filter: ReportFilter } | { ok: false; error: string } {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of params) {
+    if (Object.hasOwn(raw, key)) return { ok: false, error: `${key}: given more than once` };
+    raw[key] = value;
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const name = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : String(issue.path[0]);
+    const message = issue.code === 'unrecognized_keys' ? 'unknown parameter; expected node, namespace, outcome, since, slower-than, limit, cursor' : issue.message;
+    return { ok: false, error: `${name}: ${message}` };
+  }
+  const q = r.data;
+  let startedSinceMs: number | undefined;
+  if (q.since !== undefined) {
+    const ago = parseDuration(q.since);
+    const at = z.iso.datetime({ offset: true }).safeParse(q.since).success ? Date.parse(q.since) : null;
+    if (ago === null && at === null) return { ok: false, error: 'since: expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m)' };
+    startedSinceMs = at ?? nowMs - ago!;
+  }
+  return {
+    ok: true,
+    filter: {
+      node: q.node,
+      namespace: q.namespace,
+      outcome: q.outcome,
+      startedSinceMs,
+      slowerThanSeconds: q['slower-than'],
+      beforeId: q.cursor,
+      limit: q.limit ?? DEFAULT_LIMIT,
+    },
+  };
+}

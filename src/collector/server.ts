@@ -1,0 +1,170 @@
+// The collector's HTTP interface on node:http: routing, reading bodies within
+// their limit, writing JSON. Decisions are made by the pure modules (ingest.ts,
+// query.ts); the store, the ingest queue, the registry, the logger and the
+// clock are passed in.
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../lib/log.ts';
+import type { Report } from '../lib/report.ts';
+import { checkRequestHead, decodeReport, MAX_BODY_BYTES, tooLarge, type Rejection } from './ingest.ts';
+import type { CollectorMetrics } from './metrics.ts';
+import type { Clock } from './pipeline.ts';
+import { encodeCursor, parseListQuery } from './query.ts';
+import type { ReportFilter, StoredReport } from './store.ts';
+
+export interface ServerDeps {
+  /** Resolves with the new row id (null: already stored) once the report is durable. */
+  readonly submit: (report: Report) => Promise<number | null>;
+  readonly list: (filter: ReportFilter) => StoredReport[];
+  /** null when the store takes writes, else why not. */
+  readonly readiness: () => string | null;
+  readonly registry: Registry;
+  readonly metrics: CollectorMetrics;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Bearer token required on POST /v1/reports; null: none. */
+  readonly token: string | null;
+  /** True once SIGTERM arrived: answers carry Connection: close and /readyz fails. */
+  readonly stopping: () => boolean;
+}
+
+/** Bytes of a rejected body read and dropped at most before the connection is cut. */
+const MAX_DISCARD_BYTES = 16 * 1024 * 1024;
+
+type Handler = (req: IncomingMessage, res: ServerResponse, deps: ServerDeps) => Promise<void> | void;
+
+const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
+  '/v1/reports': { POST: postReport, GET: listReports },
+  '/metrics': { GET: metrics },
+  '/healthz': { GET: (_req, res, deps) => sendJson(res, 200, { status: 'ok' }, deps) },
+  '/readyz': { GET: readyz },
+};
+
+/** The request listener for node:http's createServer. */
+export function createRequestListener(deps: ServerDeps): RequestListener {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
+    // HEAD is GET without a body (node:http drops it).
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+    if (!route) return void sendJson(res, 404, { error: 'not_found', message: `no route ${path}` }, deps);
+    const handler = Object.hasOwn(route, method) ? route[method] : undefined;
+    if (!handler) return void sendJson(res, 405, { error: 'method_not_allowed', message: `use ${Object.keys(route).join(' or ')}` }, deps, { allow: Object.keys(route).join(', ') });
+    Promise.resolve()
+      .then(() => handler(req, res, deps))
+      .catch((err: unknown) => {
+        deps.log.error({ err, path, method }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' }, deps);
+        else res.destroy();
+      });
+  };
+}
+
+async function postReport(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
+  const early = checkRequestHead(req.headers, deps.token);
+  if (early) return sendRejection(req, res, early, deps);
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === 'aborted') return;
+  if (body === 'too_large') return sendRejection(req, res, tooLarge(), deps);
+  const decoded = decodeReport(body);
+  if (!decoded.ok) return sendRejection(req, res, decoded.rejection, deps);
+  let id: number | null;
+  try {
+    id = await deps.submit(decoded.report);
+  } catch (err) {
+    // Logged once per failed commit by the pipeline.
+    deps.log.debug({ err }, 'report not stored');
+    deps.metrics.rejected('store_error');
+    // 503: the agent retries within its report budget.
+    return sendJson(res, 503, { error: 'store_error', message: 'the report could not be stored; retry' }, deps, { 'retry-after': '1' });
+  }
+  sendJson(res, 202, id === null ? { status: 'duplicate' } : { status: 'stored', id }, deps);
+}
+
+function listReports(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  const parsed = parseListQuery(query, deps.clock.now());
+  if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
+  // One more than asked: tells whether there is a next page.
+  const rows = deps.list({ ...parsed.filter, limit: parsed.filter.limit + 1 });
+  const page = rows.slice(0, parsed.filter.limit);
+  const next = rows.length > page.length ? encodeCursor(page.at(-1)!.id) : null;
+  sendJson(res, 200, { reports: page, next }, deps);
+}
+
+async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
+  const text = await deps.registry.metrics();
+  res.writeHead(200, { 'content-type': deps.registry.contentType, ...closing(deps) }).end(text);
+}
+
+function readyz(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
+  const problem = deps.stopping() ? 'shutting down' : deps.readiness();
+  sendJson(res, problem === null ? 200 : 503, problem === null ? { status: 'ready' } : { status: 'not_ready', message: problem }, deps);
+}
+
+/** Reads the body, at most `max` bytes; beyond that it stops collecting and returns 'too_large' at once. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too_large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) done('too_large');
+      else chunks.push(chunk);
+    };
+    const done = (result: Buffer | 'too_large' | 'aborted') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      chunks.length = 0;
+      resolve(result);
+    };
+    const onEnd = () => done(Buffer.concat(chunks, size));
+    const onError = () => done('aborted');
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+  });
+}
+
+/**
+ * Reads and drops the rest of a rejected request's body; resolves true at its
+ * end, false after cutting the connection past MAX_DISCARD_BYTES (or when the
+ * client went away). Why not answer and close at once: closing a socket with
+ * unread bytes makes the kernel reset the connection, and a client still
+ * sending (a chunked or large upload) gets EPIPE instead of its 4xx.
+ */
+function discardRest(req: IncomingMessage): Promise<boolean> {
+  if (req.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let discarded = 0;
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > MAX_DISCARD_BYTES) {
+        req.socket.destroy();
+        resolve(false);
+      }
+    });
+    req.once('end', () => resolve(true));
+    req.once('error', () => resolve(false));
+    req.resume();
+  });
+}
+
+async function sendRejection(req: IncomingMessage, res: ServerResponse, r: Rejection, deps: ServerDeps): Promise<void> {
+  deps.metrics.rejected(r.reason);
+  deps.log.debug({ status: r.status, reason: r.reason, message: r.body.message }, 'report rejected');
+  // A body declared larger than we would read is not read at all: answer and close.
+  if (Number(req.headers['content-length'] ?? 0) > MAX_DISCARD_BYTES) return sendJson(res, r.status, r.body, deps, { ...r.headers, connection: 'close' });
+  if (await discardRest(req)) sendJson(res, r.status, r.body, deps, r.headers);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers, ...closing(deps) }).end(text);
+}
+
+/** While stopping, every answer closes its connection so that clients reconnect elsewhere. */
+function closing(deps: ServerDeps): Record<string, string> {
+  return deps.stopping() ? { connection: 'close' } : {};
+}

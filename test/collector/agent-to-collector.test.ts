@@ -1,0 +1,121 @@
+// The real agent (`netready wait`) reporting to the real collector
+// (`netready collector`), both as child processes on loopback: the reports are
+// stored, /metrics reflects them and passes promtool, and SIGTERM finishes a
+// request in flight before the collector exits 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import { run, runWait } from '../helpers/agent.ts';
+import { freePort, startTcpListener } from '../helpers/servers.ts';
+import { makeReport, postReport, promtoolCheck, samples, send, startCollector, tempDir } from './helpers.ts';
+
+test('agents report to a running collector: stored, listed, and in /metrics per node and outcome', async (t) => {
+  const dir = tempDir(t);
+  const target = await startTcpListener();
+  t.after(() => target.close());
+  const c = await startCollector(t, ['--data-dir', dir]);
+  const admittedAt = new Date(Date.now() - 2000).toISOString();
+  const identity = (i: number, node: string) => ({
+    NETREADY_POD_NAME: `web-${i}`,
+    NETREADY_POD_NAMESPACE: 'shop',
+    NETREADY_POD_UID: `9d3c1a7e-0000-4000-8000-00000000000${i}`,
+    NETREADY_NODE_NAME: node,
+    NETREADY_POD_IPS: '192.0.2.10',
+    NETREADY_ADMITTED_AT: admittedAt,
+  });
+  const agents = await Promise.all([
+    runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(1, 'node-a') }),
+    runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(2, 'node-b') }),
+    // Nothing listens: a timeout, reported too.
+    runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '300ms', '--collector', c.url], { env: identity(3, 'node-b') }),
+  ]);
+  assert.deepEqual(agents.map((a) => a.code), [0, 0, 1]);
+  for (const a of agents) assert.ok(a.logs.some((l) => l.msg === 'report delivered'), a.stdout);
+
+  const listed = (await send(c.url, { path: '/v1/reports?namespace=shop' })).json();
+  assert.deepEqual(listed.reports.map((r: any) => r.report.pod.name).sort(), ['web-1', 'web-2', 'web-3']);
+  const timedOut = (await send(c.url, { path: '/v1/reports?outcome=timeout' })).json().reports;
+  assert.equal(timedOut.length, 1);
+  assert.equal(timedOut[0].report.pod.node, 'node-b');
+  assert.equal(timedOut[0].report.checks[0].kind, 'tcp');
+
+  const text = (await send(c.url, { path: '/metrics' })).text;
+  const counts = samples(text, 'netready_ready_delay_seconds_count').map((s) => `${s.labels.node}/${s.labels.outcome}=${s.value}`);
+  assert.deepEqual(counts.sort(), ['node-a/ready=1', 'node-b/ready=1', 'node-b/timeout=1']);
+  const fastest = samples(text, 'netready_ready_delay_seconds_bucket').find((s) => s.labels.node === 'node-a' && s.labels.le === '5');
+  assert.equal(fastest!.value, 1, 'a loopback connect is ready well under 5 s');
+  assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: 3 }]);
+  assert.equal(samples(text, 'netready_admission_to_ready_seconds_count').length, 2, 'both ready pods carried the admission time');
+  assert.ok(samples(text, 'netready_check_errors_total').some((s) => s.labels.kind === 'tcp' && s.labels.class === 'refused' && s.value > 0));
+  assert.deepEqual(samples(text, 'netready_store_reports'), [{ labels: {}, value: 3 }]);
+  assert.match(text, /^process_resident_memory_bytes \d+/m);
+  const lint = promtoolCheck(text);
+  assert.equal(lint.output, '', lint.output);
+  assert.equal(lint.code, 0);
+});
+
+test('SIGTERM: a request in flight is finished and stored, idle connections do not hold the exit, exit 0 within seconds', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'reports.db');
+  const c = await startCollector(t, ['--db', db]);
+  // An idle keep-alive connection, as a load balancer or an agent pool leaves one.
+  const keepAlive = new Agent({ keepAlive: true });
+  t.after(() => keepAlive.destroy());
+  assert.equal((await postReport(c.url, makeReport(1), {}, keepAlive)).status, 202);
+
+  // Headers and half of the body now; the rest after SIGTERM.
+  const body = JSON.stringify(makeReport(2));
+  const socket = connect(c.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  let answer = '';
+  socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.write(`POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`);
+  await new Promise((r) => setTimeout(r, 100));
+
+  const signalled = Date.now();
+  c.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(c.child.exitCode, null, 'still finishing the request in flight');
+  socket.write(body.slice(100));
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 202 /);
+  assert.match(answer, /connection: close/i, 'the answer tells the client to reconnect elsewhere');
+
+  const { code } = await c.exited;
+  assert.equal(code, 0);
+  assert.ok(Date.now() - signalled < 3000, `exited ${Date.now() - signalled} ms after SIGTERM`);
+  assert.ok(c.logs().some((l) => l.msg === 'collector stopped; store closed' && l.reports === 2));
+
+  // Both reports are in the store when it opens again.
+  const again = await startCollector(t, ['--db', db]);
+  assert.deepEqual((await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name), ['web-2', 'web-1']);
+});
+
+test('exit 1 with a hint when the port is taken or the store cannot be opened', async (t) => {
+  const dir = tempDir(t);
+  const first = await startCollector(t, ['--db', ':memory:']);
+  const taken = await run(['collector', '--listen', `127.0.0.1:${first.port}`, '--db', ':memory:']);
+  assert.equal(taken.code, 1);
+  assert.ok(taken.logs.some((l) => l.level === 'error' && /cannot listen; check --listen/.test(l.msg)));
+  // A directory where the database file should be.
+  const notAFile = await run(['collector', '--listen', '127.0.0.1:0', '--db', dir]);
+  assert.equal(notAFile.code, 1);
+  assert.ok(notAFile.logs.some((l) => l.level === 'error' && /cannot open the store/.test(l.msg)));
+});
+
+test('--listen [::1]:0: an IPv6 literal in brackets; the agent reports over IPv6', async (t) => {
+  const target = await startTcpListener();
+  t.after(() => target.close());
+  // The last --listen wins over the helper's 127.0.0.1:0.
+  const c = await startCollector(t, ['--listen', '[::1]:0', '--db', ':memory:']);
+  assert.ok(c.logs().some((l) => l.msg === 'collector listening' && l.listen === `[::1]:${c.port}`));
+  const url = `http://[::1]:${c.port}`;
+  const agent = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], { env: { NETREADY_NODE_NAME: 'v6-node' } });
+  assert.equal(agent.code, 0);
+  assert.ok(agent.logs.some((l) => l.msg === 'report delivered'), agent.stdout);
+  assert.equal((await send(url, { path: '/v1/reports' })).json().reports[0].report.pod.node, 'v6-node');
+});

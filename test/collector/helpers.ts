@@ -1,0 +1,141 @@
+// Real parts for the collector's tests: the collector as a child process
+// (`node src/cli.ts collector`), a raw HTTP client that sends exactly what it is
+// given, report documents built from the fixtures, and promtool.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { CLI } from '../helpers/agent.ts';
+import type { Report } from '../../src/lib/report.ts';
+
+/** A temp directory removed when the test ends, passed or failed. */
+export function tempDir(t: TestContext, prefix = 'netready-collector-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CollectorProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  /** stdout so far, parsed as JSON lines. */
+  logs(): Array<Record<string, any>>;
+  stderr(): string;
+  /** Resolves with the exit code and signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `netready collector --listen 127.0.0.1:0 ARGS` and resolves once it
+ * logs its port. The child is killed when the test ends, whatever happened.
+ */
+export async function startCollector(t: TestContext, args: string[], options: { env?: Record<string, string>; argv0?: string[] } = {}): Promise<CollectorProcess> {
+  const [cmd, ...pre] = options.argv0 ?? [process.execPath, CLI];
+  const child = spawn(cmd!, [...pre, 'collector', '--listen', '127.0.0.1:0', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const logs = () => stdout.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l)] : []));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start in 10 s; stderr: ${stderr}; stdout: ${stdout}`)), 10_000);
+    const check = () => {
+      const line = logs().find((l) => l.msg === 'collector listening');
+      if (line) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve(line.port);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited with ${code} before listening; stderr: ${stderr}`));
+    });
+  });
+  return { child, url: `http://127.0.0.1:${port}`, port, logs, stderr: () => stderr, exited };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  json(): any;
+}
+
+/** One HTTP request with exactly these headers and body (a Buffer, a string, or chunks sent chunked). */
+export function send(
+  url: string,
+  options: { method?: string; path?: string; headers?: OutgoingHttpHeaders; body?: string | Buffer | Buffer[]; agent?: Agent | false } = {},
+): Promise<RawResponse> {
+  const target = new URL(options.path ?? '/', url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(target, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.once('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) }));
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    const body = options.body;
+    if (Array.isArray(body)) {
+      for (const chunk of body) req.write(chunk);
+      req.end();
+    } else {
+      req.end(body);
+    }
+  });
+}
+
+/** POSTs a report document (or any value) as JSON. */
+export function postReport(url: string, doc: unknown, headers: OutgoingHttpHeaders = {}, agent?: Agent): Promise<RawResponse> {
+  const body = Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return send(url, { method: 'POST', path: '/v1/reports', headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers }, body, ...(agent ? { agent } : {}) });
+}
+
+/** A fixture from test/fixtures/reports, parsed. */
+export function fixture(name: string): any {
+  return JSON.parse(readFileSync(new URL(`../fixtures/reports/${name}`, import.meta.url), 'utf8'));
+}
+
+/** valid-ready.json made unique by `i` (uid, name, start time), with `pod` fields overridden. */
+export function makeReport(i: number, pod: Partial<Report['pod']> = {}, fields: Partial<Report> = {}): Report {
+  const base = fixture('valid-ready.json') as Report;
+  const started = Date.parse(base.startedAt) + i;
+  return {
+    ...base,
+    pod: { ...base.pod, uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `web-${i}`, ...pod },
+    startedAt: new Date(started).toISOString(),
+    readyAt: new Date(started + base.delaySeconds * 1000).toISOString(),
+    ...fields,
+  };
+}
+
+/** Runs `promtool check metrics` on `text`; returns its exit code and everything it printed. */
+export function promtoolCheck(text: string): { code: number | null; output: string } {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (r.error) throw new Error(`promtool not runnable (Debian package "prometheus"): ${r.error.message}`);
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** The sample lines of a /metrics text whose name is `name` (histograms: `name_bucket` etc. are named explicitly). */
+export function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  return text.split('\n').flatMap((line) => {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) return [];
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
+    return [{ labels, value: Number(m[3]) }];
+  });
+}
