@@ -56,3 +56,38 @@ test('a timeout is reported too, and exit 1 stays exit 1 when the collector is d
   assert.equal(r.code, 1);
   assert.ok(r.logs.some((l) => l.msg?.startsWith('report not delivered')));
 });
+
+test('--collector-token-file: the token goes in the Authorization header, is redacted in --dry-run, and a missing file exits 2', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createServer } = await import('node:http');
+  const target = await startTcpListener();
+  const seen: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    req.resume();
+    res.writeHead(req.headers.authorization === 'Bearer s3cret' ? 202 : 401).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    await target.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'netready-token-'));
+  writeFileSync(join(dir, 'token'), 's3cret\n');
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+  const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], { env: { NETREADY_COLLECTOR_TOKEN_FILE: join(dir, 'token') } });
+  assert.equal(r.code, 0);
+  assert.deepEqual(seen, ['Bearer s3cret']);
+  assert.ok(r.logs.some((l) => l.msg === 'report delivered'));
+
+  const dry = await runWait(['--dry-run', '--collector-token-file', join(dir, 'token')]);
+  assert.equal(JSON.parse(dry.stdout).collectorToken, '(redacted)');
+  assert.ok(!dry.stdout.includes('s3cret'));
+
+  const missing = await runWait(['--collector-token-file', join(dir, 'nope')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--collector-token-file ".*nope": cannot read it \(ENOENT\)/);
+});

@@ -1,6 +1,7 @@
 // `netready wait` configuration: flags and NETREADY_* environment variables
 // (flags win), validated by one zod schema into a frozen, typed object.
 // A bad value fails fast with the option's name and the value in the message.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 // zod/mini: the same validation as zod, tree-shaken to a fraction of its start-up cost.
 import * as z from 'zod/mini';
@@ -103,6 +104,7 @@ const configSchema = z.object({
   'http-status': statusList,
   'dns-server': z.array(dnsServer),
   collector: z.optional(collectorUrl),
+  'collector-token-file': z.optional(z.string()),
   'report-budget': duration(60_000, 1),
   'termination-log': z.string(),
   'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
@@ -131,6 +133,8 @@ export interface WaitConfig {
   readonly httpStatus: readonly (readonly [number, number])[] | null;
   readonly dnsServers: readonly string[];
   readonly collectorUrl: string | null;
+  /** Bearer token for the collector, read from --collector-token-file at start. */
+  readonly collectorToken: string | null;
   readonly reportBudgetMs: number;
   readonly terminationLog: string | null;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -194,6 +198,7 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     httpStatus: c['http-status'],
     dnsServers: c['dns-server'],
     collectorUrl: c.collector ?? null,
+    collectorToken: readToken(c['collector-token-file'], source['collector-token-file']!),
     reportBudgetMs: c['report-budget'],
     terminationLog: c['termination-log'] || null,
     logLevel: c['log-level'],
@@ -201,6 +206,19 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     pod: { name: c.podName, namespace: c.podNamespace, uid: c.podUid, node: c.nodeName, ips: c.podIps },
     admittedAt: c.admittedAt || null,
   });
+}
+
+/** Reads a token file (a mounted Secret); a file that cannot be read or is empty is bad configuration. */
+function readToken(path: string | undefined, source: string): string | null {
+  if (!path) return null;
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
+  }
+  if (!token) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: the file is empty`);
+  return token;
 }
 
 function defaultChecks(env: Env): string[] {

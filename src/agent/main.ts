@@ -67,7 +67,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     throw err;
   }
   if (config.dryRun) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    const shown = { ...config, collectorToken: config.collectorToken === null ? null : '(redacted)' };
+    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     return EXIT.READY;
   }
 
@@ -121,7 +122,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   writeTerminationLog(config.terminationLog, summary, log);
 
   if (config.collectorUrl) {
-    const delivery = await deliverReport(config.collectorUrl, report, config.reportBudgetMs, USER_AGENT);
+    const delivery = await deliverReport(config.collectorUrl, config.collectorToken, report, config.reportBudgetMs, USER_AGENT);
     if (delivery.ok) log.info({ collector: config.collectorUrl, attempts: delivery.attempts }, 'report delivered');
     else log.warn({ collector: config.collectorUrl, attempts: delivery.attempts, error: delivery.error }, 'report not delivered; check the collector URL and that the collector runs');
   }

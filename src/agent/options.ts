@@ -26,6 +26,7 @@ export const WAIT_OPTIONS = {
   'http-status': { env: 'NETREADY_HTTP_STATUS', default: 'any', value: 'LIST', help: 'HTTP statuses that pass http(s) checks, e.g. 200-399,404; any = every response' },
   'dns-server': { env: 'NETREADY_DNS_SERVERS', multiple: true, value: 'ADDR[:PORT]', help: 'resolver to query instead of the nameservers in /etc/resolv.conf; repeatable' },
   collector: { env: 'NETREADY_COLLECTOR_URL', value: 'URL', help: 'collector base URL; the report is POSTed to URL/v1/reports' },
+  'collector-token-file': { env: 'NETREADY_COLLECTOR_TOKEN_FILE', value: 'PATH', help: 'file holding the bearer token the collector asks for (its --token-file)' },
   'report-budget': { env: 'NETREADY_REPORT_BUDGET', default: '1s', value: 'DURATION', help: 'time allowed for delivering the report, retries included' },
   'termination-log': { env: 'NETREADY_TERMINATION_LOG', default: '/dev/termination-log', value: 'PATH', help: 'file for the one-line summary; empty disables' },
   'log-level': { env: 'NETREADY_LOG_LEVEL', default: 'info', value: 'LEVEL', help: 'debug, info, warn or error' },

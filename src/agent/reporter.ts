@@ -9,7 +9,7 @@ import { httpRequest } from './http-client.ts';
 export type Delivery = { ok: true; attempts: number } | { ok: false; attempts: number; error: string };
 
 /** POSTs `report` to `<collectorUrl>/v1/reports`, retrying transient failures until `budgetMs` runs out. */
-export async function deliverReport(collectorUrl: string, report: Report, budgetMs: number, userAgent: string): Promise<Delivery> {
+export async function deliverReport(collectorUrl: string, token: string | null, report: Report, budgetMs: number, userAgent: string): Promise<Delivery> {
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(), budgetMs);
   const url = new URL(`${collectorUrl}/v1/reports`);
@@ -25,7 +25,12 @@ export async function deliverReport(collectorUrl: string, report: Report, budget
         const tryTimeout = AbortSignal.timeout(Math.max(100, Math.round(budgetMs / 3)));
         const res = await httpRequest(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': userAgent },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+            'user-agent': userAgent,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           body,
           signal: AbortSignal.any([budget.signal, tryTimeout]),
           maxBody: 200,

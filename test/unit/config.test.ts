@@ -45,6 +45,7 @@ test('defaults with no flags and no NETREADY_* env', () => {
     httpStatus: null,
     dnsServers: [],
     collectorUrl: null,
+    collectorToken: null,
     reportBudgetMs: 1000,
     terminationLog: '/dev/termination-log',
     logLevel: 'info',
