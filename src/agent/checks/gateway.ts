@@ -108,9 +108,10 @@ function firstHopAnswers(gw: Gateway, proc: ProcFiles, signal: AbortSignal): Pro
   if (neighbourAnswered(gw, proc)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = new AbortController();
-    const timers: NodeJS.Timeout[] = [];
+    // The SYN below starts neighbour resolution; a few ms later the table may say it worked.
+    const recheck = setTimeout(() => neighbourAnswered(gw, proc) && finish(), RECHECK_MS);
     const finish = (err?: unknown) => {
-      for (const t of timers) clearTimeout(t);
+      clearTimeout(recheck);
       signal.removeEventListener('abort', onAbort);
       done.abort();
       if (err === undefined) resolve();
@@ -123,7 +124,6 @@ function firstHopAnswers(gw: Gateway, proc: ProcFiles, signal: AbortSignal): Pro
       () => finish(),
       (err: NodeJS.ErrnoException) => (done.signal.aborted ? undefined : finish(err.code === 'ECONNREFUSED' ? undefined : err)),
     );
-    timers.push(setTimeout(() => neighbourAnswered(gw, proc) && finish(), RECHECK_MS));
   });
 }
 
