@@ -10,6 +10,7 @@ import { CodedError } from '../lib/errors.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import type { Level } from '../lib/log.ts';
 import { COLLECTOR_OPTIONS, collectorHelp } from './options.ts';
+import { parseOtlpConfig, type OtlpConfig } from './otlp-config.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -24,6 +25,8 @@ export interface CollectorConfig {
   readonly token: string | null;
   readonly tokenFile: string | null;
   readonly maxLabelValues: number;
+  /** OTLP push of the metrics; null: off. */
+  readonly otlp: OtlpConfig | null;
   readonly logLevel: Level;
   readonly dryRun: boolean;
 }
@@ -85,6 +88,11 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
     token: tokenFile === null ? null : readToken(tokenFile, source['token-file']!, readText),
     tokenFile,
     maxLabelValues: c['max-label-values'],
+    otlp: parseOtlpConfig(
+      { endpoint: raw['otlp-endpoint'] as string | undefined, interval: raw['otlp-interval'] as string | undefined },
+      { endpoint: source['otlp-endpoint']!, interval: source['otlp-interval']! },
+      env,
+    ),
     logLevel: c['log-level'],
     dryRun: c['dry-run'],
   });

@@ -6,10 +6,11 @@ import { formatHostPort } from '../lib/listen.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { parseCollectorConfig, type CollectorConfig } from './config.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, teeMetrics } from './metrics.ts';
 import { createIngest, type Clock } from './pipeline.ts';
 import { startRetention } from './retention.ts';
 import { createRequestListener } from './server.ts';
+import { readSummary } from './dashboard/summary.ts';
 import { openStore, type ReportStore } from './store.ts';
 
 /** Exit codes of `netready collector`. */
@@ -64,7 +65,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return EXIT.UNUSABLE;
   }
   const registry = new Registry();
-  const metrics = createMetrics(registry, { maxLabelValues: config.maxLabelValues, storeRows: () => store.rows, processMetrics: true });
+  const prometheus = createMetrics(registry, { maxLabelValues: config.maxLabelValues, storeRows: () => store.rows, processMetrics: true });
+  // The OTLP push records the same observations; its SDK is loaded only when a push is configured.
+  const otlp = config.otlp === null ? null : (await import('./otlp.ts')).startOtlp({ ...config.otlp, maxLabelValues: config.maxLabelValues, storeRows: () => store.rows, log });
+  const metrics = otlp === null ? prometheus : teeMetrics(prometheus, otlp);
   const ingest = createIngest(store, metrics, clock, log);
   const retention = startRetention(store, config.retentionAgeMs, clock, log);
   let stopping = false;
@@ -79,6 +83,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     createRequestListener({
       submit: (report) => ingest.submit(report),
       list: (filter) => store.list(filter),
+      summary: (sinceMs, nowMs) => readSummary(store, sinceMs, nowMs),
       readiness: cachedReadiness(store, clock, log),
       registry,
       metrics,
@@ -94,6 +99,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   } catch (err) {
     log.error({ err, listen: formatHostPort(config.listen.host, config.listen.port) }, 'cannot listen; check --listen and that nothing else uses the port');
     await retention.stop();
+    await otlp?.shutdown();
     store.close();
     return EXIT.UNUSABLE;
   }
@@ -110,6 +116,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const forced = await closeServer(server, SHUTDOWN_GRACE_MS);
   if (forced) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open after the grace period were closed');
   await ingest.drained();
+  // After the last report is counted, before the store (read by the push) closes.
+  await otlp?.shutdown();
   await retention.stop();
   store.close();
   log.info({ reports: store.rows }, 'collector stopped; store closed');

@@ -149,3 +149,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Coll
     },
   };
 }
+
+/** One CollectorMetrics that records into each of `targets` (Prometheus, and the OTLP push when configured). */
+export function teeMetrics(...targets: readonly CollectorMetrics[]): CollectorMetrics {
+  return {
+    stored: (report) => targets.forEach((t) => t.stored(report)),
+    duplicate: () => targets.forEach((t) => t.duplicate()),
+    rejected: (reason) => targets.forEach((t) => t.rejected(reason)),
+    committed: (reports, seconds) => targets.forEach((t) => t.committed(reports, seconds)),
+  };
+}

@@ -10,6 +10,8 @@ import { checkRequestHead, decodeReport, MAX_BODY_BYTES, tooLarge, type Rejectio
 import type { CollectorMetrics } from './metrics.ts';
 import type { Clock } from './pipeline.ts';
 import { encodeCursor, parseListQuery } from './query.ts';
+import { dashboardPage } from './dashboard/page.ts';
+import { parseSummaryQuery, type Summary } from './dashboard/summary.ts';
 import type { ReportFilter, StoredReport } from './store.ts';
 
 export interface ServerDeps {
@@ -26,6 +28,8 @@ export interface ServerDeps {
   readonly token: string | null;
   /** True once SIGTERM arrived: answers carry Connection: close and /readyz fails. */
   readonly stopping: () => boolean;
+  /** The dashboard's figures for reports received since `sinceMs`; absent: GET /v1/summary answers 404. */
+  readonly summary?: (sinceMs: number, nowMs: number) => Summary;
 }
 
 /** Bytes of a rejected body read and dropped at most before the connection is cut. */
@@ -38,6 +42,8 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/metrics': { GET: metrics },
   '/healthz': { GET: (_req, res, deps) => sendJson(res, 200, { status: 'ok' }, deps) },
   '/readyz': { GET: readyz },
+  '/': { GET: dashboard },
+  '/v1/summary': { GET: summary },
 };
 
 /** The request listener for node:http's createServer. */
@@ -90,6 +96,19 @@ function listReports(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
   const page = rows.slice(0, parsed.filter.limit);
   const next = rows.length > page.length ? encodeCursor(page.at(-1)!.id) : null;
   sendJson(res, 200, { reports: page, next }, deps);
+}
+
+function dashboard(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
+  const page = dashboardPage();
+  res.writeHead(200, { ...page.headers, ...closing(deps) }).end(page.body);
+}
+
+function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
+  if (!deps.summary) return sendJson(res, 404, { error: 'not_found', message: 'no summary without a store' }, deps);
+  const now = deps.clock.now();
+  const parsed = parseSummaryQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''), now);
+  if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
+  sendJson(res, 200, deps.summary(parsed.sinceMs, now), deps, { 'cache-control': 'no-store' });
 }
 
 async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {

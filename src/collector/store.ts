@@ -28,6 +28,17 @@ export interface ReportFilter {
   readonly limit: number;
 }
 
+/** A report in the dashboard's window: the columns its figures need, without the body. */
+export interface WindowRow {
+  readonly id: number;
+  readonly receivedMs: number;
+  readonly node: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly outcome: 'ready' | 'timeout';
+  readonly delaySeconds: number;
+}
+
 // AUTOINCREMENT: ids are never reused, even after retention has deleted every
 // row, so a pagination cursor always means what it meant. The two partial
 // unique indexes make a report's identity its pod uid and start time, or, for
@@ -173,6 +184,44 @@ export class ReportStore {
     if (!stmt) this.#lists.set(sql, (stmt = this.#db.prepare(sql)));
     const rows = stmt.all(...params, filter.limit) as { id: number; received_ms: number; body: string }[];
     return rows.map((r) => ({ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report: JSON.parse(r.body) as Report }));
+  }
+
+  /**
+   * The dashboard's window: the newest `limit` reports received at or after
+   * `sinceMs`, newest first; whether older ones were left out; and the
+   * `slowest` of the same reports whole (slowest first, newer first among
+   * equals). One walk of the received_ms index from its end, so the cost is
+   * bounded by `limit` however large the store; only those few bodies are read.
+   */
+  window(sinceMs: number, limit: number, slowest: number): { rows: WindowRow[]; more: boolean; slowest: StoredReport[] } {
+    const prepared = (sql: string) => {
+      let stmt = this.#lists.get(sql);
+      if (!stmt) this.#lists.set(sql, (stmt = this.#db.prepare(sql)));
+      return stmt;
+    };
+    const found = prepared('SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?').all(sinceMs, limit + 1) as {
+      id: number;
+      received_ms: number;
+      node: string;
+      pod_namespace: string;
+      pod_name: string;
+      outcome: 'ready' | 'timeout';
+      delay_seconds: number;
+    }[];
+    const rows: WindowRow[] = found.slice(0, limit).map((r) => ({ id: Number(r.id), receivedMs: Number(r.received_ms), node: r.node, namespace: r.pod_namespace, name: r.pod_name, outcome: r.outcome, delaySeconds: r.delay_seconds }));
+    const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, slowest);
+    const bodies = new Map(
+      (prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(top.map((r) => r.id))) as { id: number; received_ms: number; body: string }[]).map((r) => [Number(r.id), r]),
+    );
+    return {
+      rows,
+      more: found.length > limit,
+      // Both statements run in this one synchronous call: no row can go in between.
+      slowest: top.map((r) => {
+        const b = bodies.get(r.id)!;
+        return { id: r.id, receivedAt: new Date(Number(b.received_ms)).toISOString(), report: JSON.parse(b.body) as Report };
+      }),
+    };
   }
 
   /** Proves the store takes writes: a committed one-row write. Throws when it cannot. */

@@ -25,6 +25,7 @@ test('defaults: 0.0.0.0:9470, store under /var/lib/netready, 7 days or 500,000 r
     token: null,
     tokenFile: null,
     maxLabelValues: 1000,
+    otlp: null,
     logLevel: 'info',
     dryRun: false,
   });
