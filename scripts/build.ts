@@ -30,6 +30,9 @@ const builtinsWithoutFacade: Plugin = {
 // load the collector's share of them at every start (54 KiB -> 116 KiB).
 const SEPARATE: Record<string, { source: string; entry: string }> = {
   collector: { source: './collector/main.ts', entry: 'src/collector/main.ts' },
+  webhook: { source: './webhook/main.ts', entry: 'src/webhook/main.ts' },
+  // On its own too: @peculiar/x509 (and its DI container) is large and only `netready certs` needs it.
+  certs: { source: './webhook/certs-main.ts', entry: 'src/webhook/certs-main.ts' },
 };
 const separatePrograms: Plugin = {
   name: 'separate-programs',

@@ -8,6 +8,8 @@ const USAGE = `Usage: netready <command> [options]
 Commands:
   wait       block until the pod network works, report the delay, exit (init container)
   collector  receive the agents' reports, keep them, serve /metrics (Deployment)
+  webhook    inject the wait init container into opted-in pods (admission webhook)
+  certs      make a CA and the webhook's serving certificate (clusters without cert-manager)
   version    print the version
 
 Run 'netready <command> --help' for the command's options.`;
@@ -21,6 +23,10 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./agent/main.ts')).main(rest, process.env);
     case 'collector':
       return (await import('./collector/main.ts')).main(rest, process.env);
+    case 'webhook':
+      return (await import('./webhook/main.ts')).main(rest, process.env);
+    case 'certs':
+      return (await import('./webhook/certs-main.ts')).main(rest, process.env);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);

@@ -1,0 +1,73 @@
+// netready certs: write a CA and the webhook's serving certificate to a
+// directory, and print the caBundle and a Secret manifest, so that
+// `netready certs … | kubectl apply -f -` installs the Secret.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as z from 'zod';
+import { optionsHelp, resolveOptions } from '../lib/cli-options.ts';
+import { CodedError } from '../lib/errors.ts';
+import { issueCerts, secretManifest } from './certs.ts';
+
+/** Exit codes of `netready certs`. */
+const EXIT = { OK: 0, /** The output directory could not be written. */ UNWRITABLE: 1, CONFIG: 2 } as const;
+
+const CERTS_OPTIONS = {
+  service: { default: 'netready-webhook', value: 'NAME', help: "the webhook's Service name" },
+  namespace: { default: 'netready-system', value: 'NS', help: "the webhook's namespace" },
+  out: { value: 'DIR', help: 'directory for ca.crt, tls.crt, tls.key, secret.yaml (required; created if missing)' },
+  'secret-name': { value: 'NAME', help: 'name of the Secret [default SERVICE-tls]' },
+  days: { default: '365', value: 'N', help: 'validity of both certificates, in days' },
+  help: { type: 'boolean', help: 'show this help' },
+} as const;
+
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a DNS label: lowercase letters, digits and -');
+const schema = z.object({
+  service: dnsLabel,
+  namespace: dnsLabel,
+  out: z.string({ error: 'is required' }).min(1, 'is required'),
+  'secret-name': dnsLabel.optional(),
+  days: z.string().regex(/^\d{1,4}$/, 'expected 1 to 3650').transform(Number).refine((n) => n >= 1 && n <= 3650, 'expected 1 to 3650'),
+});
+
+/** Runs `netready certs`; returns the exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const help = () => optionsHelp('Usage: netready certs --out DIR [--service NAME] [--namespace NS]', 'Makes a CA and a serving certificate for the webhook Service; prints the caBundle and a Secret manifest.', CERTS_OPTIONS, ['The CA key is not kept: to renew, run this again and update the caBundle.']);
+  let options: z.infer<typeof schema>;
+  try {
+    const { raw, source } = resolveOptions(CERTS_OPTIONS, argv, env, help);
+    const r = schema.safeParse(raw);
+    if (!r.success) {
+      const key = String(r.error.issues[0]!.path[0]);
+      throw new CodedError('ERR_CONFIG', `${source[key]}${raw[key] === undefined ? '' : ` ${JSON.stringify(raw[key])}`}: ${r.error.issues[0]!.message}`);
+    }
+    options = r.data;
+  } catch (err) {
+    if (err instanceof CodedError && err.code === 'HELP') {
+      process.stdout.write(`${err.message}\n`);
+      return EXIT.OK;
+    }
+    if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
+      process.stderr.write(`netready certs: ${err.message}\n`);
+      return EXIT.CONFIG;
+    }
+    throw err;
+  }
+
+  const certs = await issueCerts(options.service, options.namespace, options.days);
+  const secret = secretManifest(options['secret-name'] ?? `${options.service}-tls`, options.namespace, certs);
+  const caBundle = Buffer.from(certs.caPem).toString('base64');
+  try {
+    mkdirSync(options.out, { recursive: true });
+    writeFileSync(join(options.out, 'ca.crt'), certs.caPem);
+    writeFileSync(join(options.out, 'tls.crt'), certs.certPem);
+    writeFileSync(join(options.out, 'tls.key'), certs.keyPem, { mode: 0o600 });
+    writeFileSync(join(options.out, 'secret.yaml'), secret, { mode: 0o600 });
+    writeFileSync(join(options.out, 'ca-bundle.txt'), `${caBundle}\n`);
+  } catch (err) {
+    process.stderr.write(`netready certs: cannot write to ${options.out}: ${(err as Error).message}\n`);
+    return EXIT.UNWRITABLE;
+  }
+  // A comment line, then the manifest: the output is a valid YAML stream for kubectl apply -f -.
+  process.stdout.write(`# caBundle (for the MutatingWebhookConfiguration's clientConfig.caBundle): ${caBundle}\n---\n${secret}`);
+  return EXIT.OK;
+}

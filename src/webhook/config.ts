@@ -1,0 +1,85 @@
+// `netready webhook` configuration: flags and NETREADY_WEBHOOK_* variables
+// (flags win), validated by one zod schema into a frozen, typed object. The
+// injection defaults go through the same parsers as the per-pod annotations.
+import * as z from 'zod';
+import { resolveOptions } from '../lib/cli-options.ts';
+import { CodedError } from '../lib/errors.ts';
+import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
+import type { Level } from '../lib/log.ts';
+import { parse, type InjectSettings, type Parsed } from './annotations.ts';
+import type { InjectConfig } from './inject.ts';
+import { quantityValue } from './quantity.ts';
+import { WEBHOOK_OPTIONS, webhookHelp } from './options.ts';
+
+export interface WebhookConfig {
+  readonly listen: ListenAddress;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly inject: InjectConfig;
+  readonly logLevel: Level;
+  readonly dryRun: boolean;
+}
+
+/** A zod string turned into a value by a Parsed-returning parser. */
+const via = <T>(p: (s: string) => Parsed<T>) =>
+  z.string().transform((s, ctx) => {
+    const r = p(s);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.error });
+    return z.NEVER;
+  });
+
+const schema = z.object({
+  listen: via(parseListenAddress),
+  'tls-cert': z.string().min(1, 'must not be empty'),
+  'tls-key': z.string().min(1, 'must not be empty'),
+  image: z.string({ error: 'is required: the image of the injected container' }).pipe(via(parse.image)),
+  checks: via((s) => (s.trim() === '' ? { ok: true, value: [] } : parse.checks(s))),
+  timeout: via(parse.duration(24 * 60 * 60_000)),
+  'on-timeout': via(parse.onTimeout),
+  settle: via(parse.duration(10 * 60_000)),
+  collector: via(parse.collector),
+  'cpu-request': via(parse.quantity),
+  'cpu-limit': via(parse.quantity),
+  'memory-request': via(parse.quantity),
+  'memory-limit': via(parse.quantity),
+  'run-as-user': z.string().regex(/^[1-9]\d{0,9}$/, 'expected a non-zero uid').transform(Number).refine((n) => n < 2 ** 31, 'expected a non-zero uid'),
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name'),
+  'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
+  'dry-run': z.boolean(),
+});
+
+/** Parses `netready webhook` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
+export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): WebhookConfig {
+  const { raw, source } = resolveOptions(WEBHOOK_OPTIONS, argv, env, webhookHelp);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const key = String(result.error.issues[0]!.path[0]);
+    const shown = raw[key] === undefined ? '' : ` ${JSON.stringify(raw[key])}`;
+    throw new CodedError('ERR_CONFIG', `${source[key]}${shown}: ${result.error.issues[0]!.message}`);
+  }
+  const c = result.data;
+  for (const [req, lim] of [['cpu-request', 'cpu-limit'], ['memory-request', 'memory-limit']] as const) {
+    if (quantityValue(c[req])! > quantityValue(c[lim])!) throw new CodedError('ERR_CONFIG', `${source[req]} ${JSON.stringify(c[req])}: above ${source[lim]} ${JSON.stringify(c[lim])}`);
+  }
+  const defaults: InjectSettings = Object.freeze({
+    image: c.image,
+    checks: Object.freeze(c.checks),
+    timeout: c.timeout,
+    onTimeout: c['on-timeout'],
+    settle: c.settle,
+    collector: c.collector,
+    cpuRequest: c['cpu-request'],
+    cpuLimit: c['cpu-limit'],
+    memoryRequest: c['memory-request'],
+    memoryLimit: c['memory-limit'],
+  });
+  return Object.freeze({
+    listen: Object.freeze(c.listen),
+    tlsCert: c['tls-cert'],
+    tlsKey: c['tls-key'],
+    inject: Object.freeze({ defaults, runAsUser: c['run-as-user'], ownNamespace: c.namespace }),
+    logLevel: c['log-level'],
+    dryRun: c['dry-run'],
+  });
+}
