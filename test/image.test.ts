@@ -1,0 +1,214 @@
+// The image, run without an image: the bundle the Containerfile copies to /app,
+// alone in an empty directory, root-owned and read-only, run by the same Node
+// 24 binary as uid/gid 65532 from `/` (a directory it cannot write), with a
+// minimal environment — as `USER 65532:65532`, `WORKDIR /` and a read-only root
+// filesystem run it. Each program does its job: `wait` against a loopback
+// listener reporting to the collector, `collector` with its store on a writable
+// volume, `webhook` with a certificate from `netready certs`. Nothing may be
+// written anywhere but the volume. Needs root (to switch uid).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './helpers/agent.ts';
+import { startTcpListener } from './helpers/servers.ts';
+import { makeReport, postReport, send, samples } from './collector/helpers.ts';
+
+/** The image's runtime user (distroless `nonroot`, `USER 65532:65532`). */
+const UID = 65532;
+const GID = 65532;
+/** The environment a container starts with, and nothing from the developer's shell. */
+const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
+const isRoot = process.getuid?.() === 0;
+const skip = isRoot ? false : process.env.CI === 'true' ? false : 'needs root to run the bundle as uid 65532 (sudo node --test test/image.test.ts)';
+
+interface Proc {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first JSON log line whose msg is `msg`. */
+  line(msg: string, timeoutMs?: number): Promise<Record<string, any>>;
+}
+
+/** Lists every path under `dir` with its mode, owner, size and mtime: what a write would change. */
+function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const s = lstatSync(p);
+      out.push(`${p} ${s.mode.toString(8)} ${s.uid}:${s.gid} ${s.size} ${s.mtimeMs}`);
+      if (s.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Entries of the world-writable directories owned by the runtime user: where a stray write would land. */
+function strayFiles(except: string[]): string[] {
+  return ['/tmp', '/var/tmp', '/dev/shm'].flatMap((d) => {
+    try {
+      return readdirSync(d).map((n) => join(d, n)).filter((p) => !except.includes(p) && lstatSync(p).uid === UID);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Makes `path` root-owned and read-only: directories 0555, files 0444 (the layer `COPY --chown=0:0` makes). */
+function lockDown(path: string): void {
+  const s = lstatSync(path);
+  chownSync(path, 0, 0);
+  if (s.isDirectory()) {
+    for (const name of readdirSync(path)) lockDown(join(path, name));
+    chmodSync(path, 0o555);
+  } else {
+    chmodSync(path, 0o444);
+  }
+}
+
+test('the image: the bundle alone, read-only, as uid 65532 — wait, collector and webhook each do their job', { skip, timeout: 90_000 }, async (t) => {
+  assert.ok(isRoot, 'CI=true: this test must run as root (it switches to uid 65532)');
+  const root = mkdtempSync(join(tmpdir(), 'netready-image-'));
+  chmodSync(root, 0o755);
+  const children: ChildProcess[] = [];
+  const target = await startTcpListener();
+  t.after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await target.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  // The build stage, then `COPY --from=build --chown=0:0 /src/dist /app`.
+  execFileSync(process.execPath, ['scripts/build.ts', join(root, 'build', 'dist')], { cwd: ROOT, stdio: 'pipe', timeout: 60_000 });
+  const app = join(root, 'app');
+  cpSync(join(root, 'build', 'dist'), app, { recursive: true });
+  rmSync(join(root, 'build'), { recursive: true });
+  // The runtime's Node, copied: the repository may not be readable by uid 65532.
+  const nodeDir = join(root, 'nodejs');
+  mkdirSync(nodeDir);
+  copyFileSync(process.execPath, join(nodeDir, 'node'));
+  lockDown(app);
+  lockDown(nodeDir);
+  chmodSync(join(nodeDir, 'node'), 0o555);
+  // The collector's volume (emptyDir or PVC), writable by the runtime user only.
+  const volume = join(root, 'data');
+  mkdirSync(volume, { mode: 0o700 });
+  chownSync(volume, UID, GID);
+  // Where `netready certs` writes; then made read-only, as a mounted Secret is.
+  const certs = join(root, 'certs');
+  mkdirSync(certs, { mode: 0o700 });
+  chownSync(certs, UID, GID);
+
+  const node = join(nodeDir, 'node');
+  const entry = join(app, 'netready.mjs');
+  const start = (args: string[]): Proc => {
+    const child = spawn(node, [entry, ...args], { uid: UID, gid: GID, cwd: '/', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+    const logs = () => stdout.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, any>] : []));
+    const line = (msg: string, timeoutMs = 10_000) =>
+      new Promise<Record<string, any>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)), timeoutMs);
+        const check = () => {
+          const found = logs().find((l) => l.msg === msg);
+          if (found) {
+            clearTimeout(timer);
+            child.stdout!.off('data', check);
+            resolve(found);
+          }
+        };
+        child.stdout!.on('data', check);
+        void exited.then(({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
+        });
+        check();
+      });
+    return { child, stdout: () => stdout, stderr: () => stderr, exited, line };
+  };
+
+  const before = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
+  const strayBefore = strayFiles([]);
+
+  // collector: its store on the volume (`--data-dir`, as the manifests mount it).
+  const collector = start(['collector', '--listen', '127.0.0.1:0', '--data-dir', volume]);
+  const { port } = await collector.line('collector listening');
+  const url = `http://127.0.0.1:${port}`;
+  assert.equal((await postReport(url, makeReport(1, { node: 'image-node-a' }))).status, 202);
+
+  // wait: a real probe, reporting to that collector, exit 0.
+  const wait = start(['wait', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--termination-log', '', '--timeout', '20s']);
+  const waited = await wait.exited;
+  assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
+  assert.ok(target.accepted >= 1);
+
+  const metrics = await send(url, { path: '/metrics' });
+  assert.equal(metrics.status, 200);
+  assert.equal(samples(metrics.text, 'netready_reports_total')[0]?.value, 2);
+  const counts = samples(metrics.text, 'netready_ready_delay_seconds_count');
+  assert.deepEqual(counts.find((s) => s.labels.node === 'image-node-a')?.labels, { node: 'image-node-a', outcome: 'ready' });
+  assert.ok(readdirSync(volume).some((f) => f.endsWith('.db')), `store in the volume: ${readdirSync(volume).join(', ')}`);
+
+  collector.child.kill('SIGTERM');
+  assert.deepEqual(await collector.exited, { code: 0, signal: null }, collector.stderr());
+
+  // certs from the same bundle, then the webhook serving them.
+  const made = start(['certs', '--service', 'netready-webhook', '--namespace', 'netready-system', '--out', join(certs, 'out')]);
+  assert.equal((await made.exited).code, 0, made.stderr());
+  lockDown(certs);
+  const webhook = start(['webhook', '--listen', '127.0.0.1:0', '--image', 'registry.example/netready:0.1.0',
+    '--tls-cert', join(certs, 'out', 'tls.crt'), '--tls-key', join(certs, 'out', 'tls.key')]);
+  const hook = await webhook.line('webhook listening');
+  const review = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/admission/deployment-pod.json'), 'utf8'));
+  const answer = await postReview(hook.port, readFileSync(join(certs, 'out', 'ca.crt'), 'utf8'), review);
+  assert.equal(answer.status, 200);
+  const response = JSON.parse(answer.text).response;
+  assert.equal(response.uid, review.request.uid);
+  assert.equal(response.allowed, true);
+  assert.equal(response.patchType, 'JSONPatch');
+  const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Array<{ op: string; path: string; value?: any }>;
+  const init = ops.find((o) => o.path.startsWith('/spec/initContainers'));
+  const container = Array.isArray(init?.value) ? init.value[0] : init?.value;
+  assert.equal(container?.name, 'netready-wait');
+  assert.equal(container?.image, 'registry.example/netready:0.1.0');
+
+  webhook.child.kill('SIGTERM');
+  assert.deepEqual(await webhook.exited, { code: 0, signal: null }, webhook.stderr());
+
+  // Nothing written outside the volume (and the certs `netready certs` was asked to write).
+  const after = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
+  assert.deepEqual(after, before);
+  assert.deepEqual(strayFiles([]), strayBefore);
+});
+
+/** POSTs an AdmissionReview to https://127.0.0.1:port/mutate, trusting only `ca`, under the Service's name. */
+function postReview(port: number, ca: string, review: unknown): Promise<{ status: number; text: string }> {
+  const body = Buffer.from(JSON.stringify(review));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, method: 'POST', path: '/mutate', ca: [ca], servername: 'netready-webhook.netready-system.svc', agent: false, timeout: 5_000,
+        headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.once('end', () => resolve({ status: res.statusCode!, text }));
+        res.once('error', reject);
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error('request timed out')));
+    req.once('error', reject);
+    req.end(body);
+  });
+}
