@@ -57,7 +57,8 @@ test('a real Prometheus scraping the collector: p99 of netready_ready_delay_seco
   t.after(() => target.close());
   const prom = await startPrometheus(PROMETHEUS, dir, `127.0.0.1:${c.port}`, spawned);
 
-  // The target is up: the collector has been scraped at least once.
+  // The target is up: the collector has been scraped at least once. (Prometheus hands a new
+  // target to its scrape loop up to 5 s after start: most of this test's time.)
   await until(t, 'Prometheus reports the collector up', 10_000, async () => {
     const up = await query(prom.url, 'up{job="netready-collector"}');
     return up.length === 1 && up[0]!.value[1] === '1';
@@ -91,9 +92,7 @@ test('a real Prometheus scraping the collector: p99 of netready_ready_delay_seco
         const delay = Number((range.min + ((range.max - range.min) * ((i * 37) % 101)) / 100).toFixed(3));
         const report = withDelay(makeReport(i++, { node, namespace: `team-${i % 3}` }), delay);
         sent[node].push(delay);
-        posts.push(
-          postReport(c.url, report, {}, keepAlive).then((r) => assert.equal(r.status, 202, r.text)),
-        );
+        posts.push(postReport(c.url, report, {}, keepAlive).then((r) => assert.equal(r.status, 202, r.text)));
       }
     }
     await Promise.all(posts);
@@ -117,8 +116,8 @@ test('a real Prometheus scraping the collector: p99 of netready_ready_delay_seco
   assert.deepEqual(Object.keys(byNode).sort(), Object.keys(NODES));
   for (const [node, { min, max, bucket }] of Object.entries(NODES)) {
     assert.ok(Math.min(...sent[node as NodeName]) >= min && Math.max(...sent[node as NodeName]) <= max);
-    // Every POSTed delay of the node is in (bucket[0], bucket[1]], and they are 99 % of its
-    // reports and more: the 99th percentile interpolates inside that bucket.
+    // Every POSTed delay of the node is in (bucket[0], bucket[1]], and they are more than 99 % of
+    // its reports (the agents' few are faster): the 99th percentile interpolates inside that bucket.
     const value = byNode[node]!;
     assert.ok(value > bucket[0] && value <= bucket[1], `${node}: p99 ${value} s, expected within (${bucket[0]}, ${bucket[1]}] s`);
   }
