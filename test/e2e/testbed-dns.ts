@@ -5,7 +5,8 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestbedError, which } from './testbed-host.ts';
+import { which } from './testbed-host.ts';
+import { CodedError } from '../../src/lib/errors.ts';
 
 /** `normal`: configured names answer, all others NXDOMAIN. `servfail`: every UDP query gets SERVFAIL. */
 export type DnsMode = 'normal' | 'servfail';
@@ -99,11 +100,11 @@ export class Dnsmasq {
     // dnsmasq logs "started" after it has bound its sockets.
     let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new TestbedError('DNSMASQ_START', `dnsmasq not ready after ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new CodedError('DNSMASQ_START', `dnsmasq not ready after ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
       child.stderr!.on('data', () => {
         if (output.includes('started, version')) resolve();
       });
-      child.once('exit', (code) => reject(new TestbedError('DNSMASQ_START', `dnsmasq exited with ${code}:\n${output}`)));
+      child.once('exit', (code) => reject(new CodedError('DNSMASQ_START', `dnsmasq exited with ${code}:\n${output}`)));
       child.once('error', reject);
     });
     try {

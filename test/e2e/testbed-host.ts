@@ -6,16 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CodedError } from '../../src/lib/errors.ts';
 
-/** An error with a stable `code` that callers branch on (never on the message). */
-export class TestbedError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.name = 'TestbedError';
-  }
-}
 
 /** Wall-clock instant in epoch milliseconds with sub-millisecond resolution. */
 export function now(): number {
@@ -72,7 +64,7 @@ export function run(tool: Tool, args: readonly string[], input?: string): Promis
     const child = execFile(bin(tool), args, { timeout: COMMAND_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) {
         const detail = stderr.trim() || err.message;
-        reject(new TestbedError('COMMAND_FAILED', `${tool} ${args.join(' ')}: ${detail}`, { cause: err }));
+        reject(new CodedError('COMMAND_FAILED', `${tool} ${args.join(' ')}: ${detail}`, { cause: err }));
       } else {
         resolve(stdout);
       }
@@ -109,7 +101,7 @@ export async function acquireHostLock(timeoutMs: number): Promise<net.Server> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       if (Date.now() > deadline) {
-        throw new TestbedError('LOCK_TIMEOUT', `another testbed is still running after ${timeoutMs} ms; run e2e tests with --test-concurrency=1`);
+        throw new CodedError('LOCK_TIMEOUT', `another testbed is still running after ${timeoutMs} ms; run e2e tests with --test-concurrency=1`);
       }
     }
     await sleep(200);

@@ -10,10 +10,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { Dnsmasq, type DnsRecord } from './testbed-dns.ts';
-import { acquireHostLock, names, now, preflight, PREFIX_PATTERN, run, teardown, TestbedError, which } from './testbed-host.ts';
+import { CodedError } from '../../src/lib/errors.ts';
+import { acquireHostLock, names, now, preflight, PREFIX_PATTERN, run, teardown, which } from './testbed-host.ts';
 import { DNS_RECORDS, planPod, ruleset, SERVICES, serviceCommands, type Pod, type PodOptions } from './testbed-plan.ts';
 
-export { preflight, testbedSkip, TestbedError } from './testbed-host.ts';
+export { preflight, testbedSkip } from './testbed-host.ts';
 export { DNS_RECORDS, GATEWAY, SERVICES } from './testbed-plan.ts';
 export type { DnsMode, DnsRecord } from './testbed-dns.ts';
 export type { Pod, PodOptions } from './testbed-plan.ts';
@@ -42,7 +43,7 @@ export interface PodRunResult {
 /** Builds a testbed: checks prerequisites, waits for the host lock, removes leftovers of crashed runs. */
 export async function createTestbed(opts: TestbedOptions = {}): Promise<Testbed> {
   const missing = preflight();
-  if (missing) throw new TestbedError('PREREQ_MISSING', missing);
+  if (missing) throw new CodedError('PREREQ_MISSING', missing);
   const lock = await acquireHostLock(opts.lockTimeoutMs ?? 120_000);
   const prefix = `nr${randomBytes(2).toString('hex')}`;
   try {
@@ -99,8 +100,8 @@ export class Testbed {
 
   /** Creates a pod laid out as Calico does: /32 and /128 addresses, gateways on the host veth. */
   async createPod(opts: PodOptions = {}): Promise<Pod> {
-    if (opts.ipv4 === false && !opts.ipv6) throw new TestbedError('BAD_OPTION', 'createPod: ipv4 and ipv6 are both false');
-    if (this.#podCount > 200) throw new TestbedError('BAD_OPTION', 'createPod: at most 200 pods per testbed');
+    if (opts.ipv4 === false && !opts.ipv6) throw new CodedError('BAD_OPTION', 'createPod: ipv4 and ipv6 are both false');
+    if (this.#podCount > 200) throw new CodedError('BAD_OPTION', 'createPod: at most 200 pods per testbed');
     const plan = planPod(this.#names, this.#podCount++, opts);
     mkdirSync(`/etc/netns/${plan.pod.name}`, { recursive: true });
     writeFileSync(plan.pod.resolvConf, plan.resolvConf);
@@ -130,7 +131,7 @@ export class Testbed {
    */
   async program(pod: Pod): Promise<ProgrammedAt> {
     if (!this.#blocks.has(pod.name) || this.#programmed.has(pod.name)) {
-      throw new TestbedError('NOT_BLOCKED', `program: pod ${pod.name} is not blocked`);
+      throw new CodedError('NOT_BLOCKED', `program: pod ${pod.name} is not blocked`);
     }
     const before = now();
     const handle = await this.#addRule('insert', 'input', `iifname "${pod.hostVeth}" accept`);
@@ -146,8 +147,8 @@ export class Testbed {
   async netem(pod: Pod, fault: { readonly loss?: number; readonly delay?: number }): Promise<void> {
     const loss = fault.loss ?? 0;
     const delay = fault.delay ?? 0;
-    if (!(loss >= 0 && loss <= 100)) throw new TestbedError('BAD_OPTION', `netem: loss must be 0-100, got ${fault.loss}`);
-    if (!(delay >= 0)) throw new TestbedError('BAD_OPTION', `netem: delay must be >= 0 ms, got ${fault.delay}`);
+    if (!(loss >= 0 && loss <= 100)) throw new CodedError('BAD_OPTION', `netem: loss must be 0-100, got ${fault.loss}`);
+    if (!(delay >= 0)) throw new CodedError('BAD_OPTION', `netem: delay must be >= 0 ms, got ${fault.delay}`);
     await this.clearNetem(pod);
     if (this.netemAvailable) {
       const params = ['netem', ...(delay ? ['delay', `${delay}ms`] : []), ...(loss ? ['loss', `${loss}%`] : [])];
@@ -155,7 +156,7 @@ export class Testbed {
       await run('tc', ['-netns', pod.name, 'qdisc', 'replace', 'dev', 'eth0', 'root', ...params]); // from the pod
       return;
     }
-    if (delay) throw new TestbedError('NETEM_UNSUPPORTED', 'netem: this kernel has no sch_netem, so no delay (loss works through nftables)');
+    if (delay) throw new CodedError('NETEM_UNSUPPORTED', 'netem: this kernel has no sch_netem, so no delay (loss works through nftables)');
     if (!loss) return;
     // Random drop in nftables, in 0.01 % steps: netem's default model (independent per packet).
     const draw = loss >= 100 ? '' : `numgen random mod 10000 < ${Math.round(loss * 100)} `;
@@ -241,7 +242,7 @@ export class Testbed {
   async #addRule(verb: 'add' | 'insert', chain: string, rule: string): Promise<number> {
     const echo = await run('nft', ['--echo', '--handle', verb, 'rule', 'inet', this.#names.table, chain, rule]);
     const handle = /# handle (\d+)/.exec(echo)?.[1];
-    if (!handle) throw new TestbedError('COMMAND_FAILED', `nft printed no rule handle: ${echo}`);
+    if (!handle) throw new CodedError('COMMAND_FAILED', `nft printed no rule handle: ${echo}`);
     return Number(handle);
   }
 
