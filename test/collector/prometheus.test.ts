@@ -4,19 +4,20 @@
 // over a few scrapes, and the headline query of the dashboards,
 // histogram_quantile over rate() of netready_ready_delay_seconds_bucket, must
 // answer per node with the bucket the sent delays fall in.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runWait } from '../helpers/agent.ts';
-import { freePort, startTcpListener } from '../helpers/servers.ts';
+import { kill, query, startPrometheus, until, type PromSample } from '../helpers/prometheus.ts';
+import { startTcpListener } from '../helpers/servers.ts';
 import { which } from '../e2e/testbed-host.ts';
 import type { Report } from '../../src/lib/report.ts';
-import { makeReport, postReport, send, startCollector } from './helpers.ts';
+import { makeReport, postReport, startCollector } from './helpers.ts';
 
 const PROMETHEUS = which('prometheus');
 const MISSING = 'the Prometheus server is not installed (apt-get install prometheus)';
@@ -24,7 +25,6 @@ const MISSING = 'the Prometheus server is not installed (apt-get install prometh
 const skip = PROMETHEUS === undefined && process.env.CI !== 'true' ? MISSING : false;
 
 const QUANTILE = 'histogram_quantile(0.99, sum by (le, node) (rate(netready_ready_delay_seconds_bucket[1m])))';
-const SCRAPE_INTERVAL = '1s';
 /** What each node's POSTed delays are drawn from: all inside one bucket of DELAY_BUCKETS (… 0.1, 0.25 … 1, 2.5 …). */
 const NODES = {
   'node-a': { min: 1.05, max: 1.95, bucket: [1, 2.5] },
@@ -37,10 +37,6 @@ const PER_BATCH = 10;
 /** Real agent runs per node. */
 const AGENT_RUNS = 2;
 
-interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
 
 test('a real Prometheus scraping the collector: p99 of netready_ready_delay_seconds per node', { skip, timeout: 30_000 }, async (t) => {
   assert.ok(PROMETHEUS, MISSING);
@@ -131,77 +127,4 @@ function withDelay(report: Report, delay: number): Report {
     readyAt: new Date(Date.parse(report.startedAt) + delay * 1000).toISOString(),
     checks: report.checks.map((c) => ({ ...c, readyAfterSeconds: c.readyAfterSeconds === null ? null : Math.min(c.readyAfterSeconds, delay) })),
   };
-}
-
-/**
- * Starts Prometheus on a free loopback port with a 1 s scrape of `target`'s
- * /metrics; resolves once it is ready. Each process is pushed to `spawned` at
- * once, for the caller's teardown to kill.
- */
-async function startPrometheus(bin: string, dir: string, target: string, spawned: ChildProcess[]): Promise<{ url: string }> {
-  const config = join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      `  scrape_interval: ${SCRAPE_INTERVAL}`,
-      `  scrape_timeout: ${SCRAPE_INTERVAL}`,
-      `  evaluation_interval: ${SCRAPE_INTERVAL}`,
-      'scrape_configs:',
-      '  - job_name: netready-collector',
-      '    metrics_path: /metrics',
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-      '',
-    ].join('\n'),
-  );
-  // No --web.listen-address=…:0 in Prometheus: a free port, taken again if another process got it first.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const child = spawn(
-      bin,
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    spawned.push(child);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 10_000;
-    while (child.exitCode === null && Date.now() < deadline) {
-      const ready = await send(url, { path: '/-/ready' }).then((r) => r.status === 200, () => false);
-      if (ready) return { url };
-      await sleep(100);
-    }
-    await kill(child);
-    if (attempt < 3 && /address already in use/.test(stderr)) continue;
-    throw new Error(`prometheus did not become ready on ${url} within 10 s; stderr: ${stderr}`);
-  }
-}
-
-/** An instant query of Prometheus's HTTP API; the vector's samples. */
-async function query(url: string, promql: string): Promise<PromSample[]> {
-  const res = await send(url, { path: `/api/v1/query?query=${encodeURIComponent(promql)}` });
-  const body = res.json();
-  if (res.status !== 200 || body.status !== 'success') throw new Error(`query ${promql}: ${res.status} ${res.text}`);
-  return body.data.result as PromSample[];
-}
-
-/** Polls `check` every 200 ms until it returns true; fails naming `what` after `ms`. */
-async function until(t: TestContext, what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) assert.fail(`not within ${ms} ms: ${what}`);
-    await sleep(200);
-  }
-  t.diagnostic(`${what}: after ${Date.now() - started} ms`);
-}
-
-/** SIGKILL and wait for the exit (at most 5 s). */
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGKILL');
-  // An unref'd timer: it must not hold the test process open once the child is gone.
-  await Promise.race([exited, sleep(5_000, undefined, { ref: false })]);
 }

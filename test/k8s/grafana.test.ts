@@ -4,15 +4,16 @@
 // every PromQL expression run by a real Prometheus (Debian's `prometheus`,
 // loopback, 1 s scrapes) against a real collector fed by real agents and POSTed
 // reports: each must be valid AND answer with data, with the labels its legend names.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runWait } from '../helpers/agent.ts';
+import { kill, query, startPrometheus, until } from '../helpers/prometheus.ts';
 import { freePort, startTcpListener } from '../helpers/servers.ts';
 import { which } from '../e2e/testbed-host.ts';
 import { fixture, makeReport, postReport, send, startCollector } from '../collector/helpers.ts';
@@ -269,75 +270,3 @@ test('every dashboard query runs on a real Prometheus scraping a live collector,
     assert.deepEqual(res.json().data, expected, `label_values(${metric}, ${label})`);
   }
 });
-
-/**
- * Starts Prometheus on a free loopback port with a 1 s scrape of `target`'s
- * /metrics; resolves once it is ready. Each process is pushed to `spawned` at
- * once, for the caller's teardown to kill.
- */
-async function startPrometheus(bin: string, dir: string, target: string, spawned: ChildProcess[]): Promise<{ url: string }> {
-  const config = join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: netready-collector',
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-      '',
-    ].join('\n'),
-  );
-  // Prometheus cannot listen on port 0: a free port, taken again if another process got it first.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const child = spawn(
-      bin,
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    spawned.push(child);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 10_000;
-    while (child.exitCode === null && Date.now() < deadline) {
-      const ready = await send(url, { path: '/-/ready' }).then((r) => r.status === 200, () => false);
-      if (ready) return { url };
-      await sleep(100);
-    }
-    await kill(child);
-    if (attempt < 3 && /address already in use/.test(stderr)) continue;
-    throw new Error(`prometheus did not become ready on ${url} within 10 s; stderr: ${stderr}`);
-  }
-}
-
-/** An instant query of Prometheus's HTTP API; the vector's samples. */
-async function query(url: string, promql: string): Promise<Series[]> {
-  const res = await send(url, { path: `/api/v1/query?query=${encodeURIComponent(promql)}` });
-  const body = res.json();
-  if (res.status !== 200 || body.status !== 'success') throw new Error(`query ${promql}: ${res.status} ${res.text}`);
-  return body.data.result as Series[];
-}
-
-/** Polls `check` every 200 ms until it returns true; fails naming `what` after `ms`. */
-async function until(t: TestContext, what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) assert.fail(`not within ${ms} ms: ${what}`);
-    await sleep(200);
-  }
-  t.diagnostic(`${what}: after ${Date.now() - started} ms`);
-}
-
-/** SIGKILL and wait for the exit (at most 5 s). */
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGKILL');
-  // An unref'd timer: it must not hold the test process open once the child is gone.
-  await Promise.race([exited, sleep(5_000, undefined, { ref: false })]);
-}
