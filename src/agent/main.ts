@@ -1,6 +1,6 @@
 // netready wait: block until the pod network works, report the delay, exit.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseWaitConfig, type WaitConfig } from './config.ts';
+import { parseWaitConfig } from './config.ts';
 import { buildChecks } from './checks/build.ts';
 import { parseResolvConf } from './resolv.ts';
 import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
@@ -8,7 +8,7 @@ import { buildReport, dominantError, summaryLine } from './summary.ts';
 import { deliverReport } from './reporter.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
-import { CodedError } from '../lib/errors.ts';
+import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 
 /** Exit codes of `netready wait`. */
 export const EXIT = {
@@ -17,7 +17,7 @@ export const EXIT = {
   /** The deadline passed before every check passed. */
   DEADLINE: 1,
   /** Bad flags or environment; nothing was probed. */
-  CONFIG: 2,
+  CONFIG: EXIT_CONFIG,
   /** Interrupted: 128 + SIGINT / SIGTERM, as a shell reports them. */
   SIGINT: 130,
   SIGTERM: 143,
@@ -52,20 +52,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
 
-  let config: WaitConfig;
-  try {
-    config = parseWaitConfig(argv, env);
-  } catch (err) {
-    if (err instanceof CodedError && err.code === 'HELP') {
-      process.stdout.write(`${err.message}\n`);
-      return EXIT.READY;
-    }
-    if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
-      process.stderr.write(`netready wait: ${err.message}\n`);
-      return EXIT.CONFIG;
-    }
-    throw err;
-  }
+  const parsed = parseConfigOrExit('wait', () => parseWaitConfig(argv, env));
+  if ('exit' in parsed) return parsed.exit;
+  const config = parsed.config;
   if (config.dryRun) {
     const shown = { ...config, collectorToken: config.collectorToken === null ? null : '(redacted)' };
     process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);

@@ -1,11 +1,11 @@
 // netready collector: receive the agents' reports, keep them, export metrics.
 import { createServer, type Server } from 'node:http';
 import { Registry } from 'prom-client';
-import { CodedError } from '../lib/errors.ts';
+import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { formatHostPort } from '../lib/listen.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
-import { parseCollectorConfig, type CollectorConfig } from './config.ts';
+import { parseCollectorConfig } from './config.ts';
 import { createMetrics, teeMetrics } from './metrics.ts';
 import { createIngest, type Clock } from './pipeline.ts';
 import { startRetention } from './retention.ts';
@@ -20,7 +20,7 @@ export const EXIT = {
   /** The store could not be opened or the address could not be listened on. */
   UNUSABLE: 1,
   /** Bad flags or environment. */
-  CONFIG: 2,
+  CONFIG: EXIT_CONFIG,
 } as const;
 
 /** Time from SIGTERM until open connections are cut; well inside Kubernetes' default 30 s grace period. */
@@ -35,20 +35,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
 
-  let config: CollectorConfig;
-  try {
-    config = parseCollectorConfig(argv, env);
-  } catch (err) {
-    if (err instanceof CodedError && err.code === 'HELP') {
-      process.stdout.write(`${err.message}\n`);
-      return EXIT.STOPPED;
-    }
-    if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
-      process.stderr.write(`netready collector: ${err.message}\n`);
-      return EXIT.CONFIG;
-    }
-    throw err;
-  }
+  const parsed = parseConfigOrExit('collector', () => parseCollectorConfig(argv, env));
+  if ('exit' in parsed) return parsed.exit;
+  const config = parsed.config;
   if (config.dryRun) {
     process.stdout.write(`${JSON.stringify({ ...config, token: config.token === null ? null : '(redacted)' }, null, 2)}\n`);
     return EXIT.STOPPED;

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { optionsHelp, resolveOptions } from '../lib/cli-options.ts';
 import { CodedError } from '../lib/errors.ts';
+import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { issueCerts, secretManifest } from './certs.ts';
 
 /** Exit codes of `netready certs`. */
-const EXIT = { OK: 0, /** The output directory could not be written. */ UNWRITABLE: 1, CONFIG: 2 } as const;
+const EXIT = { OK: 0, /** The output directory could not be written. */ UNWRITABLE: 1, CONFIG: EXIT_CONFIG } as const;
 
 const CERTS_OPTIONS = {
   service: { default: 'netready-webhook', value: 'NAME', help: "the webhook's Service name" },
@@ -32,26 +33,17 @@ const schema = z.object({
 /** Runs `netready certs`; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const help = () => optionsHelp('Usage: netready certs --out DIR [--service NAME] [--namespace NS]', 'Makes a CA and a serving certificate for the webhook Service; prints the caBundle and a Secret manifest.', CERTS_OPTIONS, ['The CA key is not kept: to renew, run this again and update the caBundle.']);
-  let options: z.infer<typeof schema>;
-  try {
+  const parsed = parseConfigOrExit('certs', () => {
     const { raw, source } = resolveOptions(CERTS_OPTIONS, argv, env, help);
     const r = schema.safeParse(raw);
     if (!r.success) {
       const key = String(r.error.issues[0]!.path[0]);
       throw new CodedError('ERR_CONFIG', `${source[key]}${raw[key] === undefined ? '' : ` ${JSON.stringify(raw[key])}`}: ${r.error.issues[0]!.message}`);
     }
-    options = r.data;
-  } catch (err) {
-    if (err instanceof CodedError && err.code === 'HELP') {
-      process.stdout.write(`${err.message}\n`);
-      return EXIT.OK;
-    }
-    if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
-      process.stderr.write(`netready certs: ${err.message}\n`);
-      return EXIT.CONFIG;
-    }
-    throw err;
-  }
+    return r.data;
+  });
+  if ('exit' in parsed) return parsed.exit;
+  const options = parsed.config;
 
   const certs = await issueCerts(options.service, options.namespace, options.days);
   const secret = secretManifest(options['secret-name'] ?? `${options.service}-tls`, options.namespace, certs);

@@ -1,10 +1,11 @@
 // netready webhook: a mutating admission webhook that injects the agent.
 import { createServer, type Server } from 'node:https';
 import { CodedError } from '../lib/errors.ts';
+import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { formatHostPort } from '../lib/listen.ts';
 import { createLogger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
-import { parseWebhookConfig, type WebhookConfig } from './config.ts';
+import { parseWebhookConfig } from './config.ts';
 import { createRequestListener } from './server.ts';
 import { describeCert, loadKeyPair, watchKeyPair, type KeyPair } from './tls.ts';
 
@@ -15,7 +16,7 @@ export const EXIT = {
   /** The certificate could not be loaded or the address could not be listened on. */
   UNUSABLE: 1,
   /** Bad flags or environment. */
-  CONFIG: 2,
+  CONFIG: EXIT_CONFIG,
 } as const;
 
 /** Time from SIGTERM until open connections are cut; the API server retries nothing, so keep it short but let answers finish. */
@@ -28,20 +29,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
 
-  let config: WebhookConfig;
-  try {
-    config = parseWebhookConfig(argv, env);
-  } catch (err) {
-    if (err instanceof CodedError && err.code === 'HELP') {
-      process.stdout.write(`${err.message}\n`);
-      return EXIT.STOPPED;
-    }
-    if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
-      process.stderr.write(`netready webhook: ${err.message}\n`);
-      return EXIT.CONFIG;
-    }
-    throw err;
-  }
+  const parsed = parseConfigOrExit('webhook', () => parseWebhookConfig(argv, env));
+  if ('exit' in parsed) return parsed.exit;
+  const config = parsed.config;
   if (config.dryRun) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
     return EXIT.STOPPED;
