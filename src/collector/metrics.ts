@@ -86,6 +86,36 @@ export interface CollectorMetrics {
   committed(reports: number, seconds: number): void;
 }
 
+/** The histograms a stored report feeds. */
+export type ReportHistogram = 'readyDelay' | 'namespaceDelay' | 'checkReady' | 'admissionToReady';
+
+/** Where recordReport puts what a report adds: the Prometheus registry or the OTLP meter. */
+export interface ReportSink {
+  observe(metric: ReportHistogram, labels: Record<string, string>, value: number): void;
+  addErrors(labels: { kind: string; class: string }, count: number): void;
+}
+
+/**
+ * What one stored report adds to the metrics, label values folded by `cap`.
+ * /metrics and the OTLP push both go through here, so they cannot drift apart.
+ */
+export function recordReport(report: Report, cap: LabelCap, sink: ReportSink): void {
+  const node = cap.fold('node', report.pod.node);
+  const namespace = cap.fold('namespace', report.pod.namespace);
+  sink.observe('readyDelay', { node, outcome: report.outcome }, report.delaySeconds);
+  sink.observe('namespaceDelay', { namespace, outcome: report.outcome }, report.delaySeconds);
+  for (const check of report.checks) {
+    if (check.ok && check.readyAfterSeconds !== null) sink.observe('checkReady', { kind: check.kind }, check.readyAfterSeconds);
+    for (const [errorClass, count] of Object.entries(check.errors)) {
+      if (count > 0) sink.addErrors({ kind: check.kind, class: cap.fold('class', errorClass) }, count);
+    }
+  }
+  // A negative value is clock skew between the API server and the node; it measures nothing.
+  if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
+    sink.observe('admissionToReady', { node }, report.admissionToReadySeconds);
+  }
+}
+
 /** Registers the collector's metrics on `registry`. */
 export function createMetrics(registry: Registry, options: MetricsOptions): CollectorMetrics {
   const on = { registers: [registry] };
@@ -123,23 +153,15 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Coll
 
   const cap = new LabelCap(options.maxLabelValues, (label) => folded.inc({ label }));
 
+  const histograms = { readyDelay, namespaceDelay, checkReady, admissionToReady };
+  const sink: ReportSink = {
+    observe: (metric, labels, value) => histograms[metric].observe(labels, value),
+    addErrors: (labels, count) => checkErrors.inc(labels, count),
+  };
   return {
     stored(report) {
       reports.inc();
-      const node = cap.fold('node', report.pod.node);
-      const namespace = cap.fold('namespace', report.pod.namespace);
-      readyDelay.observe({ node, outcome: report.outcome }, report.delaySeconds);
-      namespaceDelay.observe({ namespace, outcome: report.outcome }, report.delaySeconds);
-      for (const check of report.checks) {
-        if (check.ok && check.readyAfterSeconds !== null) checkReady.observe({ kind: check.kind }, check.readyAfterSeconds);
-        for (const [errorClass, count] of Object.entries(check.errors)) {
-          if (count > 0) checkErrors.inc({ kind: check.kind, class: cap.fold('class', errorClass) }, count);
-        }
-      }
-      // A negative value is clock skew between the API server and the node; it measures nothing.
-      if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
-        admissionToReady.observe({ node }, report.admissionToReadySeconds);
-      }
+      recordReport(report, cap, sink);
     },
     duplicate: () => duplicates.inc(),
     rejected: (reason) => rejected.inc({ reason }),

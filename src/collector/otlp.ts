@@ -13,7 +13,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter }
 import type { Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { LabelCap } from './cardinality.ts';
-import { CAPPED_LABELS, METRICS, REJECT_REASONS, type CollectorMetrics } from './metrics.ts';
+import { CAPPED_LABELS, METRICS, recordReport, REJECT_REASONS, type CollectorMetrics, type ReportSink } from './metrics.ts';
 import type { OtlpConfig } from './otlp-config.ts';
 
 /** The service.name resource attribute (OTEL_SERVICE_NAME overrides it). */
@@ -80,25 +80,18 @@ export function startOtlp(options: OtlpOptions): OtlpPush {
   // Prometheus one: it folds exactly the same values into "other".
   const cap = new LabelCap(options.maxLabelValues, (label) => folded.add(1, { label }));
 
+  const histograms = { readyDelay, namespaceDelay, checkReady, admissionToReady };
+  const sink: ReportSink = {
+    observe: (metric, labels, value) => histograms[metric].record(value, labels),
+    addErrors: (labels, count) => checkErrors.add(count, labels),
+  };
+
   log.info({ endpoint, intervalMs: options.intervalMs }, 'OTLP push on');
   let stopped: Promise<void> | null = null;
   return {
     stored(report) {
       reports.add(1);
-      const node = cap.fold('node', report.pod.node);
-      const namespace = cap.fold('namespace', report.pod.namespace);
-      readyDelay.record(report.delaySeconds, { node, outcome: report.outcome });
-      namespaceDelay.record(report.delaySeconds, { namespace, outcome: report.outcome });
-      for (const check of report.checks) {
-        if (check.ok && check.readyAfterSeconds !== null) checkReady.record(check.readyAfterSeconds, { kind: check.kind });
-        for (const [errorClass, count] of Object.entries(check.errors)) {
-          if (count > 0) checkErrors.add(count, { kind: check.kind, class: cap.fold('class', errorClass) });
-        }
-      }
-      // A negative value is clock skew between the API server and the node; it measures nothing.
-      if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
-        admissionToReady.record(report.admissionToReadySeconds, { node });
-      }
+      recordReport(report, cap, sink);
     },
     duplicate: () => duplicates.add(1),
     rejected: (reason) => rejected.add(1, { reason }),
