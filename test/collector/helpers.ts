@@ -1,13 +1,14 @@
 // Real parts for the collector's tests: the collector as a child process
 // (`node src/cli.ts collector`), a raw HTTP client that sends exactly what it is
 // given, report documents built from the fixtures, and promtool.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { CLI } from '../helpers/agent.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import type { Report } from '../../src/lib/report.ts';
 
 /** A temp directory removed when the test ends, passed or failed. */
@@ -17,53 +18,15 @@ export function tempDir(t: TestContext, prefix = 'netready-collector-'): string 
   return dir;
 }
 
-export interface CollectorProcess {
-  readonly child: ChildProcess;
+export interface CollectorProcess extends ServerProcess {
   readonly url: string;
-  readonly port: number;
-  /** stdout so far, parsed as JSON lines. */
-  logs(): Array<Record<string, any>>;
-  stderr(): string;
-  /** Resolves with the exit code and signal. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/**
- * Starts `netready collector --listen 127.0.0.1:0 ARGS` and resolves once it
- * logs its port. The child is killed when the test ends, whatever happened.
- */
+/** Starts `netready collector --listen 127.0.0.1:0 ARGS`; resolves once it listens. Killed when the test ends. */
 export async function startCollector(t: TestContext, args: string[], options: { env?: Record<string, string>; argv0?: string[] } = {}): Promise<CollectorProcess> {
-  const [cmd, ...pre] = options.argv0 ?? [process.execPath, CLI];
-  const child = spawn(cmd!, [...pre, 'collector', '--listen', '127.0.0.1:0', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const logs = () => stdout.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l)] : []));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start in 10 s; stderr: ${stderr}; stdout: ${stdout}`)), 10_000);
-    const check = () => {
-      const line = logs().find((l) => l.msg === 'collector listening');
-      if (line) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve(line.port);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`collector exited with ${code} before listening; stderr: ${stderr}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}`, port, logs, stderr: () => stderr, exited };
+  const argv0 = options.argv0 ?? [process.execPath, CLI];
+  const p = await startServerProcess(t, [...argv0, 'collector', '--listen', '127.0.0.1:0', ...args], 'collector listening', options.env);
+  return { ...p, url: `http://127.0.0.1:${p.port}` };
 }
 
 export interface RawResponse {

@@ -151,6 +151,6 @@ test('SIGTERM: stops listening and exits 0', { timeout: 15_000 }, async (t) => {
   const hook = await startWebhook(t, ['--tls-cert', files.cert, '--tls-key', files.key]);
   assert.equal((await postReview(hook.port, [pair.caPem], review('job-pod'))).status, 200);
   hook.child.kill('SIGTERM');
-  assert.equal(await hook.exited, 0);
+  assert.equal((await hook.exited).code, 0);
   assert.equal(hook.logs().at(-1)?.msg, 'webhook stopped');
 });

@@ -1,12 +1,12 @@
 // The webhook as a child process (`node src/cli.ts webhook`), and an HTTPS
 // client that trusts given CAs and reports which certificate it was served.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type Agent } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { TestContext } from 'node:test';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { CLI } from '../helpers/agent.ts';
 
 /** A temp directory removed when the test ends, passed or failed. */
@@ -16,44 +16,9 @@ export function tempDir(t: TestContext): string {
   return dir;
 }
 
-export interface WebhookProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  logs(): Array<Record<string, any>>;
-  readonly exited: Promise<number | null>;
-}
-
-/** Starts `netready webhook --listen 127.0.0.1:0 ARGS`; resolves once it logs its port. Killed when the test ends. */
-export async function startWebhook(t: TestContext, args: string[]): Promise<WebhookProcess> {
-  const child = spawn(process.execPath, [CLI, 'webhook', '--listen', '127.0.0.1:0', '--image', 'registry.example/netready:0.1.0', ...args], {
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const logs = () => stdout.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l)] : []));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`webhook did not start in 10 s; stderr: ${stderr}`)), 10_000);
-    const check = () => {
-      const line = logs().find((l) => l.msg === 'webhook listening');
-      if (line) {
-        clearTimeout(timer);
-        resolve(line.port);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`webhook exited with ${code} before listening; stderr: ${stderr}`));
-    });
-  });
-  return { child, port, logs, exited };
+/** Starts `netready webhook --listen 127.0.0.1:0 ARGS`; resolves once it listens. Killed when the test ends. */
+export function startWebhook(t: TestContext, args: string[]): Promise<ServerProcess> {
+  return startServerProcess(t, [process.execPath, CLI, 'webhook', '--listen', '127.0.0.1:0', '--image', 'registry.example/netready:0.1.0', ...args], 'webhook listening');
 }
 
 export interface HttpsResponse {
