@@ -100,6 +100,14 @@ export function runAgent(bed: Testbed, pod: Pod, args: readonly string[], opts: 
   });
 }
 
+/** Runs the agent in a blocked pod and programs the pod's dataplane `afterMs` later; the run and the ground truth. */
+export async function runProgrammedAfter(bed: Testbed, pod: Pod, args: readonly string[], afterMs: number, opts: AgentOptions = {}): Promise<{ r: AgentRun; truth: ProgrammedAt }> {
+  const running = runAgent(bed, pod, args, opts);
+  await sleep(afterMs);
+  const truth = await bed.program(pod);
+  return { r: await running, truth };
+}
+
 /** A one-line account of a run for assertion messages. */
 export function describeRun(r: AgentRun): string {
   return `exit ${r.code ?? r.signal}${r.hung ? ' (hung, killed)' : ''} after ${Math.round(r.exitedAt - r.spawnedAt)} ms\nstdout:\n${r.stdout}stderr:\n${r.stderr}`;

@@ -19,7 +19,7 @@ import {
   isReadyLine,
   ROOT,
   runAgent,
-  sleep,
+  runProgrammedAfter,
   startCollector,
   type AgentOptions,
   type CollectorStub,
@@ -68,10 +68,7 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { skip: test
 
     test(`${stack.name} pod, dataplane programmed after ~1.5 s: the report matches ground truth`, async (t) => {
       const pod = await bed.createPod({ ...stack.pod, blocked: true });
-      const running = runAgent(bed, pod, stack.args);
-      await sleep(1500);
-      const truth = await bed.program(pod);
-      const r = await running;
+      const { r, truth } = await runProgrammedAfter(bed, pod, stack.args, 1500);
       assert.equal(r.code, 0, describeRun(r));
       const report = collector.reportOf(pod);
       assert.equal(report.outcome, 'ready');
@@ -157,10 +154,7 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { skip: test
         // setpriv and `ip netns exec` both exec: the child's pid is the agent's.
         onLog: (line, child) => void (line.msg === 'waiting for the pod network' && (status = readFileSync(`/proc/${child.pid}/status`, 'utf8'))),
       };
-      const running = runAgent(bed, pod, [...CHECKS, '--collector', COLLECTOR.v4], opts);
-      await sleep(1500);
-      const truth = await bed.program(pod);
-      const r = await running;
+      const { r, truth } = await runProgrammedAfter(bed, pod, [...CHECKS, '--collector', COLLECTOR.v4], 1500, opts);
       assert.equal(r.code, 0, describeRun(r));
       // It really ran unprivileged.
       assert.match(status, /^Uid:\s+65532\s+65532\s+65532\s+65532$/m, status);

@@ -15,6 +15,7 @@ import {
   isReadyLine,
   now,
   runAgent,
+  runProgrammedAfter,
   sleep,
   startCollector,
   type CollectorStub,
@@ -50,10 +51,7 @@ describe('netready wait in a pod: probing', { skip: testbedSkip(), timeout: 180_
 
   test('dataplane programmed after ~3 s: ready, and the report matches ground truth', async (t) => {
     const pod = await bed.createPod({ blocked: true });
-    const running = runAgent(bed, pod, WAIT);
-    await sleep(3000);
-    const truth = await bed.program(pod);
-    const r = await running;
+    const { r, truth } = await runProgrammedAfter(bed, pod, WAIT, 3000);
     assert.equal(r.code, 0, describeRun(r));
     const report = collector.reportOf(pod);
     assert.equal(report.outcome, 'ready');
