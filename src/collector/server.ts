@@ -12,12 +12,12 @@ import type { Clock } from './pipeline.ts';
 import { encodeCursor, parseListQuery } from './query.ts';
 import { dashboardPage } from './dashboard/page.ts';
 import { parseSummaryQuery, type Summary } from './dashboard/summary.ts';
-import type { ReportFilter, StoredReport } from './store.ts';
+import type { ReportFilter, ReportPage } from './store.ts';
 
 export interface ServerDeps {
   /** Resolves with the new row id (null: already stored) once the report is durable. */
   readonly submit: (report: Report) => Promise<number | null>;
-  readonly list: (filter: ReportFilter) => StoredReport[];
+  readonly list: (filter: ReportFilter) => ReportPage;
   /** null when the store takes writes, else why not. */
   readonly readiness: () => string | null;
   readonly registry: Registry;
@@ -91,11 +91,8 @@ function listReports(req: IncomingMessage, res: ServerResponse, deps: ServerDeps
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const parsed = parseListQuery(query, deps.clock.now());
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
-  // One more than asked: tells whether there is a next page.
-  const rows = deps.list({ ...parsed.filter, limit: parsed.filter.limit + 1 });
-  const page = rows.slice(0, parsed.filter.limit);
-  const next = rows.length > page.length ? encodeCursor(page.at(-1)!.id) : null;
-  sendJson(res, 200, { reports: page, next }, deps);
+  const page = deps.list(parsed.filter);
+  sendJson(res, 200, { reports: page.reports, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
 }
 
 function dashboard(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {

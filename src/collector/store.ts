@@ -3,6 +3,16 @@
 // Writes come in batches (see committer.ts): one transaction, one fsync, many
 // reports. Reports are stored whole (the validated JSON) next to the columns
 // that the list queries filter on.
+//
+// The table has no secondary index beyond the two that make a report's
+// identity. An index on node or namespace takes each insert on another page
+// (40 nodes: a batch of 30 reports dirtied ~30 of its pages), and every page
+// dirtied is written to the WAL at commit: the node, namespace and receive-time
+// indexes together cost 0.45x of the collector's ingest throughput
+// (BENCHMARKS.md). Instead, ids and receive times grow together (the receive
+// time never goes backward, see insertBatch), so "newest", "oldest" and
+// "received since" are walks of the rowid from one end, and a filtered list
+// looks at a bounded range of ids per page (LIST_SCAN_IDS).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -15,7 +25,7 @@ export interface StoredReport {
   readonly report: Report;
 }
 
-/** Filters of a list query; every one optional. `beforeId` is the pagination cursor. */
+/** Filters of a list query; every one optional. `beforeId` is the pagination cursor: ids below it. */
 export interface ReportFilter {
   readonly node?: string | undefined;
   readonly namespace?: string | undefined;
@@ -44,7 +54,8 @@ export interface WindowRow {
 // unique indexes make a report's identity its pod uid and start time, or, for
 // an agent run outside Kubernetes (no uid), its pod name, namespace and node.
 // Start time first: a report arrives soon after its agent started, so inserts
-// land at the end of these indexes. Pod uids are random: a uid-first index
+// land at the end of these indexes. The DROPs remove the secondary indexes of
+// stores written by earlier versions. Pod uids are random: a uid-first index
 // takes every insert on a random page, which cost 1.6x the bytes written and
 // 1.2x the CPU per report with bench/collector's reports (BENCHMARKS.md).
 const SCHEMA = `
@@ -62,18 +73,26 @@ CREATE TABLE IF NOT EXISTS reports (
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_uid ON reports (started_ms, pod_uid) WHERE pod_uid <> '';
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_name ON reports (started_ms, pod_namespace, pod_name, node) WHERE pod_uid = '';
-CREATE INDEX IF NOT EXISTS reports_node ON reports (node, id);
-CREATE INDEX IF NOT EXISTS reports_namespace ON reports (pod_namespace, id);
-CREATE INDEX IF NOT EXISTS reports_received ON reports (received_ms);
+DROP INDEX IF EXISTS reports_node;
+DROP INDEX IF EXISTS reports_namespace;
+DROP INDEX IF EXISTS reports_received;
 CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL) STRICT;
 `;
 
 /** Rows beyond the limit one commit deletes in addition to its own count. */
 const TRIM_EXTRA_PER_COMMIT = 1000;
+/** Ids one list page looks at, at most: a few milliseconds however rare the filter's match. */
+export const LIST_SCAN_IDS = 20_000;
 
 export interface StoreOptions {
   /** Rows kept at most; each commit deletes the oldest beyond it. */
   readonly maxRows: number;
+}
+
+/** A page of a list query; `nextBeforeId` is the cursor of the next page, null after the last. */
+export interface ReportPage {
+  readonly reports: StoredReport[];
+  readonly nextBeforeId: number | null;
 }
 
 /** Opens (creating if needed) the store at `path` (`:memory:` allowed). Throws when the file cannot be opened or written. */
@@ -102,8 +121,10 @@ export class ReportStore {
   readonly #trimOldest: StatementSync;
   readonly #deleteOlder: StatementSync;
   readonly #probe: StatementSync;
+  readonly #idRange: StatementSync;
   readonly #lists = new Map<string, StatementSync>();
   #rows: number;
+  #lastReceivedMs: number;
 
   constructor(db: DatabaseSync, options: StoreOptions) {
     this.#db = db;
@@ -113,9 +134,15 @@ export class ReportStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
     );
     this.#trimOldest = db.prepare('DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?)');
-    this.#deleteOlder = db.prepare('DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_ms < ? LIMIT ?)');
+    // The oldest `limit` rows, and of those the ones received before the
+    // cutoff: receive times grow with ids, so that is a prefix, found without
+    // an index and without walking past it.
+    this.#deleteOlder = db.prepare('DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?) AND received_ms < ?');
     this.#probe = db.prepare('INSERT INTO probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms');
+    // Two subqueries: SQLite answers a lone min() or max() from the end of the rowid, both in one SELECT by a full scan.
+    this.#idRange = db.prepare('SELECT (SELECT min(id) FROM reports) AS first, (SELECT max(id) FROM reports) AS last');
     this.#rows = Number((db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n);
+    this.#lastReceivedMs = Number((db.prepare('SELECT received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as { received_ms: number } | undefined)?.received_ms ?? 0);
   }
 
   /** Rows in the store. */
@@ -127,8 +154,12 @@ export class ReportStore {
    * Stores `reports` in one transaction, then deletes the oldest rows beyond
    * the row limit in the same transaction. Returns each report's new id, or
    * null for a report already stored. When it returns, the batch is durable.
+   * A `receivedMs` before the last batch's (the clock was stepped back) is
+   * stored as the last batch's: receive times never go backward, which the
+   * index-free queries rely on.
    */
   insertBatch(reports: readonly Report[], receivedMs: number): (number | null)[] {
+    receivedMs = Math.max(receivedMs, this.#lastReceivedMs);
     const ids: (number | null)[] = [];
     this.#db.exec('BEGIN IMMEDIATE');
     try {
@@ -144,6 +175,7 @@ export class ReportStore {
       const trimmed = excess > 0 ? Number(this.#trimOldest.run(excess).changes) : 0;
       this.#db.exec('COMMIT');
       this.#rows += inserted - trimmed;
+      this.#lastReceivedMs = receivedMs;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw err;
@@ -162,15 +194,24 @@ export class ReportStore {
 
   /** Deletes up to `limit` reports received before `cutoffMs`; returns how many. Call again while it returns `limit`. */
   deleteReceivedBefore(cutoffMs: number, limit: number): number {
-    const deleted = Number(this.#deleteOlder.run(cutoffMs, limit).changes);
+    const deleted = Number(this.#deleteOlder.run(limit, cutoffMs).changes);
     this.#rows -= deleted;
     return deleted;
   }
 
-  /** Newest first, at most `filter.limit` reports. */
-  list(filter: ReportFilter): StoredReport[] {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
+  /**
+   * Newest first, at most `filter.limit` reports, from the LIST_SCAN_IDS ids
+   * below the cursor. A filter that matches few reports can fill less than a
+   * page, even none, while older ids remain: then `nextBeforeId` says where to
+   * go on. It is null once the oldest report has been looked at.
+   */
+  list(filter: ReportFilter): ReportPage {
+    const range = this.#idRange.get() as { first: number | null; last: number | null };
+    if (range.first === null || range.last === null) return { reports: [], nextBeforeId: null };
+    const before = Math.min(filter.beforeId ?? Infinity, Number(range.last) + 1);
+    const floor = before - LIST_SCAN_IDS;
+    const where = ['id < ?', 'id >= ?'];
+    const params: (string | number)[] = [before, floor];
     const add = (sql: string, value: string | number | undefined) => {
       if (value === undefined) return;
       where.push(sql);
@@ -181,29 +222,38 @@ export class ReportStore {
     add('outcome = ?', filter.outcome);
     add('started_ms >= ?', filter.startedSinceMs);
     add('delay_seconds > ?', filter.slowerThanSeconds);
-    add('id < ?', filter.beforeId);
-    const sql = `SELECT id, received_ms, body FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    // At most 2^6 shapes of query: each is prepared once.
+    // At most 2^5 shapes of query: each is prepared once. One more row than
+    // asked tells whether the page ends before the range does.
+    const rows = this.#prepared(`SELECT id, received_ms, body FROM reports WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`).all(...params, filter.limit + 1) as {
+      id: number;
+      received_ms: number;
+      body: string;
+    }[];
+    const page = rows.slice(0, filter.limit);
+    const full = rows.length > filter.limit;
+    const nextBeforeId = full ? Number(page.at(-1)!.id) : floor > Number(range.first) ? floor : null;
+    return {
+      reports: page.map((r) => ({ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report: JSON.parse(r.body) as Report })),
+      nextBeforeId,
+    };
+  }
+
+  #prepared(sql: string): StatementSync {
     let stmt = this.#lists.get(sql);
     if (!stmt) this.#lists.set(sql, (stmt = this.#db.prepare(sql)));
-    const rows = stmt.all(...params, filter.limit) as { id: number; received_ms: number; body: string }[];
-    return rows.map((r) => ({ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report: JSON.parse(r.body) as Report }));
+    return stmt;
   }
 
   /**
    * The dashboard's window: the newest `limit` reports received at or after
    * `sinceMs`, newest first; whether older ones were left out; and the
    * `slowest` of the same reports whole (slowest first, newer first among
-   * equals). One walk of the received_ms index from its end, so the cost is
+   * equals). One walk of the rowid from its end: receive times grow with ids,
+   * so the reports received since `sinceMs` are the newest, and the cost is
    * bounded by `limit` however large the store; only those few bodies are read.
    */
   window(sinceMs: number, limit: number, slowest: number): { rows: WindowRow[]; more: boolean; slowest: StoredReport[] } {
-    const prepared = (sql: string) => {
-      let stmt = this.#lists.get(sql);
-      if (!stmt) this.#lists.set(sql, (stmt = this.#db.prepare(sql)));
-      return stmt;
-    };
-    const found = prepared('SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?').all(sinceMs, limit + 1) as {
+    const newest = this.#prepared('SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports ORDER BY id DESC LIMIT ?').all(limit + 1) as {
       id: number;
       received_ms: number;
       node: string;
@@ -212,10 +262,12 @@ export class ReportStore {
       outcome: 'ready' | 'timeout';
       delay_seconds: number;
     }[];
+    const since = newest.findIndex((r) => Number(r.received_ms) < sinceMs);
+    const found = since === -1 ? newest : newest.slice(0, since);
     const rows: WindowRow[] = found.slice(0, limit).map((r) => ({ id: Number(r.id), receivedMs: Number(r.received_ms), node: r.node, namespace: r.pod_namespace, name: r.pod_name, outcome: r.outcome, delaySeconds: r.delay_seconds }));
     const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, slowest);
     const bodies = new Map(
-      (prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(top.map((r) => r.id))) as { id: number; received_ms: number; body: string }[]).map((r) => [Number(r.id), r]),
+      (this.#prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(top.map((r) => r.id))) as { id: number; received_ms: number; body: string }[]).map((r) => [Number(r.id), r]),
     );
     return {
       rows,

@@ -36,7 +36,8 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
       // Outside the one-hour window: counts nowhere.
       [makeReport(400, { node: 'node-old' }, { delaySeconds: 99 }), 61 * MIN],
     ];
-    for (const [r, ago] of sent) store.insertBatch([r], NOW - ago);
+    // In the order received: the store's receive times never go backward.
+    for (const [r, ago] of sent.toSorted((a, b) => b[1] - a[1])) store.insertBatch([r], NOW - ago);
 
     const s = readSummary(store, NOW - 60 * MIN, NOW);
     assert.equal(s.generatedAt, '2025-11-25T14:00:00.000Z');
@@ -53,7 +54,7 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
     assert.deepEqual(s.totals, { reports: 17, timeouts: 1, nodes: 3, p50: 0.5, p90: 7, p99: 300.001, max: 300.001 });
 
     assert.equal(s.timeline.length, 17);
-    assert.deepEqual(s.timeline[0], { id: 17, receivedAt: '2025-11-25T13:50:00.000Z', node: 'node-c', namespace: 'etl', pod: 'batch-301', outcome: 'timeout', delaySeconds: 300.001 });
+    assert.deepEqual(s.timeline[0], { id: 18, receivedAt: '2025-11-25T13:50:00.000Z', node: 'node-c', namespace: 'etl', pod: 'batch-301', outcome: 'timeout', delaySeconds: 300.001 });
     assert.deepEqual(
       s.timeline.map((p) => Date.parse(p.receivedAt)),
       s.timeline.map((p) => Date.parse(p.receivedAt)).toSorted((a, b) => b - a),
@@ -74,7 +75,7 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
     ]);
     // Only what the page shows: no uid, no IPs.
     assert.deepEqual(s.slowest[0], {
-      id: 17,
+      id: 18,
       receivedAt: '2025-11-25T13:50:00.000Z',
       pod: { name: 'batch-301', namespace: 'etl', node: 'node-c' },
       outcome: 'timeout',

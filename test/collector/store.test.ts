@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { openStore } from '../../src/collector/store.ts';
+import { LIST_SCAN_IDS, openStore } from '../../src/collector/store.ts';
 import { GroupCommitter } from '../../src/collector/committer.ts';
 import { sweepOnce, sweepIntervalMs } from '../../src/collector/retention.ts';
 import { makeReport, tempDir } from './helpers.ts';
@@ -29,7 +29,7 @@ test('a file store is created with its directory, in WAL mode, and keeps its row
   const again = openStore(path, { maxRows: 1000 });
   t.after(() => again.close());
   assert.equal(again.rows, 2);
-  assert.deepEqual(again.list({ limit: 10 }).map((r) => r.report.pod.name), ['web-2', 'web-1']);
+  assert.deepEqual(again.list({ limit: 10 }).reports.map((r) => r.report.pod.name), ['web-2', 'web-1']);
 });
 
 test('the same report twice (same pod uid and start time) is stored once, also within one batch', (t) => {
@@ -45,14 +45,14 @@ test('the same report twice (same pod uid and start time) is stored once, also w
   const noUid = makeReport(9, { uid: '' });
   assert.deepEqual(stored(store.insertBatch([noUid, noUid, { ...noUid, pod: { ...noUid.pod, node: 'other-node' } }], T0)), ['stored', 'duplicate', 'stored']);
   assert.equal(store.rows, 5);
-  assert.equal(store.list({ limit: 100 }).length, 5);
+  assert.equal(store.list({ limit: 100 }).reports.length, 5);
 });
 
 test('the stored report is the validated document, returned whole with its id and receipt time', (t) => {
   const { store } = fileStore(t);
   const r = makeReport(1);
   store.insertBatch([r], T0);
-  assert.deepEqual(store.list({ limit: 1 }), [{ id: 1, receivedAt: '2025-11-25T13:00:00.000Z', report: r }]);
+  assert.deepEqual(store.list({ limit: 1 }), { reports: [{ id: 1, receivedAt: '2025-11-25T13:00:00.000Z', report: r }], nextBeforeId: null });
 });
 
 test('list: filters by node, namespace, outcome, start time and delay; newest first; cursor pages', (t) => {
@@ -61,7 +61,7 @@ test('list: filters by node, namespace, outcome, start time and delay; newest fi
     makeReport(i * 1000, { node: `node-${i % 3}`, namespace: i % 2 ? 'shop' : 'default' }, { delaySeconds: i / 10, outcome: i % 5 === 0 ? 'timeout' : 'ready' }),
   );
   store.insertBatch(reports, T0);
-  const names = (f: Parameters<typeof store.list>[0]) => store.list(f).map((r) => r.report.pod.name);
+  const names = (f: Parameters<typeof store.list>[0]) => store.list(f).reports.map((r) => r.report.pod.name);
   assert.deepEqual(names({ node: 'node-1', limit: 3 }), ['web-28000', 'web-25000', 'web-22000']);
   assert.deepEqual(names({ namespace: 'shop', outcome: 'timeout', limit: 100 }), ['web-25000', 'web-15000', 'web-5000']);
   assert.deepEqual(names({ slowerThanSeconds: 2.65, limit: 100 }), ['web-29000', 'web-28000', 'web-27000']);
@@ -69,20 +69,70 @@ test('list: filters by node, namespace, outcome, start time and delay; newest fi
   // Pages of 7 through all 30, no row twice, none left out.
   const seen: number[] = [];
   let before: number | undefined;
-  for (;;) {
+  do {
     const page = store.list({ limit: 7, beforeId: before });
-    seen.push(...page.map((r) => r.id));
-    if (page.length < 7) break;
-    before = page.at(-1)!.id;
-  }
+    seen.push(...page.reports.map((r) => r.id));
+    before = page.nextBeforeId ?? undefined;
+  } while (before !== undefined);
   assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => 30 - i));
+});
+
+test('a filtered list looks at a bounded range of ids per page and says where to go on', (t) => {
+  const { store } = fileStore(t, 100_000);
+  const n = LIST_SCAN_IDS + 5000;
+  // Only the oldest report is on node-rare.
+  store.insertBatch(Array.from({ length: n }, (_, i) => makeReport(i, { node: i === 0 ? 'node-rare' : 'node-common' })), T0);
+  const first = store.list({ node: 'node-rare', limit: 10 });
+  assert.deepEqual(first.reports, [], 'the first page covers the newest LIST_SCAN_IDS ids only');
+  assert.equal(first.nextBeforeId, n + 1 - LIST_SCAN_IDS);
+  const second = store.list({ node: 'node-rare', limit: 10, beforeId: first.nextBeforeId! });
+  assert.deepEqual(second.reports.map((r) => r.report.pod.name), ['web-0']);
+  assert.equal(second.nextBeforeId, null, 'the oldest id has been looked at');
+  // Unfiltered, pages are full and follow each other.
+  const page = store.list({ limit: 3 });
+  assert.deepEqual([page.reports.map((r) => r.id), page.nextBeforeId], [[n, n - 1, n - 2], n - 2]);
+  assert.deepEqual(store.list({ limit: 3, beforeId: 2 }), { reports: [store.list({ limit: 1, beforeId: 2 }).reports[0]], nextBeforeId: null });
+});
+
+test('receive times never go backward, so a clock stepped back keeps "newest" and "received since" right, also after a reopen', (t) => {
+  const { store, path } = fileStore(t);
+  store.insertBatch([makeReport(1)], T0 + 60_000);
+  store.insertBatch([makeReport(2)], T0);
+  store.close();
+  const again = openStore(path, { maxRows: 1000 });
+  t.after(() => again.close());
+  again.insertBatch([makeReport(3)], T0 + 1000);
+  assert.deepEqual(again.list({ limit: 10 }).reports.map((r) => [r.report.pod.name, r.receivedAt]), [
+    ['web-3', '2025-11-25T13:01:00.000Z'],
+    ['web-2', '2025-11-25T13:01:00.000Z'],
+    ['web-1', '2025-11-25T13:01:00.000Z'],
+  ]);
+  assert.equal(again.window(T0 + 60_000, 10, 1).rows.length, 3);
+  assert.equal(again.window(T0 + 60_001, 10, 1).rows.length, 0);
+});
+
+test('a store written by an earlier version loses its secondary indexes and keeps its rows', (t) => {
+  const path = join(tempDir(t), 'old.db');
+  const old = openStore(path, { maxRows: 1000 });
+  old.insertBatch([makeReport(1)], T0);
+  old.close();
+  const raw = new DatabaseSync(path);
+  raw.exec('CREATE INDEX reports_node ON reports (node, id); CREATE INDEX reports_namespace ON reports (pod_namespace, id); CREATE INDEX reports_received ON reports (received_ms);');
+  raw.close();
+  const store = openStore(path, { maxRows: 1000 });
+  t.after(() => store.close());
+  const check = new DatabaseSync(path, { readOnly: true });
+  t.after(() => check.close());
+  const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reports' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  assert.deepEqual(indexes, ['reports_by_name', 'reports_by_uid']);
+  assert.deepEqual(store.list({ limit: 10 }).reports.map((r) => r.report.pod.name), ['web-1']);
 });
 
 test('row retention: every commit keeps at most the limit, deleting the oldest', (t) => {
   const { store } = fileStore(t, 10);
   for (let b = 0; b < 5; b++) store.insertBatch(Array.from({ length: 7 }, (_, i) => makeReport(b * 7 + i)), T0);
   assert.equal(store.rows, 10);
-  assert.deepEqual(store.list({ limit: 100 }).map((r) => r.id), [35, 34, 33, 32, 31, 30, 29, 28, 27, 26]);
+  assert.deepEqual(store.list({ limit: 100 }).reports.map((r) => r.id), [35, 34, 33, 32, 31, 30, 29, 28, 27, 26]);
 });
 
 test('a lowered row limit is reached in bounded steps: per commit and by the sweep', async (t) => {
@@ -97,7 +147,7 @@ test('a lowered row limit is reached in bounded steps: per commit and by the swe
   assert.equal(small.rows, 5000 + 1 - 1001);
   await sweepOnce(small, 0, { now: () => T0 });
   assert.equal(small.rows, 10);
-  assert.equal(small.list({ limit: 1 })[0]!.report.pod.name, 'web-99999');
+  assert.equal(small.list({ limit: 1 }).reports[0]!.report.pod.name, 'web-99999');
 });
 
 test('age retention: the sweep deletes reports received before now - age; ids are never reused', async (t) => {
@@ -106,7 +156,7 @@ test('age retention: the sweep deletes reports received before now - age; ids ar
   const [lastId] = store.insertBatch([makeReport(5000)], T0 + 100_000);
   const deleted = await sweepOnce(store, 50_000, { now: () => T0 + 120_000 });
   assert.equal(deleted, 4500);
-  assert.deepEqual(store.list({ limit: 10 }).map((r) => r.report.pod.name), ['web-5000']);
+  assert.deepEqual(store.list({ limit: 10 }).reports.map((r) => r.report.pod.name), ['web-5000']);
   await sweepOnce(store, 1, { now: () => T0 + 200_000 });
   assert.equal(store.rows, 0);
   assert.ok(store.insertBatch([makeReport(6000)], T0 + 300_000)[0]! > lastId!);
