@@ -1,6 +1,6 @@
 // bench/startup: `netready wait` from the built bundle against `node -e 0`,
 // side by side in one run, both inside the same simulated pod, both as the
-// image runs them (uid 65532, no capabilities). The agent runs gateway, dns
+// image runs them (uid 65532, no capabilities, the ENTRYPOINT's Node flags). The agent runs gateway, dns
 // and tcp checks that pass at once and reports to a collector stub.
 // Prints median wall time and peak RSS of each, and the ratios.
 // Needs root, iproute2, nftables, dnsmasq and /usr/bin/time.
@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES } from '../test/e2e/testbed.ts';
+import { imageNodeFlags } from '../test/helpers/image.ts';
 
 const RUNS = Number(process.argv[2] ?? 41);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,7 +32,7 @@ try {
   const commands = {
     'node -e 0': [process.execPath, '-e', '0'],
     'netready wait': [
-      process.execPath, `${ROOT}dist/netready.mjs`, 'wait',
+      process.execPath, ...imageNodeFlags(), `${ROOT}dist/netready.mjs`, 'wait',
       '--check', 'gateway', '--check', 'dns', '--check', `tcp://${SERVICES.api.v4}:443`,
       '--collector', `http://${SERVICES.collector.v4}:9470`, '--termination-log', '',
     ],

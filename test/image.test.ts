@@ -1,11 +1,12 @@
 // The image, run without an image: the bundle the Containerfile copies to /app,
 // alone in an empty directory, root-owned and read-only, run by the same Node
-// 24 binary as uid/gid 65532 from `/` (a directory it cannot write), with a
-// minimal environment — as `USER 65532:65532`, `WORKDIR /` and a read-only root
-// filesystem run it. Each program does its job: `wait` against a loopback
-// listener reporting to the collector, `collector` with its store on a writable
-// volume, `webhook` with a certificate from `netready certs`. Nothing may be
-// written anywhere but the volume. Needs root (to switch uid).
+// 24 binary with the ENTRYPOINT's Node flags as uid/gid 65532 from `/` (a
+// directory it cannot write), with a minimal environment — as `USER
+// 65532:65532`, `WORKDIR /` and a read-only root filesystem run it. Each
+// program does its job: `wait` against a loopback listener reporting to the
+// collector, `collector` with its store on a writable volume, `webhook` with a
+// certificate from `netready certs`. Nothing may be written anywhere but the
+// volume. Needs root (to switch uid).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './helpers/agent.ts';
+import { imageNodeFlags } from './helpers/image.ts';
 import { startTcpListener } from './helpers/servers.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
 
@@ -109,7 +111,7 @@ test('the image: the bundle alone, read-only, as uid 65532 — wait, collector a
   const node = join(nodeDir, 'node');
   const entry = join(app, 'netready.mjs');
   const start = (args: string[]): Proc => {
-    const child = spawn(node, [entry, ...args], { uid: UID, gid: GID, cwd: '/', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, [...imageNodeFlags(), entry, ...args], { uid: UID, gid: GID, cwd: '/', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';

@@ -1,0 +1,15 @@
+// The image's ENTRYPOINT, read from image/Containerfile, so that the image test
+// and the benchmarks run the bundle with exactly the Node flags the image does.
+import { readFileSync } from 'node:fs';
+import { ROOT } from './agent.ts';
+
+/** The options the image's ENTRYPOINT gives Node before the bundle, e.g. `--max-semi-space-size=16`. */
+export function imageNodeFlags(): string[] {
+  const text = readFileSync(`${ROOT}image/Containerfile`, 'utf8');
+  const m = /^ENTRYPOINT (\[.*\])$/m.exec(text);
+  if (!m) throw new Error('image/Containerfile: no ENTRYPOINT in exec form');
+  const argv = JSON.parse(m[1]!) as string[];
+  const script = argv.findIndex((a) => a.endsWith('.mjs'));
+  if (argv[0] !== '/nodejs/bin/node' || script < 1) throw new Error(`image/Containerfile: ENTRYPOINT is not node [flags] script.mjs: ${m[1]}`);
+  return argv.slice(1, script);
+}
