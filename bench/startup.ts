@@ -1,7 +1,8 @@
 // bench/startup: `netready wait` from the built bundle against `node -e 0`,
 // side by side in one run, both inside the same simulated pod, both as the
-// image runs them (uid 65532, no capabilities, the ENTRYPOINT's Node flags). The agent runs gateway, dns
-// and tcp checks that pass at once and reports to a collector stub.
+// image runs them (uid 65532, no capabilities, the ENTRYPOINT's Node flags).
+// The agent runs gateway, dns and tcp checks that pass at once and reports to
+// a collector stub.
 // Prints median wall time and peak RSS of each, and the ratios.
 // Needs root, iproute2, nftables, dnsmasq and /usr/bin/time.
 //
