@@ -9,6 +9,7 @@ import { deliverReport } from './reporter.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
+import { untilSignal } from '../lib/signals.ts';
 
 /** Exit codes of `netready wait`. */
 export const EXIT = {
@@ -47,10 +48,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const clock: Clock = { now: () => performance.now() };
   const startWallMs = performance.timeOrigin;
   // Before anything else, so that a signal at any point ends the run promptly.
-  const interrupted = new Promise<'SIGTERM' | 'SIGINT'>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const interrupted = untilSignal();
 
   const parsed = parseConfigOrExit('wait', () => parseWaitConfig(argv, env));
   if ('exit' in parsed) return parsed.exit;

@@ -1,10 +1,11 @@
 // netready collector: receive the agents' reports, keep them, export metrics.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { Registry } from 'prom-client';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
-import { formatHostPort } from '../lib/listen.ts';
+import { closeServer, formatHostPort, listen } from '../lib/listen.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
+import { untilSignal } from '../lib/signals.ts';
 import { parseCollectorConfig } from './config.ts';
 import { createMetrics, teeMetrics } from './metrics.ts';
 import { createIngest, type Clock } from './pipeline.ts';
@@ -30,10 +31,7 @@ const READINESS_TTL_MS = 1_000;
 
 /** Runs `netready collector` until SIGTERM/SIGINT; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signalled = untilSignal();
 
   const parsed = parseConfigOrExit('collector', () => parseCollectorConfig(argv, env));
   if ('exit' in parsed) return parsed.exit;
@@ -111,31 +109,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   store.close();
   log.info({ reports: store.rows }, 'collector stopped; store closed');
   return EXIT.STOPPED;
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, ipv6Only: false }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Stops accepting, closes idle keep-alive connections, waits for the rest; after `graceMs` cuts them. Resolves true if it had to. */
-function closeServer(server: Server, graceMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-      resolve(true);
-    }, graceMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-    server.closeIdleConnections();
-  });
 }
 
 /** /readyz: a real write to the store, at most once per READINESS_TTL_MS. */

@@ -1,5 +1,8 @@
 // `--listen HOST:PORT` for the servers (collector, webhook): an IPv4 address,
-// a bracketed IPv6 literal (`[::]:9470`) or a host name, and a port (0 = any free port).
+// a bracketed IPv6 literal (`[::]:9470`) or a host name, and a port (0 = any
+// free port); and listening on it and closing down, the same for both.
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { isDnsName } from './check-spec.ts';
 
@@ -31,4 +34,30 @@ export function parseListenAddress(text: string): ParsedListen {
 /** Formats an address as a URL authority: IPv6 in brackets. */
 export function formatHostPort(host: string, port: number): string {
   return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+/** Listens on `host:port` (`::` takes IPv4 too); rejects with the listen error (EADDRINUSE, EACCES, ...). */
+export function listen(server: HttpServer | HttpsServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, ipv6Only: false }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, closes idle keep-alive connections, waits for the rest; after `graceMs` cuts them. Resolves true if it had to. */
+export function closeServer(server: HttpServer | HttpsServer, graceMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve(true);
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    server.closeIdleConnections();
+  });
 }

@@ -1,10 +1,11 @@
 // netready webhook: a mutating admission webhook that injects the agent.
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import { CodedError } from '../lib/errors.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
-import { formatHostPort } from '../lib/listen.ts';
+import { closeServer, formatHostPort, listen } from '../lib/listen.ts';
 import { createLogger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
+import { untilSignal } from '../lib/signals.ts';
 import { parseWebhookConfig } from './config.ts';
 import { createRequestListener } from './server.ts';
 import { describeCert, loadKeyPair, watchKeyPair, type KeyPair } from './tls.ts';
@@ -24,10 +25,7 @@ const SHUTDOWN_GRACE_MS = 5_000;
 
 /** Runs `netready webhook` until SIGTERM/SIGINT; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signalled = untilSignal();
 
   const parsed = parseConfigOrExit('webhook', () => parseWebhookConfig(argv, env));
   if ('exit' in parsed) return parsed.exit;
@@ -75,29 +73,4 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   await closeServer(server, SHUTDOWN_GRACE_MS);
   log.info('webhook stopped');
   return EXIT.STOPPED;
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, ipv6Only: false }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Stops accepting, closes idle keep-alive connections, waits for the rest; after `graceMs` cuts them. */
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-      resolve();
-    }, graceMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
