@@ -86,53 +86,87 @@ export interface CollectorMetrics {
   committed(reports: number, seconds: number): void;
 }
 
-/** The histograms a stored report feeds. */
-export type ReportHistogram = 'readyDelay' | 'namespaceDelay' | 'checkReady' | 'admissionToReady';
+/** Label values of one observation. */
+type Labels = Readonly<Record<string, string>>;
 
-/** Where recordReport puts what a report adds: the Prometheus registry or the OTLP meter. */
-export interface ReportSink {
-  observe(metric: ReportHistogram, labels: Record<string, string>, value: number): void;
-  addErrors(labels: { kind: string; class: string }, count: number): void;
+/**
+ * A metrics backend: Prometheus (prom-client, below) or the OTLP push (the
+ * OpenTelemetry SDK, otlp.ts). Each makes an instrument of a METRICS entry
+ * and hands back how to record into it.
+ */
+export interface Instruments {
+  histogram(m: { name: string; help: string; labelNames?: readonly string[]; buckets: readonly number[] }): (value: number, labels?: Labels) => void;
+  counter(m: { name: string; help: string; labelNames?: readonly string[] }): (count: number, labels?: Labels) => void;
 }
 
 /**
- * What one stored report adds to the metrics, label values folded by `cap`.
- * /metrics and the OTLP push both go through here, so they cannot drift apart.
+ * The collector's metrics on one backend: every instrument of METRICS, every
+ * known series at zero from the start (rate() sees the first event), and a
+ * cardinality cap of the backend's own. /metrics and the OTLP push are both
+ * built here from the same reports in the same order, so they fold the same
+ * values into "other" and cannot drift apart.
  */
-export function recordReport(report: Report, cap: LabelCap, sink: ReportSink): void {
-  const node = cap.fold('node', report.pod.node);
-  const namespace = cap.fold('namespace', report.pod.namespace);
-  sink.observe('readyDelay', { node, outcome: report.outcome }, report.delaySeconds);
-  sink.observe('namespaceDelay', { namespace, outcome: report.outcome }, report.delaySeconds);
-  for (const check of report.checks) {
-    if (check.ok && check.readyAfterSeconds !== null) sink.observe('checkReady', { kind: check.kind }, check.readyAfterSeconds);
-    for (const [errorClass, count] of Object.entries(check.errors)) {
-      if (count > 0) sink.addErrors({ kind: check.kind, class: cap.fold('class', errorClass) }, count);
-    }
-  }
-  // A negative value is clock skew between the API server and the node; it measures nothing.
-  if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
-    sink.observe('admissionToReady', { node }, report.admissionToReadySeconds);
-  }
+export function collectorMetrics(instruments: Instruments, maxLabelValues: number): CollectorMetrics {
+  const readyDelay = instruments.histogram(METRICS.readyDelay);
+  const namespaceDelay = instruments.histogram(METRICS.namespaceDelay);
+  const checkReady = instruments.histogram(METRICS.checkReady);
+  const admissionToReady = instruments.histogram(METRICS.admissionToReady);
+  const commitDuration = instruments.histogram(METRICS.commitDuration);
+  const commitBatch = instruments.histogram(METRICS.commitBatch);
+  const checkErrors = instruments.counter(METRICS.checkErrors);
+  const reports = instruments.counter(METRICS.reports);
+  const duplicates = instruments.counter(METRICS.duplicates);
+  const rejected = instruments.counter(METRICS.rejected);
+  const folded = instruments.counter(METRICS.folded);
+  reports(0);
+  duplicates(0);
+  for (const reason of REJECT_REASONS) rejected(0, { reason });
+  for (const label of CAPPED_LABELS) folded(0, { label });
+  const cap = new LabelCap(maxLabelValues, (label) => folded(1, { label }));
+
+  return {
+    stored(report) {
+      reports(1);
+      const node = cap.fold('node', report.pod.node);
+      const namespace = cap.fold('namespace', report.pod.namespace);
+      readyDelay(report.delaySeconds, { node, outcome: report.outcome });
+      namespaceDelay(report.delaySeconds, { namespace, outcome: report.outcome });
+      for (const check of report.checks) {
+        if (check.ok && check.readyAfterSeconds !== null) checkReady(check.readyAfterSeconds, { kind: check.kind });
+        for (const [errorClass, count] of Object.entries(check.errors)) {
+          if (count > 0) checkErrors(count, { kind: check.kind, class: cap.fold('class', errorClass) });
+        }
+      }
+      // A negative value is clock skew between the API server and the node; it measures nothing.
+      if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
+        admissionToReady(report.admissionToReadySeconds, { node });
+      }
+    },
+    duplicate: () => duplicates(1),
+    rejected: (reason) => rejected(1, { reason }),
+    committed(count, seconds) {
+      commitBatch(count);
+      commitDuration(seconds);
+    },
+  };
 }
 
 /** Registers the collector's metrics on `registry`. */
 export function createMetrics(registry: Registry, options: MetricsOptions): CollectorMetrics {
   const on = { registers: [registry] };
-  const histogram = (m: { name: string; help: string; labelNames?: readonly string[]; buckets: readonly number[] }) =>
-    new Histogram({ ...on, name: m.name, help: m.help, labelNames: m.labelNames ?? [], buckets: [...m.buckets] });
-
-  const readyDelay = histogram(METRICS.readyDelay);
-  const namespaceDelay = histogram(METRICS.namespaceDelay);
-  const checkReady = histogram(METRICS.checkReady);
-  const admissionToReady = histogram(METRICS.admissionToReady);
-  const commitDuration = histogram(METRICS.commitDuration);
-  const commitBatch = histogram(METRICS.commitBatch);
-  const checkErrors = new Counter({ ...on, ...METRICS.checkErrors, labelNames: [...METRICS.checkErrors.labelNames] });
-  const reports = new Counter({ ...on, ...METRICS.reports });
-  const duplicates = new Counter({ ...on, ...METRICS.duplicates });
-  const rejected = new Counter({ ...on, ...METRICS.rejected, labelNames: [...METRICS.rejected.labelNames] });
-  const folded = new Counter({ ...on, ...METRICS.folded, labelNames: [...METRICS.folded.labelNames] });
+  const metrics = collectorMetrics(
+    {
+      histogram(m) {
+        const h = new Histogram({ ...on, name: m.name, help: m.help, labelNames: m.labelNames ?? [], buckets: [...m.buckets] });
+        return (value, labels = {}) => h.observe(labels, value);
+      },
+      counter(m) {
+        const c = new Counter({ ...on, name: m.name, help: m.help, labelNames: m.labelNames ?? [] });
+        return (count, labels = {}) => c.inc(labels, count);
+      },
+    },
+    options.maxLabelValues,
+  );
   new Gauge({
     ...on,
     ...METRICS.storeRows,
@@ -140,9 +174,6 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Coll
       this.set(options.storeRows());
     },
   });
-  // Every known series exists from the start, at zero: rate() sees the first event.
-  for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
-  for (const label of CAPPED_LABELS) folded.inc({ label }, 0);
   if (options.processMetrics) {
     collectDefaultMetrics({ register: registry });
     // prom-client names these gauges with a _total suffix, which promtool (rightly)
@@ -150,26 +181,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Coll
     // beside it (nodejs_active_handles{type} ...), so nothing is lost.
     for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   }
-
-  const cap = new LabelCap(options.maxLabelValues, (label) => folded.inc({ label }));
-
-  const histograms = { readyDelay, namespaceDelay, checkReady, admissionToReady };
-  const sink: ReportSink = {
-    observe: (metric, labels, value) => histograms[metric].observe(labels, value),
-    addErrors: (labels, count) => checkErrors.inc(labels, count),
-  };
-  return {
-    stored(report) {
-      reports.inc();
-      recordReport(report, cap, sink);
-    },
-    duplicate: () => duplicates.inc(),
-    rejected: (reason) => rejected.inc({ reason }),
-    committed(count, seconds) {
-      commitBatch.observe(count);
-      commitDuration.observe(seconds);
-    },
-  };
+  return metrics;
 }
 
 /** One CollectorMetrics that records into each of `targets` (Prometheus, and the OTLP push when configured). */

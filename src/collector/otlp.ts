@@ -2,8 +2,8 @@
 // with the OpenTelemetry JS SDK: a MeterProvider whose periodic reader sends
 // cumulative totals every interval, so a push lost while the endpoint is down
 // loses nothing (the next one carries the totals). The instruments mirror
-// metrics.ts one to one: same names, help, labels, bucket edges, and the same
-// cardinality cap, folding into "other". main.ts imports this module only when
+// metrics.ts one to one: collectorMetrics() there builds both, so the names,
+// help, labels, bucket edges and the cardinality cap are the same. main.ts imports this module only when
 // a push is configured, so the SDK is never loaded otherwise; the collector's
 // own bundle carries it, the agent's never does.
 import { diag, DiagLogLevel, ValueType, type DiagLogger } from '@opentelemetry/api';
@@ -12,8 +12,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes, 
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
-import { LabelCap } from './cardinality.ts';
-import { CAPPED_LABELS, METRICS, recordReport, REJECT_REASONS, type CollectorMetrics, type ReportSink } from './metrics.ts';
+import { collectorMetrics, METRICS, type CollectorMetrics } from './metrics.ts';
 import type { OtlpConfig } from './otlp-config.ts';
 
 /** The service.name resource attribute (OTEL_SERVICE_NAME overrides it). */
@@ -54,51 +53,25 @@ export function startOtlp(options: OtlpOptions): OtlpPush {
   const meter = provider.getMeter(SERVICE_NAME, VERSION);
 
   const unit = (name: string) => (name.endsWith('_seconds') ? 's' : '');
-  const histogram = (m: { name: string; help: string; buckets: readonly number[] }) =>
-    meter.createHistogram(m.name, { description: m.help, unit: unit(m.name), advice: { explicitBucketBoundaries: [...m.buckets] } });
-  const counter = (m: { name: string; help: string }) => meter.createCounter(m.name, { description: m.help, valueType: ValueType.INT });
-
-  const readyDelay = histogram(METRICS.readyDelay);
-  const namespaceDelay = histogram(METRICS.namespaceDelay);
-  const checkReady = histogram(METRICS.checkReady);
-  const admissionToReady = histogram(METRICS.admissionToReady);
-  const commitDuration = histogram(METRICS.commitDuration);
-  const commitBatch = histogram(METRICS.commitBatch);
-  const checkErrors = counter(METRICS.checkErrors);
-  const reports = counter(METRICS.reports);
-  const duplicates = counter(METRICS.duplicates);
-  const rejected = counter(METRICS.rejected);
-  const folded = counter(METRICS.folded);
   meter.createObservableGauge(METRICS.storeRows.name, { description: METRICS.storeRows.help }).addCallback((r) => r.observe(options.storeRows()));
-  // As in metrics.ts: every known series exists from the first push, at zero.
-  reports.add(0);
-  duplicates.add(0);
-  for (const reason of REJECT_REASONS) rejected.add(0, { reason });
-  for (const label of CAPPED_LABELS) folded.add(0, { label });
-
-  // A cap of its own, fed the same reports in the same order as the
-  // Prometheus one: it folds exactly the same values into "other".
-  const cap = new LabelCap(options.maxLabelValues, (label) => folded.add(1, { label }));
-
-  const histograms = { readyDelay, namespaceDelay, checkReady, admissionToReady };
-  const sink: ReportSink = {
-    observe: (metric, labels, value) => histograms[metric].record(value, labels),
-    addErrors: (labels, count) => checkErrors.add(count, labels),
-  };
+  const metrics = collectorMetrics(
+    {
+      histogram(m) {
+        const h = meter.createHistogram(m.name, { description: m.help, unit: unit(m.name), advice: { explicitBucketBoundaries: [...m.buckets] } });
+        return (value, labels) => h.record(value, labels);
+      },
+      counter(m) {
+        const c = meter.createCounter(m.name, { description: m.help, valueType: ValueType.INT });
+        return (count, labels) => c.add(count, labels);
+      },
+    },
+    options.maxLabelValues,
+  );
 
   log.info({ endpoint, intervalMs: options.intervalMs }, 'OTLP push on');
   let stopped: Promise<void> | null = null;
   return {
-    stored(report) {
-      reports.add(1);
-      recordReport(report, cap, sink);
-    },
-    duplicate: () => duplicates.add(1),
-    rejected: (reason) => rejected.add(1, { reason }),
-    committed(count, seconds) {
-      commitBatch.record(count);
-      commitDuration.record(seconds);
-    },
+    ...metrics,
     shutdown() {
       stopped ??= provider
         .shutdown({ timeoutMillis: SHUTDOWN_TIMEOUT_MS })
