@@ -8,19 +8,9 @@ import { buildReport, dominantError, summaryLine } from '../../src/agent/summary
 import { parseWaitConfig } from '../../src/agent/config.ts';
 import type { CheckProgress, ProbeOutcome } from '../../src/agent/prober.ts';
 import { reportSchema } from '../../src/lib/report.ts';
+import { POD_ENV } from './pod-env.ts';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/reports/${name}`, import.meta.url), 'utf8'));
-
-const READY_ENV = {
-  NETREADY_POD_NAME: 'web-7d9f8c6b5-x2k4q',
-  NETREADY_POD_NAMESPACE: 'shop',
-  NETREADY_POD_UID: '0b5d2f7e-6a1c-4a8e-9d53-2f1c7e4b9a10',
-  NETREADY_NODE_NAME: 'ip-10-0-12-34.eu-west-1.compute.internal',
-  NETREADY_POD_IPS: '10.244.1.17,fd00:10:244:1::11',
-  NETREADY_ADMITTED_AT: '2025-11-25T13:02:11Z',
-  KUBERNETES_SERVICE_HOST: '10.96.0.1',
-  KUBERNETES_SERVICE_PORT: '443',
-};
 
 const TIMEOUT_ENV = {
   NETREADY_POD_NAME: 'batch-import-28861945-vx9zq',
@@ -57,7 +47,7 @@ const timeoutProgress = () => [
 const TIMEOUT_START = Date.parse('2025-11-25T02:00:07.913Z');
 
 test('a ready run builds the valid-ready.json document', () => {
-  const report = buildReport(parseWaitConfig([], READY_ENV), readyProgress(), READY, 1851.3, READY_START, '0.1.0');
+  const report = buildReport(parseWaitConfig([], POD_ENV), readyProgress(), READY, 1851.3, READY_START, '0.1.0');
   assert.deepEqual(report, fixture('valid-ready.json'));
   assert.deepEqual(reportSchema.parse(report), report);
   assert.equal(summaryLine(report), 'network ready after 1.840 s (gateway 0.002 s, dns 1.830 s, kubernetes 1.840 s)');
@@ -85,7 +75,7 @@ const ADMISSION: { name: string; admittedAt?: string; outcome: ProbeOutcome; wan
 
 for (const { name, admittedAt, outcome, want } of ADMISSION) {
   test(`admission fields: ${name}`, () => {
-    const env: Record<string, string> = { ...READY_ENV };
+    const env: Record<string, string> = { ...POD_ENV };
     if (admittedAt === undefined) delete env.NETREADY_ADMITTED_AT;
     else env.NETREADY_ADMITTED_AT = admittedAt;
     const report = reportSchema.parse(buildReport(parseWaitConfig([], env), readyProgress(), outcome, 1851.3, READY_START, '0.1.0'));
@@ -98,7 +88,7 @@ for (const { name, admittedAt, outcome, want } of ADMISSION) {
 }
 
 test('the report is a copy: later progress does not change it', () => {
-  const config = parseWaitConfig([], READY_ENV);
+  const config = parseWaitConfig([], POD_ENV);
   const live = readyProgress();
   const report = buildReport(config, live, READY, 1851.3, READY_START, '0.1.0');
   live[1]!.errors.timeout = 99;
@@ -123,10 +113,10 @@ test('config refuses a pod identity the report schema would refuse, naming the v
     { NETREADY_POD_IPS: Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 1}`).join(','), name: /NETREADY_POD_IPS .*at most 8/ },
   ];
   for (const { name, ...env } of cases) {
-    assert.throws(() => parseWaitConfig([], { ...READY_ENV, ...env }), (err: Error & { code?: string }) => err.code === 'ERR_CONFIG' && name.test(err.message));
+    assert.throws(() => parseWaitConfig([], { ...POD_ENV, ...env }), (err: Error & { code?: string }) => err.code === 'ERR_CONFIG' && name.test(err.message));
   }
   // At the limits, the report is accepted.
-  const env = { ...READY_ENV, NETREADY_POD_UID: 'u'.repeat(64), NETREADY_POD_IPS: Array.from({ length: 8 }, (_, i) => `198.51.100.${i + 1}`).join(',') };
+  const env = { ...POD_ENV, NETREADY_POD_UID: 'u'.repeat(64), NETREADY_POD_IPS: Array.from({ length: 8 }, (_, i) => `198.51.100.${i + 1}`).join(',') };
   const report = buildReport(parseWaitConfig([], env), readyProgress(), READY, 1851.3, READY_START, '0.1.0');
   assert.equal(reportSchema.safeParse(report).success, true);
 });
