@@ -170,7 +170,6 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
   p(markdownTable([...header, 'netready reported-delay error, median (max abs)', 'netready attempts per check', 'attempts/s'], rows));
 
   const nr = of('netready');
-  const detect = values(nr, 'detectMs');
   const uncertainty = runs.flatMap((r) => (r.programmed ? [r.programmed.at - r.programmed.before] : []));
   const spread = info.delaysS.map((s) => {
     const at = runs.filter((r) => r.delayMs === s * 1000 && r.spawnedAt !== undefined).map((r) => r.spawnedAt!);

@@ -103,8 +103,6 @@ function abortAfter(ms: number, t: { after(fn: () => void): void }): AbortSignal
   return ac.signal;
 }
 
-const sum = (errors: Record<string, number>) => Object.values(errors).reduce((a, b) => a + b, 0);
-
 test('a check that passes on its 3rd attempt: ready, 2 errors counted, readyAt midway between attempts 2 and 3', async (t) => {
   const steps = stepClock();
   const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n < 3 ? coded('ECONNREFUSED') : 'pass'), { clock: steps });
