@@ -1,14 +1,13 @@
 // `netready wait` configuration: flags and NETREADY_* environment variables
 // (flags win), validated by one zod schema into a frozen, typed object.
 // A bad value fails fast with the option's name and the value in the message.
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 // zod/mini: the same validation as zod, tree-shaken to a fraction of its start-up cost.
 import * as z from 'zod/mini';
-import { parseDuration } from '../lib/duration.ts';
 import { parseCheckSpec, type CheckSpec } from '../lib/check-spec.ts';
-import { CodedError } from '../lib/errors.ts';
-import { IDENTITY_ENV, parseFlags, waitHelp, WAIT_OPTIONS, type OptionDef, type OptionName } from './options.ts';
+import { durationWithin, optionError, resolveOptions, type OptionDef } from '../lib/cli-options.ts';
+import { readTokenFile } from '../lib/token.ts';
+import { IDENTITY_ENV, waitHelp, WAIT_OPTIONS } from './options.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -30,12 +29,12 @@ const parsed = <T>(parse: (s: string) => T) =>
     }),
   );
 
-const duration = (max = Infinity, min = 0) =>
+/** A duration held to its option's documented maximum (the table's `max`) and to `min` ms. */
+const duration = (def: OptionDef, min = 0) =>
   parsed((s) => {
-    const ms = parseDuration(s);
-    if (ms === null) throw new OptionError('expected a duration such as 500ms, 30s or 5m');
-    if (ms < min || ms > max) throw new OptionError(`must be between ${min} ms and ${max} ms`);
-    return ms;
+    const r = durationWithin(s, def, { min });
+    if ('error' in r) throw new OptionError(r.error);
+    return r.ms;
   });
 
 const statusList = parsed((s) => {
@@ -95,17 +94,17 @@ const identity = z.string().check(z.maxLength(253));
 /** The schema over raw strings; its output is the typed configuration. */
 const configSchema = z.object({
   check: z.array(z.string()),
-  timeout: duration(),
+  timeout: duration(WAIT_OPTIONS.timeout),
   'on-timeout': z.enum(['fail', 'continue'], { error: 'expected fail or continue' }),
-  interval: duration(10_000, 1),
-  'attempt-timeout': duration(600_000, 1),
+  interval: duration(WAIT_OPTIONS.interval, 1),
+  'attempt-timeout': duration(WAIT_OPTIONS['attempt-timeout'], 1),
   'max-in-flight': count,
-  settle: duration(600_000),
+  settle: duration(WAIT_OPTIONS.settle),
   'http-status': statusList,
   'dns-server': z.array(dnsServer),
   collector: z.optional(collectorUrl),
   'collector-token-file': z.optional(z.string()),
-  'report-budget': duration(60_000, 1),
+  'report-budget': duration(WAIT_OPTIONS['report-budget'], 1),
   'termination-log': z.string(),
   'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
   'dry-run': z.boolean(),
@@ -145,27 +144,10 @@ export interface WaitConfig {
 
 /** Parses `netready wait` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
 export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
-  const flags = parseFlags(argv);
-  if (flags.help) throw new CodedError('HELP', waitHelp());
-
+  const resolved = resolveOptions(WAIT_OPTIONS, argv, env, waitHelp);
   // raw: the string each option resolved to; source: how to name it in an error.
-  const raw: Record<string, unknown> = {};
-  const source: Record<string, string> = {};
-  for (const [name, def] of Object.entries(WAIT_OPTIONS) as [OptionName, OptionDef][]) {
-    const flag = flags[name];
-    const fromEnv = def.env ? env[def.env] : undefined;
-    if (flag !== undefined) {
-      raw[name] = flag;
-      source[name] = `--${name}`;
-    } else if (fromEnv !== undefined) {
-      // Set but empty means the same as the flag with an empty value.
-      raw[name] = def.multiple ? fromEnv.split(/[\s,]+/).filter(Boolean) : fromEnv;
-      source[name] = def.env!;
-    } else {
-      raw[name] = def.type === 'boolean' ? false : def.multiple ? [] : def.default;
-      source[name] = `--${name}`;
-    }
-  }
+  const raw: Record<string, unknown> = { ...resolved.raw };
+  const source: Record<string, string> = { ...resolved.source };
   for (const [key, name] of Object.entries(IDENTITY_ENV)) {
     raw[key] = env[name] ?? '';
     source[key] = name;
@@ -176,14 +158,14 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     const issue = result.error.issues[0]!;
     const [key, index] = issue.path as [string, number | undefined];
     const value = index === undefined ? raw[key] : (raw[key] as string[])[index];
-    throw new CodedError('ERR_CONFIG', `${source[key]} ${JSON.stringify(value)}: ${issue.message}`);
+    throw optionError(source[key]!, value as string, issue.message);
   }
   const c = result.data;
 
   const specs = c.check.length > 0 ? c.check : defaultChecks(env);
   const checks = specs.map((s) => {
     const r = parseCheckSpec(s, env);
-    if (!r.ok) throw new CodedError('ERR_CONFIG', `${source.check} ${JSON.stringify(s)}: ${r.error}`);
+    if (!r.ok) throw optionError(source.check!, s, r.error);
     return Object.freeze(r.value);
   });
 
@@ -208,17 +190,12 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
   });
 }
 
-/** Reads a token file (a mounted Secret); a file that cannot be read or is empty is bad configuration. */
+/** Reads the token file (a mounted Secret) with the collector's own validator; an unusable file is bad configuration. */
 function readToken(path: string | undefined, source: string): string | null {
   if (!path) return null;
-  let token: string;
-  try {
-    token = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
-  }
-  if (!token) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: the file is empty`);
-  return token;
+  const r = readTokenFile(path);
+  if ('error' in r) throw optionError(source, path, r.error);
+  return r.token;
 }
 
 function defaultChecks(env: Env): string[] {

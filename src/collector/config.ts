@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { resolveOptions } from '../lib/cli-options.ts';
+import { durationWithin, optionError, resolveOptions } from '../lib/cli-options.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { CodedError } from '../lib/errors.ts';
+import { readTokenFile } from '../lib/token.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import type { Level } from '../lib/log.ts';
 import { COLLECTOR_OPTIONS, collectorHelp } from './options.ts';
@@ -58,9 +58,9 @@ const schema = z.object({
   'data-dir': z.string().min(1, 'must not be empty'),
   db: z.string().min(1, 'must not be empty; use :memory: for a store in memory').optional(),
   'retention-age': z.string().transform((s, ctx) => {
-    const ms = parseRetention(s);
-    if (ms !== null) return ms;
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 12h, 7d or 0' });
+    const r = durationWithin(s, COLLECTOR_OPTIONS['retention-age'], { parse: parseRetention, examples: '12h, 7d or 0' });
+    if ('ms' in r) return r.ms;
+    ctx.addIssue({ code: 'custom', message: r.error });
     return z.NEVER;
   }),
   'retention-rows': wholeNumber(1, 1_000_000_000),
@@ -76,7 +76,7 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
   const result = schema.safeParse(raw);
   if (!result.success) {
     const key = String(result.error.issues[0]!.path[0]);
-    throw new CodedError('ERR_CONFIG', `${source[key]} ${JSON.stringify(raw[key])}: ${result.error.issues[0]!.message}`);
+    throw optionError(source[key]!, raw[key], result.error.issues[0]!.message);
   }
   const c = result.data;
   const tokenFile = c['token-file'] ?? null;
@@ -98,16 +98,9 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
   });
 }
 
-/** The token is the file's content without surrounding whitespace (a Secret's key often ends in a newline). */
+/** The token, read and validated as the agent reads the one it sends (lib/token.ts). */
 function readToken(path: string, source: string, readText: (path: string) => string): string {
-  let text: string;
-  try {
-    text = readText(path);
-  } catch (err) {
-    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  const token = text.trim();
-  // What a header value can carry without quoting: visible ASCII, no spaces.
-  if (!/^[\x21-\x7e]{1,4096}$/.test(token)) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: the token must be 1-4096 visible ASCII characters on one line`);
-  return token;
+  const r = readTokenFile(path, readText);
+  if ('error' in r) throw optionError(source, path, r.error);
+  return r.token;
 }

@@ -6,6 +6,7 @@
 // OpenTelemetry SDK itself, as every SDK does.
 import { parseDuration } from '../lib/duration.ts';
 import { CodedError } from '../lib/errors.ts';
+import { COLLECTOR_OPTIONS } from './options.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,8 +24,9 @@ export const METRICS_PATH = 'v1/metrics';
 export const DEFAULT_INTERVAL_MS = 15_000;
 /** Time a push may take when OTEL_EXPORTER_OTLP_(METRICS_)TIMEOUT is not set: the SDK's own default. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-/** Longest push interval accepted: beyond it, a cumulative series looks stale to most backends. */
-const MAX_INTERVAL_MS = 3_600_000;
+/** Longest push interval accepted (--otlp-interval's documented maximum): beyond it, a cumulative series looks stale to most backends. */
+const MAX_INTERVAL = COLLECTOR_OPTIONS['otlp-interval'].max;
+const MAX_INTERVAL_MS = parseDuration(MAX_INTERVAL)!;
 
 /**
  * Resolves the OTLP push; null when nothing configures it. `endpoint` and
@@ -87,7 +89,8 @@ function parseHttpUrl(text: string, source: string): URL {
 
 function parseInterval(text: string, source: string): number {
   const ms = parseDuration(text);
-  if (ms === null || ms <= 0 || ms > MAX_INTERVAL_MS) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(text)}: expected a duration from 1ms to 1h, such as 15s or 500ms`);
+  if (ms !== null && ms > MAX_INTERVAL_MS) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(text)}: at most ${MAX_INTERVAL}`);
+  if (ms === null || ms <= 0) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(text)}: expected a duration from 1ms to ${MAX_INTERVAL}, such as 15s or 500ms`);
   return ms;
 }
 

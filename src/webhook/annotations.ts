@@ -4,6 +4,7 @@
 // warning naming the annotation. The same parsers validate the webhook's flags.
 import { parseCheckSpec } from '../lib/check-spec.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { MAX_WAIT_SETTLE, MAX_WAIT_TIMEOUT } from '../lib/wait-limits.ts';
 import { quantityValue } from './quantity.ts';
 
 /** What the injected container is built from: the webhook's defaults, overridden per pod. */
@@ -42,10 +43,11 @@ export const parse = {
     }
     return ok(specs);
   },
-  duration: (maxMs: number) => (text: string): Parsed<string> => {
+  /** A duration the agent takes, held to the agent's own maximum (`max`, e.g. 24h). */
+  duration: (max: string) => (text: string): Parsed<string> => {
     const ms = parseDuration(text);
     if (ms === null) return bad('expected a duration such as 30s or 5m');
-    if (ms > maxMs) return bad(`at most ${maxMs / 60_000}m`);
+    if (ms > parseDuration(max)!) return bad(`at most ${max}`);
     return ok(text.trim());
   },
   onTimeout(text: string): Parsed<'fail' | 'continue'> {
@@ -79,9 +81,9 @@ type Entry = { [K in keyof InjectSettings]: { readonly key: string; readonly set
 /** Every per-pod override. Defaults come from the webhook's configuration (the setting of the same name). */
 export const ANNOTATIONS: readonly Entry[] = [
   { key: `${PREFIX}checks`, setting: 'checks', parse: parse.checks },
-  { key: `${PREFIX}timeout`, setting: 'timeout', parse: parse.duration(24 * 60 * 60_000) },
+  { key: `${PREFIX}timeout`, setting: 'timeout', parse: parse.duration(MAX_WAIT_TIMEOUT) },
   { key: `${PREFIX}on-timeout`, setting: 'onTimeout', parse: parse.onTimeout },
-  { key: `${PREFIX}settle`, setting: 'settle', parse: parse.duration(10 * 60_000) },
+  { key: `${PREFIX}settle`, setting: 'settle', parse: parse.duration(MAX_WAIT_SETTLE) },
   { key: `${PREFIX}collector`, setting: 'collector', parse: parse.collector },
   { key: `${PREFIX}image`, setting: 'image', parse: parse.image },
   { key: `${PREFIX}cpu-request`, setting: 'cpuRequest', parse: parse.quantity },

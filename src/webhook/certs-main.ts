@@ -4,22 +4,22 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { optionsHelp, resolveOptions } from '../lib/cli-options.ts';
-import { CodedError } from '../lib/errors.ts';
+import { optionError, optionsHelp, resolveOptions, type OptionDef } from '../lib/cli-options.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { issueCerts, secretManifest } from './certs.ts';
 
 /** Exit codes of `netready certs`. */
 const EXIT = { OK: 0, /** The output directory could not be written. */ UNWRITABLE: 1, CONFIG: EXIT_CONFIG } as const;
 
-const CERTS_OPTIONS = {
+/** Every option of `netready certs`: the flag is the key. */
+export const CERTS_OPTIONS = {
   service: { default: 'netready-webhook', value: 'NAME', help: "the webhook's Service name" },
   namespace: { default: 'netready-system', value: 'NS', help: "the webhook's namespace" },
   out: { value: 'DIR', help: 'directory for ca.crt, tls.crt, tls.key, secret.yaml (required; created if missing)' },
   'secret-name': { value: 'NAME', help: 'name of the Secret [default SERVICE-tls]' },
   days: { default: '365', value: 'N', help: 'validity of both certificates, in days' },
   help: { type: 'boolean', help: 'show this help' },
-} as const;
+} as const satisfies Record<string, OptionDef>;
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a DNS label: lowercase letters, digits and -');
 const schema = z.object({
@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const r = schema.safeParse(raw);
     if (!r.success) {
       const key = String(r.error.issues[0]!.path[0]);
-      throw new CodedError('ERR_CONFIG', `${source[key]}${raw[key] === undefined ? '' : ` ${JSON.stringify(raw[key])}`}: ${r.error.issues[0]!.message}`);
+      throw optionError(source[key]!, raw[key], r.error.issues[0]!.message);
     }
     return r.data;
   });

@@ -2,7 +2,7 @@
 // (flags win), validated by one zod schema into a frozen, typed object. The
 // injection defaults go through the same parsers as the per-pod annotations.
 import * as z from 'zod';
-import { resolveOptions } from '../lib/cli-options.ts';
+import { optionError, resolveOptions } from '../lib/cli-options.ts';
 import { CodedError } from '../lib/errors.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import type { Level } from '../lib/log.ts';
@@ -35,9 +35,9 @@ const schema = z.object({
   'tls-key': z.string().min(1, 'must not be empty'),
   image: z.string({ error: 'is required: the image of the injected container' }).pipe(via(parse.image)),
   checks: via((s) => (s.trim() === '' ? { ok: true, value: [] } : parse.checks(s))),
-  timeout: via(parse.duration(24 * 60 * 60_000)),
+  timeout: via(parse.duration(WEBHOOK_OPTIONS.timeout.max)),
   'on-timeout': via(parse.onTimeout),
-  settle: via(parse.duration(10 * 60_000)),
+  settle: via(parse.duration(WEBHOOK_OPTIONS.settle.max)),
   collector: via(parse.collector),
   'cpu-request': via(parse.quantity),
   'cpu-limit': via(parse.quantity),
@@ -55,8 +55,7 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
   const result = schema.safeParse(raw);
   if (!result.success) {
     const key = String(result.error.issues[0]!.path[0]);
-    const shown = raw[key] === undefined ? '' : ` ${JSON.stringify(raw[key])}`;
-    throw new CodedError('ERR_CONFIG', `${source[key]}${shown}: ${result.error.issues[0]!.message}`);
+    throw optionError(source[key]!, raw[key], result.error.issues[0]!.message);
   }
   const c = result.data;
   for (const [req, lim] of [['cpu-request', 'cpu-limit'], ['memory-request', 'memory-limit']] as const) {

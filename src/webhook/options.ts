@@ -1,6 +1,7 @@
 // The options of `netready webhook`, declared once: flags, environment
 // variables, defaults and help text all come from this table.
 import { optionsHelp, type OptionDef } from '../lib/cli-options.ts';
+import { MAX_WAIT_SETTLE, MAX_WAIT_TIMEOUT } from '../lib/wait-limits.ts';
 
 /** Every option of `netready webhook`: the flag is the key. */
 export const WEBHOOK_OPTIONS = {
@@ -9,9 +10,9 @@ export const WEBHOOK_OPTIONS = {
   'tls-key': { env: 'NETREADY_WEBHOOK_TLS_KEY', default: '/etc/netready/tls/tls.key', value: 'FILE', help: 'private key of the serving certificate (PEM); reloaded when it changes' },
   image: { env: 'NETREADY_WEBHOOK_IMAGE', value: 'IMAGE', help: 'image of the injected netready-wait container (required)' },
   checks: { env: 'NETREADY_WEBHOOK_CHECKS', default: '', value: 'SPECS', help: 'default checks, comma or space separated; empty: the agent\'s own default (gateway, dns, kubernetes)' },
-  timeout: { env: 'NETREADY_WEBHOOK_TIMEOUT', default: '2m', value: 'DURATION', help: 'default --timeout of the agent' },
+  timeout: { env: 'NETREADY_WEBHOOK_TIMEOUT', default: '2m', max: MAX_WAIT_TIMEOUT, value: 'DURATION', help: 'default --timeout of the agent' },
   'on-timeout': { env: 'NETREADY_WEBHOOK_ON_TIMEOUT', default: 'fail', value: 'fail|continue', help: 'default --on-timeout of the agent' },
-  settle: { env: 'NETREADY_WEBHOOK_SETTLE', default: '0', value: 'DURATION', help: 'default --settle of the agent' },
+  settle: { env: 'NETREADY_WEBHOOK_SETTLE', default: '0', max: MAX_WAIT_SETTLE, value: 'DURATION', help: 'default --settle of the agent' },
   collector: { env: 'NETREADY_WEBHOOK_COLLECTOR', default: '', value: 'URL', help: 'collector base URL given to the agent; empty: no reports' },
   'cpu-request': { env: 'NETREADY_WEBHOOK_CPU_REQUEST', default: '10m', value: 'QUANTITY', help: 'CPU request of the injected container' },
   'cpu-limit': { env: 'NETREADY_WEBHOOK_CPU_LIMIT', default: '200m', value: 'QUANTITY', help: 'CPU limit of the injected container' },

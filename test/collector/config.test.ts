@@ -68,7 +68,7 @@ test('the token file: trimmed content; unreadable or blank files are configurati
   writeFileSync(file, 'two words\n');
   assert.throws(() => parseCollectorConfig([], { NETREADY_COLLECTOR_TOKEN_FILE: file }), /^CodedError: NETREADY_COLLECTOR_TOKEN_FILE ".*token": the token must be/);
   writeFileSync(file, '\n');
-  assert.throws(() => parseCollectorConfig(['--token-file', file], {}), /--token-file ".*token": the token must be/);
+  assert.throws(() => parseCollectorConfig(['--token-file', file], {}), /--token-file ".*token": the file is empty/);
   assert.throws(() => parseCollectorConfig(['--token-file', join(dir, 'missing')], {}), /--token-file ".*missing": cannot read it \(ENOENT\)/);
 });
 
