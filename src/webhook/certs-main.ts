@@ -1,7 +1,8 @@
 // netready certs: write a CA and the webhook's serving certificate to a
 // directory, and print the caBundle and a Secret manifest, so that
 // `netready certs … | kubectl apply -f -` installs the Secret.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { optionError, optionsHelp, resolveOptions, type OptionDef } from '../lib/cli-options.ts';
@@ -50,11 +51,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const caBundle = Buffer.from(certs.caPem).toString('base64');
   try {
     mkdirSync(options.out, { recursive: true });
-    writeFileSync(join(options.out, 'ca.crt'), certs.caPem);
-    writeFileSync(join(options.out, 'tls.crt'), certs.certPem);
-    writeFileSync(join(options.out, 'tls.key'), certs.keyPem, { mode: 0o600 });
-    writeFileSync(join(options.out, 'secret.yaml'), secret, { mode: 0o600 });
-    writeFileSync(join(options.out, 'ca-bundle.txt'), `${caBundle}\n`);
+    replaceFile(options.out, 'ca.crt', certs.caPem, PUBLIC);
+    replaceFile(options.out, 'tls.crt', certs.certPem, PUBLIC);
+    replaceFile(options.out, 'tls.key', certs.keyPem, PRIVATE);
+    replaceFile(options.out, 'secret.yaml', secret, PRIVATE);
+    replaceFile(options.out, 'ca-bundle.txt', `${caBundle}\n`, PUBLIC);
   } catch (err) {
     process.stderr.write(`netready certs: cannot write to ${options.out}: ${(err as Error).message}\n`);
     return EXIT.UNWRITABLE;
@@ -62,4 +63,34 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   // A comment line, then the manifest: the output is a valid YAML stream for kubectl apply -f -.
   process.stdout.write(`# caBundle (for the MutatingWebhookConfiguration's clientConfig.caBundle): ${caBundle}\n---\n${secret}`);
   return EXIT.OK;
+}
+
+const PUBLIC = 0o644;
+/** The key, and the Secret manifest that holds it: the owner only. */
+const PRIVATE = 0o600;
+
+/**
+ * Puts `content` at `dir/name` with exactly `mode`: written to a new file of
+ * that mode in the same directory, then renamed over the old name. So an
+ * existing file's looser mode never carries over, a symlink at `name` is
+ * replaced instead of written through, and a reader never sees half a file.
+ */
+function replaceFile(dir: string, name: string, content: string, mode: number): void {
+  const temp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+  // O_EXCL|O_NOFOLLOW: a fresh file of our own, never something planted at that name.
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  let open = true;
+  try {
+    // The umask may have taken bits off a public file; set the mode exactly.
+    fchmodSync(fd, mode);
+    writeFileSync(fd, content);
+    fsyncSync(fd);
+    closeSync(fd);
+    open = false;
+    renameSync(temp, join(dir, name));
+  } catch (err) {
+    if (open) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw err;
+  }
 }

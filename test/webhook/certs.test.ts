@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../helpers/agent.ts';
 import { https, startWebhook, tempDir } from './process.ts';
@@ -57,4 +57,44 @@ test('netready certs: bad options exit 2 naming the option', { timeout: 15_000 }
     assert.equal(r.code, 2);
     assert.equal(r.stderr, stderr);
   }
+});
+
+test('netready certs: files replaced, not written through; the key is 0600 even over a 0644 file or a symlink', { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'certs');
+  mkdirSync(out);
+  // Left by an earlier run or by hand: a world-readable key, and a Secret manifest that is a link to a file elsewhere.
+  writeFileSync(join(out, 'tls.key'), 'old key\n', { mode: 0o644 });
+  chmodSync(join(out, 'tls.key'), 0o644);
+  const victim = join(dir, 'victim.txt');
+  writeFileSync(victim, 'not yours\n', { mode: 0o644 });
+  symlinkSync(victim, join(out, 'secret.yaml'));
+  // A dangling link where the CA goes: following it would create a file outside --out.
+  symlinkSync(join(dir, 'elsewhere.crt'), join(out, 'ca.crt'));
+  const r = await run(['certs', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+
+  const mode = (f: string) => lstatSync(join(out, f)).mode & 0o777;
+  const TABLE: [string, number][] = [['tls.key', 0o600], ['secret.yaml', 0o600], ['tls.crt', 0o644], ['ca.crt', 0o644], ['ca-bundle.txt', 0o644]];
+  for (const [file, expected] of TABLE) {
+    assert.ok(lstatSync(join(out, file)).isFile(), `${file} is a regular file, not a link`);
+    assert.equal(mode(file).toString(8), expected.toString(8), file);
+  }
+  assert.match(readFileSync(join(out, 'tls.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----\n/);
+  assert.match(readFileSync(join(out, 'secret.yaml'), 'utf8'), /^apiVersion: v1\n/);
+  assert.equal(readFileSync(victim, 'utf8'), 'not yours\n', 'the link target is untouched');
+  assert.equal(existsSync(join(dir, 'elsewhere.crt')), false, 'nothing was created through the dangling link');
+  // No temporary files are left behind.
+  assert.deepEqual(readdirSync(out).sort(), ['ca-bundle.txt', 'ca.crt', 'secret.yaml', 'tls.crt', 'tls.key']);
+});
+
+test('netready certs: an unwritable --out exits 1 and leaves no temporary file', { timeout: 15_000 }, async (t) => {
+  const dir = tempDir(t);
+  // A directory where tls.key should be: the rename fails after the others were written.
+  const out = join(dir, 'certs');
+  mkdirSync(join(out, 'tls.key'), { recursive: true });
+  const r = await run(['certs', '--out', out]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^netready certs: cannot write to .*certs: /);
+  assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.tmp')), []);
 });
