@@ -3,6 +3,7 @@
 // webhook never denies: whatever goes wrong, the pod is allowed (unchanged, or
 // injected with defaults) and the API server shows the user a warning.
 import * as z from 'zod';
+import { nestsDeeperThan } from '../lib/json-depth.ts';
 import { MAX_WARNING } from './annotations.ts';
 import { injectPod, type InjectConfig } from './inject.ts';
 
@@ -50,7 +51,16 @@ export interface Outcome {
   readonly error?: unknown;
 }
 
-const INTERNAL_ERROR = 'netready: internal error; pod admitted without netready-wait (see the webhook logs)';
+/** The answer when anything goes wrong: allowed, not injected, and a warning the user sees. */
+export const INTERNAL_ERROR = 'netready: internal error; pod admitted without netready-wait (see the webhook logs)';
+
+/**
+ * Deepest pod object handled. A real Pod nests about 15 levels (managedFields
+ * included) and the API server prunes unknown fields; anything deeper did not
+ * come from it, and a few thousand levels would overflow every recursive walk
+ * (JSON.stringify of the patch or of a log line) and end the process.
+ */
+export const MAX_OBJECT_DEPTH = 64;
 
 /** Admits one request. Pure apart from `now`; dry-run requests take the same path (there are no side effects to skip). */
 export function admit(request: AdmissionRequest, config: InjectConfig, now: Date): { response: AdmissionResponse; outcome: Outcome } {
@@ -63,16 +73,22 @@ export function admit(request: AdmissionRequest, config: InjectConfig, now: Date
   if (resource.group !== '' || resource.resource !== 'pods' || request.subResource || request.operation !== 'CREATE') {
     return allowed({ action: 'skipped', reason: `not a pod CREATE (${resource.resource}${request.subResource ? `/${request.subResource}` : ''} ${request.operation})` });
   }
+  if (nestsDeeperThan(request.object, MAX_OBJECT_DEPTH)) {
+    return allowed({ action: 'skipped', reason: `object nested deeper than ${MAX_OBJECT_DEPTH} levels: not a pod from the API server` });
+  }
   let result: ReturnType<typeof injectPod>;
+  let patch: string | undefined;
   try {
     result = injectPod(request.object, { namespace: request.namespace ?? '', now }, config);
+    // Inside the try: the patch can carry parts of the incoming pod (a re-invocation moves its container).
+    if (!('skip' in result)) patch = Buffer.from(JSON.stringify(result.patch)).toString('base64');
   } catch (error) {
     return allowed({ action: 'failed', error }, [INTERNAL_ERROR]);
   }
   if ('skip' in result) return allowed({ action: 'skipped', reason: result.skip }, result.warnings);
   const { response } = allowed({ action: result.action, uid: result.uid }, result.warnings);
   return {
-    response: { ...response, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') },
+    response: { ...response, patchType: 'JSONPatch', patch: patch! },
     outcome: { action: result.action, uid: result.uid },
   };
 }
