@@ -2,7 +2,7 @@
 // (flags win), validated by one zod schema into a frozen, typed object. The
 // injection defaults go through the same parsers as the per-pod annotations.
 import * as z from 'zod';
-import { optionError, resolveOptions } from '../lib/cli-options.ts';
+import { durationWithin, optionError, resolveOptions } from '../lib/cli-options.ts';
 import { CodedError } from '../lib/errors.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import type { Level } from '../lib/log.ts';
@@ -16,6 +16,9 @@ export interface WebhookConfig {
   readonly tlsCert: string;
   readonly tlsKey: string;
   readonly inject: InjectConfig;
+  /** Open connections at most. */
+  readonly maxConnections: number;
+  readonly tlsHandshakeTimeoutMs: number;
   readonly logLevel: Level;
   readonly dryRun: boolean;
 }
@@ -45,6 +48,13 @@ const schema = z.object({
   'memory-limit': via(parse.quantity),
   'run-as-user': z.string().regex(/^[1-9]\d{0,9}$/, 'expected a non-zero uid').transform(Number).refine((n) => n < 2 ** 31, 'expected a non-zero uid'),
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name'),
+  'max-connections': z.string().regex(/^\d{1,6}$/, 'expected a whole number from 1 to 100000').transform(Number).refine((n) => n >= 1 && n <= 100_000, 'expected a whole number from 1 to 100000'),
+  'tls-handshake-timeout': z.string().transform((s, ctx) => {
+    const r = durationWithin(s, WEBHOOK_OPTIONS['tls-handshake-timeout'], { min: 100 });
+    if ('ms' in r) return r.ms;
+    ctx.addIssue({ code: 'custom', message: r.error });
+    return z.NEVER;
+  }),
   'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
   'dry-run': z.boolean(),
 });
@@ -78,6 +88,8 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
     tlsCert: c['tls-cert'],
     tlsKey: c['tls-key'],
     inject: Object.freeze({ defaults, runAsUser: c['run-as-user'], ownNamespace: c.namespace }),
+    maxConnections: c['max-connections'],
+    tlsHandshakeTimeoutMs: c['tls-handshake-timeout'],
     logLevel: c['log-level'],
     dryRun: c['dry-run'],
   });

@@ -20,6 +20,8 @@ export const WEBHOOK_OPTIONS = {
   'memory-limit': { env: 'NETREADY_WEBHOOK_MEMORY_LIMIT', default: '64Mi', value: 'QUANTITY', help: 'memory limit of the injected container' },
   'run-as-user': { env: 'NETREADY_WEBHOOK_RUN_AS_USER', default: '65532', value: 'UID', help: 'uid of the injected container when no mesh needs another (Istio 1337, Linkerd 2102)' },
   namespace: { env: 'NETREADY_WEBHOOK_NAMESPACE', default: 'netready-system', value: 'NAME', help: 'the webhook\'s own namespace, never injected (set it from the downward API)' },
+  'max-connections': { env: 'NETREADY_WEBHOOK_MAX_CONNECTIONS', default: '500', value: 'N', help: 'open connections at most; more are closed at once (keep it under the file limit)' },
+  'tls-handshake-timeout': { env: 'NETREADY_WEBHOOK_TLS_HANDSHAKE_TIMEOUT', default: '5s', max: '60s', value: 'DURATION', help: 'a connection that has not finished its TLS handshake by then is closed (at least 100ms)' },
   'log-level': { env: 'NETREADY_WEBHOOK_LOG_LEVEL', default: 'info', value: 'LEVEL', help: 'debug, info, warn or error' },
   'dry-run': { type: 'boolean', help: 'print the resolved configuration as JSON and exit' },
   help: { type: 'boolean', help: 'show this help' },
@@ -29,7 +31,7 @@ export const WEBHOOK_OPTIONS = {
 export function webhookHelp(): string {
   return optionsHelp(
     'Usage: netready webhook --image IMAGE [options]',
-    'Mutating admission webhook: injects the netready-wait init container into opted-in pods (POST /mutate, GET /healthz, HTTPS).',
+    'Mutating admission webhook: injects the netready-wait init container into opted-in pods (POST /mutate, GET /healthz, GET /metrics, HTTPS).',
     WEBHOOK_OPTIONS,
     ['Durations: 500ms, 30s, 5m, 1h or 0.', 'Exit codes: 0 stopped by SIGTERM/SIGINT, 1 certificate or listen address unusable, 2 bad configuration.'],
   );

@@ -19,6 +19,8 @@ test('defaults: 0.0.0.0:9443, the mounted Secret, 2m fail, small resources, uid 
       runAsUser: 65532,
       ownNamespace: 'netready-system',
     },
+    maxConnections: 500,
+    tlsHandshakeTimeoutMs: 5_000,
     logLevel: 'info',
     dryRun: false,
   });
@@ -44,6 +46,8 @@ const BAD: [string[], Record<string, string>, string][] = [
   [['--memory-limit', '64MB'], {}, '--memory-limit "64MB": expected a positive quantity such as 50m or 64Mi'],
   [['--run-as-user', '0'], {}, '--run-as-user "0": expected a non-zero uid'],
   [['--on-timeout', 'retry'], {}, '--on-timeout "retry": expected fail or continue'],
+  [['--max-connections', '0'], {}, '--max-connections "0": expected a whole number from 1 to 100000'],
+  [[], { NETREADY_WEBHOOK_TLS_HANDSHAKE_TIMEOUT: '2m' }, 'NETREADY_WEBHOOK_TLS_HANDSHAKE_TIMEOUT "2m": at most 60s'],
 ];
 for (const [argv, env, message] of BAD) {
   test(`bad configuration: ${message.split(':')[0]}`, () => {

@@ -32,10 +32,10 @@ export interface HttpsResponse {
 }
 
 /** One HTTPS request to 127.0.0.1:port trusting `ca` (PEM list), with servername for SNI. */
-export function https(port: number, options: { ca: string[]; method?: string; path?: string; headers?: Record<string, string | number>; body?: string | Buffer; agent?: Agent | false; timeoutMs?: number; servername?: string }): Promise<HttpsResponse> {
+export function https(port: number, options: { ca: string[]; method?: string; path?: string; headers?: Record<string, string | number>; body?: string | Buffer; agent?: Agent | false; timeoutMs?: number; servername?: string; rejectUnauthorized?: boolean }): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers, ca: options.ca, agent: options.agent ?? false, timeout: options.timeoutMs ?? 5_000, ...(options.servername ? { servername: options.servername } : {}) },
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers, ca: options.ca, agent: options.agent ?? false, timeout: options.timeoutMs ?? 5_000, ...(options.servername ? { servername: options.servername } : {}), rejectUnauthorized: options.rejectUnauthorized ?? true },
       (res) => {
         const socket = res.socket as TLSSocket;
         const fingerprint = socket.getPeerCertificate().fingerprint256;
