@@ -1,9 +1,9 @@
 // Group commit: requests hand their report to submit() and wait; everything
-// submitted during one turn of the event loop is committed in one transaction
-// (one fsync), then every waiter is answered. A commit is synchronous
-// (node:sqlite), so while it runs, new requests queue in the kernel; the next
-// turn parses them all and they form the next batch. Batches grow with load and
-// a lone request is committed at once: no timer, no added latency.
+// submitted while no commit runs is committed in one transaction (one fsync),
+// then every waiter is answered. While a commit runs (synchronous with SQLite,
+// a round trip with PostgreSQL), new submissions queue and form the next batch.
+// Batches grow with load and a lone request is committed at once: no timer, no
+// added latency.
 
 interface Pending<T, R> {
   readonly item: T;
@@ -18,16 +18,16 @@ export interface CommitterOptions {
   readonly schedule?: (fn: () => void) => void;
 }
 
-/** Batches items into calls of `commit`, which stores them all or throws. */
+/** Batches items into calls of `commit`, which stores them all or rejects. One commit runs at a time. */
 export class GroupCommitter<T, R> {
-  readonly #commit: (items: readonly T[]) => readonly R[];
+  readonly #commit: (items: readonly T[]) => readonly R[] | Promise<readonly R[]>;
   readonly #maxBatch: number;
   readonly #schedule: (fn: () => void) => void;
   #queue: Pending<T, R>[] = [];
   #scheduled = false;
   #idle: (() => void)[] = [];
 
-  constructor(commit: (items: readonly T[]) => readonly R[], options: CommitterOptions) {
+  constructor(commit: (items: readonly T[]) => readonly R[] | Promise<readonly R[]>, options: CommitterOptions) {
     this.#commit = commit;
     this.#maxBatch = options.maxBatch;
     this.#schedule = options.schedule ?? setImmediate;
@@ -39,32 +39,32 @@ export class GroupCommitter<T, R> {
       this.#queue.push({ item, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        this.#schedule(() => this.#flush());
+        this.#schedule(() => void this.#flush());
       }
     });
   }
 
-  /** Items waiting for a commit. */
+  /** Items waiting for a commit, or in the commit running now. */
   get pending(): number {
     return this.#queue.length;
   }
 
   /** Resolves when nothing is waiting to be committed. */
   drained(): Promise<void> {
-    if (this.#queue.length === 0) return Promise.resolve();
+    if (!this.#scheduled) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  #flush(): void {
+  async #flush(): Promise<void> {
     const batch = this.#queue.splice(0, this.#maxBatch);
     try {
-      const results = this.#commit(batch.map((p) => p.item));
+      const results = await this.#commit(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
     if (this.#queue.length > 0) {
-      this.#schedule(() => this.#flush());
+      this.#schedule(() => void this.#flush());
       return;
     }
     this.#scheduled = false;

@@ -6,18 +6,23 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { durationWithin, optionError, resolveOptions } from '../lib/cli-options.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { CodedError } from '../lib/errors.ts';
 import { readTokenFile } from '../lib/token.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import type { Level } from '../lib/log.ts';
 import { COLLECTOR_OPTIONS, collectorHelp } from './options.ts';
 import { parseOtlpConfig, type OtlpConfig } from './otlp-config.ts';
+import { isPostgresUrl } from './store.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CollectorConfig {
   readonly listen: ListenAddress;
-  /** A file path, or `:memory:`. */
-  readonly dbPath: string;
+  /** The store: an SQLite file path, `:memory:`, or a postgres:// URL. */
+  readonly db: string;
+  /** The PostgreSQL password read from --db-password-file; null: none given. */
+  readonly dbPassword: string | null;
+  readonly dbPasswordFile: string | null;
   /** 0: no age limit. */
   readonly retentionAgeMs: number;
   readonly retentionRows: number;
@@ -64,6 +69,7 @@ const schema = z.object({
     return z.NEVER;
   }),
   'retention-rows': wholeNumber(1, 1_000_000_000),
+  'db-password-file': z.string().min(1, 'must not be empty').optional(),
   'token-file': z.string().min(1, 'must not be empty').optional(),
   'max-label-values': wholeNumber(1, 100_000),
   'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
@@ -82,7 +88,9 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
   const tokenFile = c['token-file'] ?? null;
   return Object.freeze({
     listen: Object.freeze(c.listen),
-    dbPath: c.db ?? join(c['data-dir'], 'reports.db'),
+    db: checkDb(c.db ?? join(c['data-dir'], 'reports.db'), source.db ?? '--db'),
+    dbPassword: c['db-password-file'] === undefined ? null : readSecret(c['db-password-file'], source['db-password-file']!, readText),
+    dbPasswordFile: c['db-password-file'] ?? null,
     retentionAgeMs: c['retention-age'],
     retentionRows: c['retention-rows'],
     token: tokenFile === null ? null : readToken(tokenFile, source['token-file']!, readText),
@@ -96,6 +104,28 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
     logLevel: c['log-level'],
     dryRun: c['dry-run'],
   });
+}
+
+/** A postgres:// URL must parse: its error names the option, never the URL (it may hold a password). */
+function checkDb(db: string, source: string): string {
+  if (!isPostgresUrl(db)) return db;
+  let url: URL;
+  try {
+    url = new URL(db);
+  } catch {
+    throw new CodedError('ERR_CONFIG', `${source}: not a valid postgres:// URL`);
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) throw new CodedError('ERR_CONFIG', `${source}: the postgres:// URL names no host`);
+  return db;
+}
+
+/** A password file's content without a trailing newline (a Secret's key often ends in one). */
+function readSecret(path: string, source: string, readText: (path: string) => string): string {
+  try {
+    return readText(path).replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }
 
 /** The token, read and validated as the agent reads the one it sends (lib/token.ts). */

@@ -1,98 +1,71 @@
-// POST /v1/reports, the pure part: headers and body bytes in, a validated
-// report or a rejection (status, reason, JSON body) out. Knows nothing of
-// sockets; server.ts reads the request and writes what this decides.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type * as z from 'zod';
-import { reportSchema, type Report } from '../lib/report.ts';
-import type { RejectReason } from './metrics.ts';
+// From a validated report to a durable row: the group committer feeds batches
+// to the store, and the metrics count each report once, after its commit, so
+// an agent's retry of a stored report changes no histogram.
+import type { Logger } from '../lib/log.ts';
+import type { Report } from '../lib/report.ts';
+import type { Clock } from './clock.ts';
+import { GroupCommitter } from './committer.ts';
+import type { CollectorMetrics } from './metrics.ts';
+import type { ReportStore } from './store.ts';
 
-/** Largest body accepted: a report is ~1-2 KiB; 64 checks with long specs stay well under this. */
-export const MAX_BODY_BYTES = 64 * 1024;
-/** Issues listed in a 400 at most; the count of the rest is given. */
-const MAX_ISSUES = 20;
-/** Characters of one path segment shown in an issue (a hostile key can be 60 KiB long). */
-const MAX_SEGMENT = 64;
+/** Reports per transaction at most: bounds one commit's pause of the event loop (~1 ms per 100 reports here). */
+export const MAX_BATCH = 500;
+/** A failing store (a full disk, a database away) is logged at most once per this period, with a count of the rest. */
+export const ERROR_LOG_INTERVAL_MS = 10_000;
 
-export interface Rejection {
-  readonly status: number;
-  readonly reason: RejectReason;
-  readonly body: ErrorBody;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+/** The ingest side of the store: submit() resolves with the new row id (null: already stored) once durable. */
+export type Ingest = GroupCommitter<Report, number | null>;
 
-export interface ErrorBody {
-  readonly error: string;
-  readonly message: string;
-  readonly issues?: readonly { readonly path: string; readonly message: string }[];
-  readonly moreIssues?: number;
-}
+/**
+ * Repeated errors of one kind, logged at most once per interval: the first at
+ * once, then one line per interval with how many were left out. A small
+ * stateful object: its rule is tested as a table (test/collector/ingest.test.ts).
+ */
+export class ErrorThrottle {
+  readonly #intervalMs: number;
+  #lastLoggedMs = -Infinity;
+  #suppressed = 0;
 
-const reject = (status: number, reason: RejectReason, message: string, extra: Partial<Rejection> = {}): Rejection => ({
-  status,
-  reason,
-  body: { error: reason, message },
-  ...extra,
-});
-
-/** The rejection for a request that fails before its body is read, or null when it may go on. */
-export function checkRequestHead(headers: { authorization?: string | undefined; 'content-type'?: string | undefined; 'content-length'?: string | undefined }, token: string | null): Rejection | null {
-  if (token !== null && !bearerMatches(headers.authorization, token)) {
-    return reject(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer TOKEN)', { headers: { 'www-authenticate': 'Bearer realm="netready"' } });
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
   }
-  if (!isJsonContentType(headers['content-type'])) return reject(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)');
-  const declared = headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return tooLarge();
-  return null;
-}
 
-/** The rejection for a body over MAX_BODY_BYTES. */
-export function tooLarge(): Rejection {
-  return reject(413, 'too_large', `the body must be at most ${MAX_BODY_BYTES} bytes`);
-}
-
-/** `application/json`, optionally with `charset=utf-8`: nothing else is JSON as the agent sends it. */
-export function isJsonContentType(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  const [type, ...params] = header.split(';').map((p) => p.trim().toLowerCase());
-  if (type !== 'application/json') return false;
-  return params.every((p) => !p.startsWith('charset=') || p === 'charset=utf-8' || p === 'charset="utf-8"');
-}
-
-/** Compares in constant time (over digests, so the token's length does not leak either). */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer +(\S+) *$/i.exec(header ?? '');
-  if (!m) return false;
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(m[1]!), digest(token));
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Decodes and validates a report body. Unknown fields are dropped; `__proto__` keys are plain keys to JSON.parse and dropped by the schema. */
-export function decodeReport(body: Uint8Array): { ok: true; report: Report } | { ok: false; rejection: Rejection } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(utf8.decode(body));
-  } catch {
-    // The parser's message quotes the input: not echoed back.
-    return { ok: false, rejection: reject(400, 'invalid_json', 'the body is not valid UTF-8 JSON') };
+  /** Whether to log an error seen at `nowMs`; when yes, also how many were left out since the last line. */
+  take(nowMs: number): { log: true; suppressed: number } | { log: false } {
+    if (nowMs - this.#lastLoggedMs < this.#intervalMs) {
+      this.#suppressed++;
+      return { log: false };
+    }
+    const suppressed = this.#suppressed;
+    this.#suppressed = 0;
+    this.#lastLoggedMs = nowMs;
+    return { log: true, suppressed };
   }
-  const result = reportSchema.safeParse(doc);
-  if (result.success) return { ok: true, report: result.data };
-  const all = result.error.issues;
-  const issues = all.slice(0, MAX_ISSUES).map((i) => ({ path: formatPath(i.path), message: issueMessage(i) }));
-  const rejection = reject(400, 'invalid_report', `the report does not match the v1 schema: ${issues.map((i) => i.path).join(', ')}`);
-  return { ok: false, rejection: { ...rejection, body: { ...rejection.body, issues, ...(all.length > MAX_ISSUES ? { moreIssues: all.length - MAX_ISSUES } : {}) } } };
 }
 
-/** zod's message, with the reason a record key was refused ("Invalid key in record" alone says little). */
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_key' && issue.issues[0]) return `${issue.message}: ${issue.issues[0].message}`;
-  return issue.message;
-}
-
-/** `checks.1.errors.timeout`; `(root)` for the document itself. */
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path.map((p) => (String(p).length > MAX_SEGMENT ? `${String(p).slice(0, MAX_SEGMENT)}…` : String(p))).join('.');
+/** Builds the ingest pipeline on `store`, recording into `metrics`; failed commits are logged once per batch, rate-limited. */
+export function createIngest(store: ReportStore, metrics: CollectorMetrics, clock: Clock, log: Logger): Ingest {
+  const errors = new ErrorThrottle(ERROR_LOG_INTERVAL_MS);
+  return new GroupCommitter<Report, number | null>(
+    async (reports) => {
+      const started = performance.now();
+      let ids: (number | null)[];
+      try {
+        ids = await store.insertBatch(reports, clock.now());
+      } catch (err) {
+        const decision = errors.take(clock.now());
+        if (decision.log) {
+          log.error(
+            { err, reports: reports.length, failedCommitsNotLogged: decision.suppressed },
+            `could not store a batch of reports (answered 503); ${store.kind === 'sqlite' ? 'check the disk under --db / --data-dir' : 'check that PostgreSQL is reachable and has space'}`,
+          );
+        }
+        throw err;
+      }
+      metrics.committed(reports.length, (performance.now() - started) / 1000);
+      reports.forEach((r, i) => (ids[i] === null ? metrics.duplicate() : metrics.stored(r)));
+      return ids;
+    },
+    { maxBatch: MAX_BATCH },
+  );
 }

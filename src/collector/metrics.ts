@@ -67,6 +67,7 @@ export const METRICS = {
   commitDuration: { name: 'netready_store_commit_duration_seconds', help: 'Time to commit one batch of reports to the store, fsync included.', buckets: COMMIT_BUCKETS },
   commitBatch: { name: 'netready_store_commit_batch_reports', help: 'Reports per store commit.', buckets: BATCH_BUCKETS },
   storeRows: { name: 'netready_store_reports', help: 'Reports kept in the store.' },
+  corruptRows: { name: 'netready_store_corrupt_rows_total', help: 'Stored reports that could not be read back (damaged rows), skipped in lists and on the dashboard.' },
 } as const;
 
 export interface MetricsOptions {
@@ -84,6 +85,8 @@ export interface CollectorMetrics {
   duplicate(): void;
   rejected(reason: RejectReason): void;
   committed(reports: number, seconds: number): void;
+  /** A stored row that could not be read back, skipped. */
+  corruptRow(): void;
 }
 
 /** Label values of one observation. */
@@ -118,7 +121,9 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
   const duplicates = instruments.counter(METRICS.duplicates);
   const rejected = instruments.counter(METRICS.rejected);
   const folded = instruments.counter(METRICS.folded);
+  const corruptRows = instruments.counter(METRICS.corruptRows);
   reports(0);
+  corruptRows(0);
   duplicates(0);
   for (const reason of REJECT_REASONS) rejected(0, { reason });
   for (const label of CAPPED_LABELS) folded(0, { label });
@@ -148,6 +153,7 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
       commitBatch(count);
       commitDuration(seconds);
     },
+    corruptRow: () => corruptRows(1),
   };
 }
 
@@ -191,5 +197,6 @@ export function teeMetrics(...targets: readonly CollectorMetrics[]): CollectorMe
     duplicate: () => targets.forEach((t) => t.duplicate()),
     rejected: (reason) => targets.forEach((t) => t.rejected(reason)),
     committed: (reports, seconds) => targets.forEach((t) => t.committed(reports, seconds)),
+    corruptRow: () => targets.forEach((t) => t.corruptRow()),
   };
 }

@@ -6,7 +6,12 @@ import { optionsHelp, type OptionDef } from '../lib/cli-options.ts';
 export const COLLECTOR_OPTIONS = {
   listen: { env: 'NETREADY_COLLECTOR_LISTEN', default: '0.0.0.0:9470', value: 'HOST:PORT', help: 'address to serve HTTP on; IPv6 in brackets, e.g. [::]:9470' },
   'data-dir': { env: 'NETREADY_COLLECTOR_DATA_DIR', default: '/var/lib/netready', value: 'DIR', help: 'directory for the store when --db is not given (created if missing)' },
-  db: { env: 'NETREADY_COLLECTOR_DB', value: 'PATH', help: 'SQLite file of the report store, or :memory: (reports lost at exit) [default DIR/reports.db]' },
+  db: {
+    env: 'NETREADY_COLLECTOR_DB',
+    value: 'PATH|URL',
+    help: 'the report store: an SQLite file, :memory: (reports lost at exit), or a postgres:// (postgresql://) URL shared by several replicas; PG* variables fill in what the URL leaves out [default DIR/reports.db]',
+  },
+  'db-password-file': { env: 'NETREADY_COLLECTOR_DB_PASSWORD_FILE', value: 'PATH', help: "file holding the PostgreSQL password (a Secret's key); unset: from the URL or PGPASSWORD" },
   'retention-age': { env: 'NETREADY_COLLECTOR_RETENTION_AGE', default: '7d', max: '3650d', value: 'DURATION', help: 'delete reports received longer ago than this; 0 keeps them (the row limit still applies)' },
   'retention-rows': { env: 'NETREADY_COLLECTOR_RETENTION_ROWS', default: '500000', value: 'N', help: 'keep at most this many reports, deleting the oldest' },
   'token-file': { env: 'NETREADY_COLLECTOR_TOKEN_FILE', value: 'PATH', help: 'file holding a bearer token that POST /v1/reports must carry; unset: no token needed' },
@@ -24,7 +29,7 @@ export type CollectorOptionName = keyof typeof COLLECTOR_OPTIONS;
 export function collectorHelp(): string {
   return optionsHelp(
     'Usage: netready collector [options]',
-    'Receives the agents\' reports (POST /v1/reports), keeps them in SQLite, serves GET /v1/reports, /metrics, /healthz and /readyz.',
+    'Receives the agents\' reports (POST /v1/reports), keeps them in SQLite or PostgreSQL, serves GET /v1/reports, /metrics, /healthz and /readyz.',
     COLLECTOR_OPTIONS,
     ['Durations: 500ms, 30s, 5m, 12h, 7d, 1d12h or 0.', 'Exit codes: 0 stopped by SIGTERM/SIGINT, 1 store or listen address unusable, 2 bad configuration.'],
   );

@@ -15,6 +15,14 @@ function seconds(s: string): number | null {
   return ms === null ? null : ms / 1000;
 }
 
+/** `since` of the list and the summary: an RFC 3339 time, or a duration back from `nowMs` ("the last 10m"). */
+export function parseSince(text: string, nowMs: number): { ok: true; ms: number } | { ok: false; error: string } {
+  const ago = parseDuration(text);
+  if (ago !== null) return { ok: true, ms: nowMs - ago };
+  if (z.iso.datetime({ offset: true }).safeParse(text).success) return { ok: true, ms: Date.parse(text) };
+  return { ok: false, error: 'expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m, 24h)' };
+}
+
 /** Cursor: the last id of a page, opaque to clients. */
 export function encodeCursor(id: number): string {
   return Buffer.from(`r${id}`).toString('base64url');
@@ -60,10 +68,9 @@ export function parseListQuery(params: URLSearchParams, nowMs: number): { ok: tr
   const q = r.data;
   let startedSinceMs: number | undefined;
   if (q.since !== undefined) {
-    const ago = parseDuration(q.since);
-    const at = z.iso.datetime({ offset: true }).safeParse(q.since).success ? Date.parse(q.since) : null;
-    if (ago === null && at === null) return { ok: false, error: 'since: expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m)' };
-    startedSinceMs = at ?? nowMs - ago!;
+    const since = parseSince(q.since, nowMs);
+    if (!since.ok) return { ok: false, error: `since: ${since.error}` };
+    startedSinceMs = since.ms;
   }
   return {
     ok: true,

@@ -1,14 +1,14 @@
 // The collector's HTTP interface on node:http: routing, reading bodies within
-// their limit, writing JSON. Decisions are made by the pure modules (ingest.ts,
-// query.ts); the store, the ingest queue, the registry, the logger and the
+// their limit, writing JSON. Decisions are made by the pure modules
+// (report-request.ts, query.ts); the store, the ingest queue, the registry, the logger and the
 // clock are passed in.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import type { Report } from '../lib/report.ts';
-import { checkRequestHead, decodeReport, MAX_BODY_BYTES, tooLarge, type Rejection } from './ingest.ts';
+import { checkRequestHead, decodeReport, MAX_BODY_BYTES, tooLarge, type Rejection } from './report-request.ts';
 import type { CollectorMetrics } from './metrics.ts';
-import type { Clock } from './pipeline.ts';
+import type { Clock } from './clock.ts';
 import { encodeCursor, parseListQuery } from './query.ts';
 import { dashboardPage } from './dashboard/page.ts';
 import { parseSummaryQuery, type Summary } from './dashboard/summary.ts';
@@ -17,9 +17,9 @@ import type { ReportFilter, ReportPage } from './store.ts';
 export interface ServerDeps {
   /** Resolves with the new row id (null: already stored) once the report is durable. */
   readonly submit: (report: Report) => Promise<number | null>;
-  readonly list: (filter: ReportFilter) => ReportPage;
+  readonly list: (filter: ReportFilter) => Promise<ReportPage>;
   /** null when the store takes writes, else why not. */
-  readonly readiness: () => string | null;
+  readonly readiness: () => Promise<string | null>;
   readonly registry: Registry;
   readonly metrics: CollectorMetrics;
   readonly log: Logger;
@@ -29,7 +29,7 @@ export interface ServerDeps {
   /** True once SIGTERM arrived: answers carry Connection: close and /readyz fails. */
   readonly stopping: () => boolean;
   /** The dashboard's figures for reports received since `sinceMs`; absent: GET /v1/summary answers 404. */
-  readonly summary?: (sinceMs: number, nowMs: number) => Summary;
+  readonly summary?: (sinceMs: number, nowMs: number) => Promise<Summary>;
 }
 
 /** Bytes of a rejected body read and dropped at most before the connection is cut. */
@@ -87,11 +87,11 @@ async function postReport(req: IncomingMessage, res: ServerResponse, deps: Serve
   sendJson(res, 202, id === null ? { status: 'duplicate' } : { status: 'stored', id }, deps);
 }
 
-function listReports(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
+async function listReports(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const parsed = parseListQuery(query, deps.clock.now());
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
-  const page = deps.list(parsed.filter);
+  const page = await deps.list(parsed.filter);
   sendJson(res, 200, { reports: page.reports, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
 }
 
@@ -100,12 +100,12 @@ function dashboard(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps)
   res.writeHead(200, { ...page.headers, ...closing(deps) }).end(page.body);
 }
 
-function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
+async function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
   if (!deps.summary) return sendJson(res, 404, { error: 'not_found', message: 'no summary without a store' }, deps);
   const now = deps.clock.now();
   const parsed = parseSummaryQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''), now);
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
-  sendJson(res, 200, deps.summary(parsed.sinceMs, now), deps, { 'cache-control': 'no-store' });
+  sendJson(res, 200, await deps.summary(parsed.sinceMs, now), deps, { 'cache-control': 'no-store' });
 }
 
 async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
@@ -113,8 +113,8 @@ async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerD
   res.writeHead(200, { 'content-type': deps.registry.contentType, ...closing(deps) }).end(text);
 }
 
-function readyz(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
-  const problem = deps.stopping() ? 'shutting down' : deps.readiness();
+async function readyz(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
+  const problem = deps.stopping() ? 'shutting down' : await deps.readiness();
   sendJson(res, problem === null ? 200 : 503, problem === null ? { status: 'ready' } : { status: 'not_ready', message: problem }, deps);
 }
 

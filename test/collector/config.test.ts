@@ -19,7 +19,9 @@ test('defaults: 0.0.0.0:9470, store under /var/lib/netready, 7 days or 500,000 r
   const c = parseCollectorConfig([], {}, noFiles);
   assert.deepEqual(c, {
     listen: { host: '0.0.0.0', port: 9470 },
-    dbPath: '/var/lib/netready/reports.db',
+    db: '/var/lib/netready/reports.db',
+    dbPassword: null,
+    dbPasswordFile: null,
     retentionAgeMs: 7 * 86_400_000,
     retentionRows: 500_000,
     token: null,
@@ -44,14 +46,14 @@ test('flags win over environment variables; every option has a variable', () => 
   };
   const fromEnv = parseCollectorConfig([], env, noFiles);
   assert.deepEqual(fromEnv.listen, { host: '::', port: 9000 });
-  assert.equal(fromEnv.dbPath, '/data/reports.db');
+  assert.equal(fromEnv.db, '/data/reports.db');
   assert.equal(fromEnv.retentionAgeMs, 12 * 3_600_000);
   assert.equal(fromEnv.retentionRows, 10);
   assert.equal(fromEnv.maxLabelValues, 5);
   assert.equal(fromEnv.logLevel, 'debug');
   const fromFlags = parseCollectorConfig(['--listen', '127.0.0.1:1', '--db=:memory:', '--retention-age', '0', '--retention-rows', '20'], env, noFiles);
   assert.deepEqual(fromFlags.listen, { host: '127.0.0.1', port: 1 });
-  assert.equal(fromFlags.dbPath, ':memory:');
+  assert.equal(fromFlags.db, ':memory:');
   assert.equal(fromFlags.retentionAgeMs, 0);
   assert.equal(fromFlags.retentionRows, 20);
   for (const [name, def] of Object.entries(COLLECTOR_OPTIONS)) {
@@ -138,5 +140,15 @@ test('the CLI: exit 2 naming the option, --help and --dry-run exit 0 with the to
   const shown = JSON.parse(dry.stdout);
   assert.equal(shown.token, '(redacted)');
   assert.equal(dry.stdout.includes('hunter2'), false);
-  assert.equal(shown.dbPath, ':memory:');
+  assert.equal(shown.db, ':memory:');
+  // A PostgreSQL password, in the URL or in its file, is never shown.
+  writeFileSync(join(dir, 'pw'), 's3cret-file\n');
+  const pg = await run(['collector', '--dry-run', '--db', 'postgres://u:s3cret-url@db.example:5432/netready', '--db-password-file', join(dir, 'pw')]);
+  assert.equal(pg.code, 0, pg.stderr);
+  assert.equal(JSON.parse(pg.stdout).db, 'postgres://u:***@db.example:5432/netready');
+  assert.equal(JSON.parse(pg.stdout).dbPassword, '(redacted)');
+  assert.doesNotMatch(pg.stdout, /s3cret/);
+  const badUrl = await run(['collector', '--db', 'postgres://u:s3cret@[bad', '--dry-run']);
+  assert.equal(badUrl.code, 2);
+  assert.doesNotMatch(badUrl.stderr, /s3cret/);
 });

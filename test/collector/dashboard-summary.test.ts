@@ -1,10 +1,14 @@
 // The dashboard's figures: real report documents stored in a real (in-memory)
-// store, read back through its window query and summarized; every figure
-// checked exactly (nearest-rank quantiles are delays that were really sent).
+// store, read back through its aggregates and window query and summarized;
+// every figure checked exactly (a quantile is the largest delay really sent in
+// the bucket that holds the nearest-rank quantile). Ground truth over
+// thousands of nodes: summary-truth.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../src/collector/store.ts';
-import { bin, HISTOGRAM_BOUNDS, parseSummaryQuery, quantile, readSummary, SUMMARY_LIMITS, summarize } from '../../src/collector/dashboard/summary.ts';
+import { bucketOf, bucketQuantile, BUCKETS, Totals } from '../../src/collector/aggregates.ts';
+import { parseSummaryQuery, readSummary, SUMMARY_LIMITS, summarize } from '../../src/collector/dashboard/summary.ts';
+import { DELAY_BUCKETS } from '../../src/collector/metrics.ts';
 import type { Report } from '../../src/lib/report.ts';
 import { fixture, makeReport } from './helpers.ts';
 
@@ -13,7 +17,7 @@ const MIN = 60_000;
 
 /** A histogram with `counts` at the given bins. */
 function hist(counts: Record<number, number>): number[] {
-  return Array.from({ length: HISTOGRAM_BOUNDS.length + 1 }, (_, i) => counts[i] ?? 0);
+  return Array.from({ length: BUCKETS }, (_, i) => counts[i] ?? 0);
 }
 
 function timeoutReport(i: number, node: string, delaySeconds: number): Report {
@@ -21,8 +25,10 @@ function timeoutReport(i: number, node: string, delaySeconds: number): Report {
   return { ...makeReport(i, { node, namespace: 'etl', name: `batch-${i}` }), outcome: 'timeout', readyAt: null, admissionToReadySeconds: null, delaySeconds, checks: base.checks };
 }
 
-test('summary: per-node quantiles, timeouts and histograms, slowest nodes first; totals; timeline; slowest pods', () => {
-  const store = openStore(':memory:', { maxRows: 100_000 });
+const memoryStore = () => openStore(':memory:', { maxRows: 100_000, maxAgeMs: 0 });
+
+test('summary: per-node quantiles, timeouts and histograms, slowest nodes first; totals; timeline; slowest pods', async () => {
+  const store = await memoryStore();
   try {
     // [report, received ms ago]
     const sent: [Report, number][] = [
@@ -37,21 +43,22 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
       [makeReport(400, { node: 'node-old' }, { delaySeconds: 99 }), 61 * MIN],
     ];
     // In the order received: the store's receive times never go backward.
-    for (const [r, ago] of sent.toSorted((a, b) => b[1] - a[1])) store.insertBatch([r], NOW - ago);
+    for (const [r, ago] of sent.toSorted((a, b) => b[1] - a[1])) await store.insertBatch([r], NOW - ago);
 
-    const s = readSummary(store, NOW - 60 * MIN, NOW);
+    const s = await readSummary(store, NOW - 60 * MIN, NOW);
     assert.equal(s.generatedAt, '2025-11-25T14:00:00.000Z');
     assert.equal(s.since, '2025-11-25T13:00:00.000Z');
-    assert.equal(s.truncated, false);
-    assert.deepEqual(s.buckets, [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]);
+    assert.deepEqual(s.buckets, DELAY_BUCKETS);
     assert.deepEqual(s.nodes, [
-      // p90 300.001 (2 of 2 reports), then p90 7 (5 of 5), then p90 0.9 (9 of 10).
-      { node: 'node-c', reports: 2, timeouts: 1, p50: 0.05, p90: 300.001, p99: 300.001, max: 300.001, histogram: hist({ 2: 1, 13: 1 }) },
-      { node: 'node-a', reports: 5, timeouts: 0, p50: 0.3, p90: 7, p99: 7, max: 7, histogram: hist({ 0: 1, 4: 1, 5: 1, 7: 1, 9: 1 }) },
-      { node: 'node-b', reports: 10, timeouts: 0, p50: 0.5, p90: 0.9, p99: 1, max: 1, histogram: hist({ 3: 1, 4: 1, 5: 3, 6: 5 }) },
+      // p90 300.001 (2 of 2 reports), then p90 7 (5 of 5), then p90 1: the 9th of 10 is 0.9,
+      // in the bucket up to 1 s whose largest delay is 1.
+      { node: 'node-c', reports: 2, timeouts: 1, p50: 0.05, p90: 300.001, p99: 300.001, max: 300.001, histogram: hist({ 5: 1, 17: 1 }) },
+      { node: 'node-a', reports: 5, timeouts: 0, p50: 0.3, p90: 7, p99: 7, max: 7, histogram: hist({ 2: 1, 7: 1, 8: 1, 10: 1, 12: 1 }) },
+      { node: 'node-b', reports: 10, timeouts: 0, p50: 0.5, p90: 1, p99: 1, max: 1, histogram: hist({ 6: 1, 7: 1, 8: 3, 9: 5 }) },
     ]);
     // 17 delays: 0.004 0.05 0.1 0.2 0.2 0.3 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1 1.5 7 300.001
-    assert.deepEqual(s.totals, { reports: 17, timeouts: 1, nodes: 3, p50: 0.5, p90: 7, p99: 300.001, max: 300.001 });
+    assert.deepEqual(s.totals, { reports: 17, timeouts: 1, nodes: 3, namespaces: 2, p50: 0.5, p90: 7, p99: 300.001, max: 300.001 });
+    assert.deepEqual(s.namespaces.map((n) => [n.namespace, n.reports, n.timeouts]), [['etl', 1, 1], [sent[0]![0].pod.namespace, 16, 0]]);
 
     assert.equal(s.timeline.length, 17);
     assert.deepEqual(s.timeline[0], { id: 18, receivedAt: '2025-11-25T13:50:00.000Z', node: 'node-c', namespace: 'etl', pod: 'batch-301', outcome: 'timeout', delaySeconds: 300.001 });
@@ -87,7 +94,7 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
       ],
     });
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -101,68 +108,70 @@ test('summary: nodes with equal p90 order by p99, timeouts, reports, then name; 
     ['n-v', 1, 'ready'],
     ['n-v', 2, 'ready'],
   ] as const;
-  const window = {
-    rows: rows.map(([node, delaySeconds, outcome], i) => ({ id: i + 1, receivedMs: NOW - i, node, namespace: 'ns', name: `p${i}`, outcome, delaySeconds })),
-    more: true,
-    slowest: [],
-  };
-  const s = summarize(window, NOW - 60 * MIN, NOW);
+  const totals = new Totals();
+  for (const [node, delay, outcome] of rows) totals.add(0, node, bucketOf(delay), 1, outcome === 'timeout' ? 1 : 0, delay);
+  const s = summarize({ fromMs: NOW - 60 * MIN, totals, rows: [], slowest: [] }, NOW);
   // n-v: p90 2; the rest p90 1 and p99 1: n-x has a timeout, n-w two reports, then n-y before n-z.
   assert.deepEqual(s.nodes.map((n) => n.node), ['n-v', 'n-x', 'n-w', 'n-y', 'n-z']);
-  assert.equal(s.truncated, true);
 
-  const none = summarize({ rows: [], more: false, slowest: [] }, NOW - 60 * MIN, NOW);
-  assert.deepEqual(none.totals, { reports: 0, timeouts: 0, nodes: 0, p50: null, p90: null, p99: null, max: null });
-  assert.deepEqual([none.nodes, none.timeline, none.slowest], [[], [], []]);
+  const none = summarize({ fromMs: NOW - 60 * MIN, totals: new Totals(), rows: [], slowest: [] }, NOW);
+  assert.deepEqual(none.totals, { reports: 0, timeouts: 0, nodes: 0, namespaces: 0, p50: null, p90: null, p99: null, max: null });
+  assert.deepEqual([none.nodes, none.namespaces, none.timeline, none.slowest], [[], [], [], []]);
 });
 
-test('summary: at most SUMMARY_LIMITS.nodes nodes, the slowest; the store window is bounded and says when it left reports out', () => {
-  const store = openStore(':memory:', { maxRows: 100_000 });
+test('summary: at most SUMMARY_LIMITS.nodes nodes, the slowest, counted over every report; the timeline is bounded', async () => {
+  const store = await memoryStore();
   try {
     const n = SUMMARY_LIMITS.nodes + 5;
-    store.insertBatch(Array.from({ length: n }, (_, i) => makeReport(i, { node: `node-${String(i).padStart(3, '0')}` }, { delaySeconds: i })), NOW - MIN);
-    const s = readSummary(store, NOW - 60 * MIN, NOW);
+    await store.insertBatch(Array.from({ length: n }, (_, i) => makeReport(i, { node: `node-${String(i).padStart(3, '0')}` }, { delaySeconds: i })), NOW - MIN);
+    const s = await readSummary(store, NOW - 60 * MIN, NOW);
     assert.equal(s.totals.nodes, n);
+    assert.equal(s.totals.reports, n);
     assert.equal(s.nodes.length, SUMMARY_LIMITS.nodes);
     assert.equal(s.nodes[0]!.node, `node-0${n - 1}`);
     assert.equal(s.nodes.at(-1)!.node, 'node-005');
 
-    const w = store.window(NOW - 60 * MIN, 10, 3);
+    const w = await store.window(NOW - 60 * MIN, NOW, { recent: 10, slowest: 3 });
     assert.equal(w.rows.length, 10);
-    assert.equal(w.more, true);
     // The slowest of the same ten newest rows (ids 46..55, delays 45..54).
     assert.deepEqual(w.slowest.map((r) => r.report.delaySeconds), [54, 53, 52]);
-    assert.equal(store.window(NOW - 60 * MIN, n, 3).more, false);
-    assert.equal(store.window(NOW, 10, 3).rows.length, 0, 'received before since');
+    assert.equal((await store.window(NOW, NOW, { recent: 10, slowest: 3 })).rows.length, 0, 'received before since');
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
-test('quantile (nearest rank) and histogram bins at their edges', () => {
+test('bucket quantiles (nearest rank, the largest delay of its bucket) and buckets at their edges', () => {
+  // [delays, q, want]
   const QUANTILES: [number[], number, number | null][] = [
     [[], 0.5, null],
     [[3], 0.99, 3],
     [[1, 2], 0.5, 1],
     [[1, 2], 0.51, 2],
-    [[1, 2, 3, 4], 0.9, 4],
-    [Array.from({ length: 100 }, (_, i) => i + 1), 0.99, 99],
-    [Array.from({ length: 100 }, (_, i) => i + 1), 0.5, 50],
-    [Array.from({ length: 101 }, (_, i) => i + 1), 0.99, 100],
+    [[0.3, 0.4, 2, 2.4], 0.5, 0.4],
+    [[0.3, 0.4, 2, 2.4], 0.75, 2.4],
+    [Array.from({ length: 100 }, (_, i) => (i + 1) / 100), 0.5, 0.5],
+    [Array.from({ length: 100 }, (_, i) => (i + 1) / 100), 0.9, 1],
+    [Array.from({ length: 101 }, (_, i) => 200 + i), 0.99, 300],
   ];
-  for (const [sorted, q, want] of QUANTILES) assert.equal(quantile(sorted, q), want, `q${q} of ${sorted.length}`);
+  for (const [delays, q, want] of QUANTILES) {
+    const t = new Totals();
+    for (const d of delays) t.add(0, 'n', bucketOf(d), 1, 0, d);
+    const f = t.byScope[0].get('n');
+    assert.equal(f ? bucketQuantile(f.reports, f.max, delays.length, q) : bucketQuantile([], [], 0, q), want, `q${q} of ${delays.length}`);
+  }
 
-  const BINS: [number, number][] = [
+  const EDGES: [number, number][] = [
     [0, 0],
-    [0.01, 0],
-    [0.0101, 1],
-    [5, 8],
-    [5.0001, 9],
-    [120, 12],
-    [120.5, 13],
-    [1e9, 13],
+    [0.001, 0],
+    [0.00101, 1],
+    [5, 11],
+    [5.0001, 12],
+    [120, 16],
+    [120.5, 17],
+    [1e9, 17],
   ];
-  for (const [delay, want] of BINS) assert.equal(bin(delay), want, String(delay));
+  for (const [delay, want] of EDGES) assert.equal(bucketOf(delay), want, String(delay));
 });
 
 test('GET /v1/summary query: since as a duration or an RFC 3339 time, default 1h; anything else named', () => {

@@ -1,54 +1,37 @@
-// The collector's HTTP interface in-process: the request listener on a real
-// node:http server on loopback, with a real store, registry and logger passed
-// in. Auth, listing and paging, readiness, a failing store, the label cap.
+// The collector's HTTP interface in-process: createCollector(config), the
+// factory main.ts uses, from a parsed configuration, its request listener on a
+// real node:http server on loopback. Auth, listing and paging, readiness, a
+// failing store and its rate-limited log, the label cap.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
-import { createRequestListener } from '../../src/collector/server.ts';
-import { openStore } from '../../src/collector/store.ts';
-import { createMetrics } from '../../src/collector/metrics.ts';
-import { createIngest } from '../../src/collector/pipeline.ts';
+import { createCollector } from '../../src/collector/collector.ts';
+import { parseCollectorConfig } from '../../src/collector/config.ts';
+import { ErrorThrottle } from '../../src/collector/ingest.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { makeReport, postReport, samples, send } from './helpers.ts';
 
 async function startInProcess(t: TestContext, options: { token?: string; maxLabelValues?: number } = {}) {
-  const store = openStore(':memory:', { maxRows: 100_000 });
-  const registry = new Registry();
-  const metrics = createMetrics(registry, { maxLabelValues: options.maxLabelValues ?? 1000, storeRows: () => store.rows, processMetrics: false });
-  const clock = { now: () => Date.now() };
+  const args = ['--db', ':memory:', '--max-label-values', String(options.maxLabelValues ?? 1000), ...(options.token === undefined ? [] : ['--token-file', '/token'])];
+  const config = parseCollectorConfig(args, {}, () => `${options.token}\n`);
+  const clock = { ms: Date.now(), now: () => clock.ms };
   const logs: Record<string, any>[] = [];
   const log = createLogger('test', 'debug', (line) => logs.push(JSON.parse(line)));
-  const ingest = createIngest(store, metrics, clock, log);
-  const state = { stopping: false };
-  const server = createServer(
-    createRequestListener({
-      submit: (r) => ingest.submit(r),
-      list: (f) => store.list(f),
-      readiness: () => {
-        try {
-          store.probeWritable(clock.now());
-          return null;
-        } catch (err) {
-          return (err as Error).message;
-        }
-      },
-      registry,
-      metrics,
-      log,
-      clock,
-      token: options.token ?? null,
-      stopping: () => state.stopping,
-    }),
-  );
+  const collector = await createCollector(config, { log, clock, processMetrics: false, retention: false });
+  const state = {
+    set stopping(v: boolean) {
+      if (v) collector.stopAccepting();
+    },
+  };
+  const server = createServer(collector.handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
-    store.close();
+    await collector.close();
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store, registry, logs, state, ingest };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store: collector.store, registry: collector.registry, logs, state, ingest: collector.ingest, clock };
 }
 
 test('bearer token: 401 without it or with a wrong one, 202 with it', async (t) => {
@@ -148,7 +131,7 @@ test('routes: /healthz, /readyz, /metrics with the exposition content type, 404,
 
 test('a store that takes no writes: /readyz 503, POST 503 with Retry-After (the agent retries), counted as store_error, logged', async (t) => {
   const c = await startInProcess(t);
-  c.store.close();
+  await c.store.close();
   const ready = await send(c.url, { path: '/readyz' });
   assert.equal(ready.status, 503);
   assert.equal(ready.json().status, 'not_ready');
@@ -162,9 +145,32 @@ test('a store that takes no writes: /readyz 503, POST 503 with Retry-After (the 
   const before = errors();
   assert.ok(before >= 1);
   // One failed commit of 50 reports: one error line, not 50.
+  c.clock.ms += 60_000;
   const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => c.ingest.submit(makeReport(100 + i))));
   assert.ok(results.every((r) => r.status === 'rejected'));
   assert.equal(errors() - before, 1);
+  // A full disk fails every commit: 100 failed commits within 10 s log no more lines; the
+  // next line, 10 s on, says how many were left out.
+  for (let i = 0; i < 100; i++) await c.ingest.submit(makeReport(200 + i)).catch(() => {});
+  assert.equal(errors() - before, 1);
+  c.clock.ms += 10_000;
+  await c.ingest.submit(makeReport(999)).catch(() => {});
+  assert.equal(errors() - before, 2);
+  assert.equal(c.logs.filter((l) => /could not store a batch/.test(l.msg)).at(-1)!.failedCommitsNotLogged, 100);
+});
+
+test('ErrorThrottle: the first error at once, then one per interval with the count left out', () => {
+  const throttle = new ErrorThrottle(10_000);
+  const STEPS: [number, ReturnType<ErrorThrottle['take']>][] = [
+    [0, { log: true, suppressed: 0 }],
+    [1, { log: false }],
+    [9_999, { log: false }],
+    [10_000, { log: true, suppressed: 2 }],
+    [15_000, { log: false }],
+    [60_000, { log: true, suppressed: 1 }],
+    [70_000, { log: true, suppressed: 0 }],
+  ];
+  for (const [at, want] of STEPS) assert.deepEqual(throttle.take(at), want, `at ${at}`);
 });
 
 test('300 distinct node names over HTTP with --max-label-values 20: /metrics carries 20 nodes and "other"', async (t) => {

@@ -47,7 +47,6 @@ export function dashboardScript(c: Charts): void {
       tile('p99 delay', c.delay(t.p99), t.p99 !== null && t.p99 > 5),
     );
     const notes: string[] = [];
-    if (sum.truncated) notes.push(`Figures cover the newest ${c.count(sum.limits.reports)} reports of the window.`);
     if (t.nodes > sum.nodes.length) notes.push(`Showing the ${sum.nodes.length} slowest of ${c.count(t.nodes)} nodes.`);
     byId('notes').textContent = notes.join(' ');
   }
@@ -69,6 +68,23 @@ export function dashboardScript(c: Charts): void {
       ),
     );
     byId('nodes-body').replaceChildren(...(rows.length ? rows : [empty(8, 'No reports in this window.')]));
+  }
+
+  function renderNamespaces(sum: Summary): void {
+    const rows = sum.namespaces.map((n) =>
+      h(
+        'tr',
+        '',
+        h('td', 'node', n.namespace),
+        h('td', 'num', c.count(n.reports)),
+        h('td', n.timeouts > 0 ? 'num timeout' : 'num', c.count(n.timeouts)),
+        h('td', 'num', c.delay(n.p50)),
+        h('td', 'num', c.delay(n.p90)),
+        h('td', 'num', c.delay(n.p99)),
+        h('td', 'num', c.delay(n.max)),
+      ),
+    );
+    byId('namespaces-body').replaceChildren(...(rows.length ? rows : [empty(7, 'No reports in this window.')]));
   }
 
   function renderTimeline(sum: Summary): void {
@@ -119,6 +135,7 @@ export function dashboardScript(c: Charts): void {
   function render(sum: Summary): void {
     renderTotals(sum);
     renderNodes(sum);
+    renderNamespaces(sum);
     renderTimeline(sum);
     renderSlowest(sum);
     byId('window').textContent = `reports received since ${c.stamp(Date.parse(sum.since))}`;

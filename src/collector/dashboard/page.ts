@@ -123,6 +123,13 @@ function html(style: string, js: string): string {
       <tbody id="nodes-body"></tbody>
     </table>
   </section>
+  <section aria-labelledby="h-namespaces">
+    <h2 id="h-namespaces">Namespaces, slowest first<span class="hint">the same figures per pod namespace</span></h2>
+    <table id="namespaces">
+      <thead><tr><th>namespace</th><th class="num">reports</th><th class="num">timeouts</th><th class="num">p50</th><th class="num">p90</th><th class="num">p99</th><th class="num">max</th></tr></thead>
+      <tbody id="namespaces-body"></tbody>
+    </table>
+  </section>
   <section aria-labelledby="h-timeline">
     <h2 id="h-timeline">Timeline<span class="hint">delay of each recent report, by the time it arrived</span></h2>
     <div id="timeline"></div>

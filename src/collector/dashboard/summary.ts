@@ -1,21 +1,24 @@
-// The figures the dashboard shows (GET /v1/summary), computed from the store's
-// window of recent reports (store.ts window()), so they survive a restart:
-// per node, delay quantiles, timeouts and a histogram, slowest nodes first;
-// the timeline of recent reports; the slowest pods with their checks. Pure:
-// the store, the clock and the query are the caller's.
-import * as z from 'zod';
-import { parseDuration } from '../../lib/duration.ts';
+// The figures the dashboard shows (GET /v1/summary): per node and per
+// namespace, counts, timeouts and delay quantiles over the whole window, from
+// the store's aggregates (aggregates.ts), slowest first; the timeline of
+// recent reports; the slowest of those pods with their checks. Pure: the
+// store's window, the clock and the query are the caller's.
 import type { CheckResult, Report } from '../../lib/report.ts';
-import type { StoredReport, WindowRow } from '../store.ts';
+import { figuresOf, SCOPE, sumScope, type Figures, type Totals } from '../aggregates.ts';
+import { DELAY_BUCKETS } from '../metrics.ts';
+import { parseSince } from '../query.ts';
+import type { ReportStore, StoreWindow, WindowRow } from '../store.ts';
 
-/** Bounds on one summary: its cost and its size do not grow with the store or with the number of nodes. */
+/** Bounds on one summary's size: it does not grow with the store or with the number of nodes. */
 export const SUMMARY_LIMITS = {
-  /** Newest reports of the window the figures cover at most. */
-  reports: 5000,
   /** Slowest nodes listed at most. */
   nodes: 50,
+  /** Slowest namespaces listed at most. */
+  namespaces: 50,
   /** Newest reports on the timeline at most. */
   timeline: 1000,
+  /** Newest reports of the window that the slowest pods are picked from. */
+  recent: 5000,
   /** Slowest pods listed at most. */
   slowest: 10,
 } as const;
@@ -23,13 +26,11 @@ export const SUMMARY_LIMITS = {
 /** The window when the query names none: the last hour. */
 export const DEFAULT_SINCE = '1h';
 
-/**
- * Upper bounds in seconds of the histogram's bins (a bin counts delays above
- * the previous bound up to its own); one more bin counts the delays beyond
- * the last. Log-spaced like the delays, with an edge at 5 s, the Kubernetes
- * pod start-up SLO.
- */
-export const HISTOGRAM_BOUNDS: readonly number[] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** How the quantiles are taken (README, "GET /v1/summary"). */
+export const PRECISION =
+  'p50/p90/p99: the largest delay in the bucket (edges of netready_ready_delay_seconds) that holds the exact ' +
+  "nearest-rank quantile: never below it, above it by less than that bucket's width. " +
+  'The window: whole minutes, from since rounded down to the minute.';
 
 /** Delay quantiles in seconds; null when there is nothing to take them of. */
 export interface Quantiles {
@@ -43,7 +44,14 @@ export interface NodeSummary extends Quantiles {
   readonly node: string;
   readonly reports: number;
   readonly timeouts: number;
-  /** Reports per bin of `buckets`, plus one for delays beyond the last bound. */
+  /** Reports per bucket of `buckets`, plus one for delays beyond the last edge. */
+  readonly histogram: readonly number[];
+}
+
+export interface NamespaceSummary extends Quantiles {
+  readonly namespace: string;
+  readonly reports: number;
+  readonly timeouts: number;
   readonly histogram: readonly number[];
 }
 
@@ -69,87 +77,57 @@ export interface SlowPod {
 /** The body of GET /v1/summary. */
 export interface Summary {
   readonly generatedAt: string;
-  /** Start of the window: reports received at or after it. */
+  /** Start of the window: reports received at or after it (`since` rounded down to the minute). */
   readonly since: string;
   readonly limits: typeof SUMMARY_LIMITS;
-  /** True when the window held more than `limits.reports` reports: the figures cover the newest of them. */
-  readonly truncated: boolean;
+  readonly precision: string;
+  /** Upper edges of the histogram buckets, in seconds; one more bucket counts delays beyond the last. */
   readonly buckets: readonly number[];
-  readonly totals: Quantiles & { readonly reports: number; readonly timeouts: number; readonly nodes: number };
+  readonly totals: Quantiles & { readonly reports: number; readonly timeouts: number; readonly nodes: number; readonly namespaces: number };
   /** Slowest first (by p90, then p99, timeouts, reports, name), at most `limits.nodes`. */
   readonly nodes: readonly NodeSummary[];
+  /** Slowest first, ordered as nodes, at most `limits.namespaces`. */
+  readonly namespaces: readonly NamespaceSummary[];
   /** Newest first, at most `limits.timeline`. */
   readonly timeline: readonly TimelinePoint[];
-  /** Slowest first, at most `limits.slowest`. */
+  /** The slowest of the newest `limits.recent` reports of the window, slowest first, at most `limits.slowest`. */
   readonly slowest: readonly SlowPod[];
 }
 
-/** What the store's window() returns. */
-export interface SummaryWindow {
-  readonly rows: readonly WindowRow[];
-  readonly more: boolean;
-  readonly slowest: readonly StoredReport[];
-}
-
-/**
- * The q-quantile of ascending `sorted` by the nearest-rank method: the
- * smallest delay that at least q of the reports did not exceed. Always a delay
- * some pod really waited, and exact, so that figures can be checked by hand.
- */
-export function quantile(sorted: readonly number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1]!;
-}
-
-function quantiles(sorted: readonly number[]): Quantiles {
-  return { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? null };
-}
-
-/** Index of the histogram bin that `delay` falls in. */
-export function bin(delay: number): number {
-  const i = HISTOGRAM_BOUNDS.findIndex((le) => delay <= le);
-  return i === -1 ? HISTOGRAM_BOUNDS.length : i;
-}
-
-const ascending = (a: number, b: number) => a - b;
 /** null sorts below every number: a node with no figure is not "slow". */
 const desc = (a: number | null, b: number | null) => (b ?? -1) - (a ?? -1);
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Computes the summary of `window`, a window starting at `sinceMs`, as of `nowMs`. */
-export function summarize(window: SummaryWindow, sinceMs: number, nowMs: number): Summary {
+/** Slowest first: p90, then p99, timeouts, reports, name. */
+function ranked(totals: Totals, scope: 0 | 1, limit: number): (Figures & { key: string })[] {
+  const all = [...totals.byScope[scope]].map(([key, f]) => ({ key, ...figuresOf(f) }));
+  all.sort((a, b) => desc(a.p90, b.p90) || desc(a.p99, b.p99) || b.timeouts - a.timeouts || b.reports - a.reports || byName(a.key, b.key));
+  return all.slice(0, limit);
+}
+
+const quantilesOf = (f: Figures): Quantiles => ({ p50: f.p50, p90: f.p90, p99: f.p99, max: f.max });
+
+/** Computes the summary of the store's `window` as of `nowMs`. */
+export function summarize(window: StoreWindow, nowMs: number): Summary {
   // A timeout counts with the time the agent gave up after: that pod waited at
   // least that long, and leaving it out would make a failing node look fast.
-  const byNode = new Map<string, { delays: number[]; timeouts: number; histogram: number[] }>();
-  const all: number[] = [];
-  let timeouts = 0;
-  for (const r of window.rows) {
-    let n = byNode.get(r.node);
-    if (!n) byNode.set(r.node, (n = { delays: [], timeouts: 0, histogram: new Array<number>(HISTOGRAM_BOUNDS.length + 1).fill(0) }));
-    n.delays.push(r.delaySeconds);
-    n.histogram[bin(r.delaySeconds)]!++;
-    all.push(r.delaySeconds);
-    if (r.outcome === 'timeout') {
-      n.timeouts++;
-      timeouts++;
-    }
-  }
-  const nodes: NodeSummary[] = [...byNode].map(([node, n]) => ({
-    node,
-    reports: n.delays.length,
-    timeouts: n.timeouts,
-    ...quantiles(n.delays.sort(ascending)),
-    histogram: n.histogram,
-  }));
-  nodes.sort((a, b) => desc(a.p90, b.p90) || desc(a.p99, b.p99) || b.timeouts - a.timeouts || b.reports - a.reports || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  const all = figuresOf(sumScope(window.totals, SCOPE.node));
   return {
     generatedAt: new Date(nowMs).toISOString(),
-    since: new Date(sinceMs).toISOString(),
+    since: new Date(window.fromMs).toISOString(),
     limits: SUMMARY_LIMITS,
-    truncated: window.more,
-    buckets: HISTOGRAM_BOUNDS,
-    totals: { reports: window.rows.length, timeouts, nodes: byNode.size, ...quantiles(all.sort(ascending)) },
-    nodes: nodes.slice(0, SUMMARY_LIMITS.nodes),
-    timeline: window.rows.slice(0, SUMMARY_LIMITS.timeline).map((r) => ({
+    precision: PRECISION,
+    buckets: DELAY_BUCKETS,
+    totals: {
+      reports: all.reports,
+      timeouts: all.timeouts,
+      nodes: window.totals.byScope[SCOPE.node].size,
+      namespaces: window.totals.byScope[SCOPE.namespace].size,
+      ...quantilesOf(all),
+    },
+    nodes: ranked(window.totals, SCOPE.node, SUMMARY_LIMITS.nodes).map((f) => ({ node: f.key, reports: f.reports, timeouts: f.timeouts, ...quantilesOf(f), histogram: f.histogram })),
+    namespaces: ranked(window.totals, SCOPE.namespace, SUMMARY_LIMITS.namespaces).map((f) => ({ namespace: f.key, reports: f.reports, timeouts: f.timeouts, ...quantilesOf(f), histogram: f.histogram })),
+    timeline: window.rows.slice(0, SUMMARY_LIMITS.timeline).map((r: WindowRow) => ({
       id: r.id,
       receivedAt: new Date(r.receivedMs).toISOString(),
       node: r.node,
@@ -175,8 +153,8 @@ function slowPod(id: number, receivedAt: string, r: Report): SlowPod {
 }
 
 /** Reads the store's window for `sinceMs` and summarizes it. */
-export function readSummary(store: { window(sinceMs: number, limit: number, slowest: number): SummaryWindow }, sinceMs: number, nowMs: number): Summary {
-  return summarize(store.window(sinceMs, SUMMARY_LIMITS.reports, SUMMARY_LIMITS.slowest), sinceMs, nowMs);
+export async function readSummary(store: Pick<ReportStore, 'window'>, sinceMs: number, nowMs: number): Promise<Summary> {
+  return summarize(await store.window(sinceMs, nowMs, { recent: SUMMARY_LIMITS.recent, slowest: SUMMARY_LIMITS.slowest }), nowMs);
 }
 
 /**
@@ -190,9 +168,6 @@ export function parseSummaryQuery(params: URLSearchParams, nowMs: number): { ok:
   const unknown = keys.find((k) => k !== 'since');
   if (unknown !== undefined) return { ok: false, error: `${unknown}: unknown parameter; expected since` };
   if (keys.length > 1) return { ok: false, error: 'since: given more than once' };
-  const since = params.get('since') ?? DEFAULT_SINCE;
-  const ago = parseDuration(since);
-  if (ago !== null) return { ok: true, sinceMs: nowMs - ago };
-  if (z.iso.datetime({ offset: true }).safeParse(since).success) return { ok: true, sinceMs: Date.parse(since) };
-  return { ok: false, error: 'since: expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m, 24h)' };
+  const since = parseSince(params.get('since') ?? DEFAULT_SINCE, nowMs);
+  return since.ok ? { ok: true, sinceMs: since.ms } : { ok: false, error: `since: ${since.error}` };
 }

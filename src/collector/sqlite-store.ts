@@ -1,0 +1,362 @@
+// The SQLite store (node:sqlite): one file in WAL mode with synchronous=FULL,
+// so a committed transaction is on disk when COMMIT returns. Writes come in
+// batches (see committer.ts): one transaction, one fsync, many reports and
+// their minute aggregates. Reports are stored whole (the validated JSON) next
+// to the columns that the list queries filter on, each of which is indexed,
+// so a filtered page is a walk of one index, however rare the match.
+//
+// Ids and receive times grow together (the receive time never goes backward,
+// see insertBatch), so "newest" and "received since" are walks of the rowid
+// from its end, and retention deletes a prefix of it.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { CodedError } from '../lib/errors.ts';
+import type { Report } from '../lib/report.ts';
+import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
+import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
+import type { ReportFilter, ReportPage, ReportStore, StoredReport, StoreOptions, StoreWindow, WindowRow } from './store.ts';
+
+// AUTOINCREMENT: ids are never reused, even after retention has deleted every
+// row, so a pagination cursor always means what it meant. The two partial
+// unique indexes make a report's identity its pod uid and start time, or, for
+// an agent run outside Kubernetes (no uid), its pod name, namespace and node.
+// The filter indexes end in the id, so a page is read in id order from them.
+// agg_minute: the minute cells (aggregates.ts); rollups: one blob per rolled
+// hour (level 1) or day (level 2); meta: the retention floor and how far
+// rollups have got.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_ms INTEGER NOT NULL,
+  pod_uid TEXT NOT NULL,
+  pod_namespace TEXT NOT NULL,
+  pod_name TEXT NOT NULL,
+  node TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  delay_seconds REAL NOT NULL,
+  body TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS reports_by_uid ON reports (started_ms, pod_uid) WHERE pod_uid <> '';
+CREATE UNIQUE INDEX IF NOT EXISTS reports_by_name ON reports (started_ms, pod_namespace, pod_name, node) WHERE pod_uid = '';
+CREATE INDEX IF NOT EXISTS reports_node ON reports (node, id);
+CREATE INDEX IF NOT EXISTS reports_namespace ON reports (pod_namespace, id);
+CREATE INDEX IF NOT EXISTS reports_outcome ON reports (outcome, id);
+CREATE INDEX IF NOT EXISTS reports_delay ON reports (delay_seconds);
+DROP INDEX IF EXISTS reports_received;
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS rollups (level INTEGER NOT NULL, period_ms INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (level, period_ms)) STRICT;
+`;
+const AGG_TABLE = `
+CREATE TABLE agg_minute (
+  minute_ms INTEGER NOT NULL, scope INTEGER NOT NULL, key TEXT NOT NULL, bucket INTEGER NOT NULL,
+  reports INTEGER NOT NULL, timeouts INTEGER NOT NULL, max_delay REAL NOT NULL,
+  PRIMARY KEY (minute_ms, scope, key, bucket)
+) STRICT, WITHOUT ROWID;
+`;
+/** A store written before aggregates existed gets them from its reports, once. */
+const BACKFILL = ['node', 'pod_namespace'].map(
+  (column, scope) => `
+INSERT INTO agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay)
+SELECT (received_ms / ${MINUTE_MS}) * ${MINUTE_MS}, ${scope}, ${column}, ${DELAY_EDGES_SQL}, count(*), sum(outcome = 'timeout'), max(delay_seconds)
+FROM reports GROUP BY 1, 3, 4`,
+);
+
+/** SQLite's primary result codes that a store at start can meet (sqlite3.h). */
+const SQLITE_READONLY = 8;
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
+
+/** Opens (creating if needed) the store at `path` (`:memory:` allowed) and proves it takes writes. Throws CodedError ERR_STORE_* naming what is wrong. */
+export function openSqliteStore(path: string, options: StoreOptions): ReportStore {
+  let db: DatabaseSync | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new DatabaseSync(path);
+    // WAL: readers never block the writer. FULL: the WAL is fsynced at every
+    // commit, so an acknowledged report survives a crash of the process or the
+    // machine. journal_size_limit keeps the WAL file from staying large after
+    // a burst.
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864; PRAGMA busy_timeout = 5000;');
+    db.exec('BEGIN IMMEDIATE');
+    db.exec(SCHEMA);
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'agg_minute'").get()) {
+      db.exec(AGG_TABLE);
+      for (const sql of BACKFILL) db.exec(sql);
+    }
+    db.exec('COMMIT');
+    const store = new SqliteStore(db, options);
+    // A store that cannot be written is unusable: say so at start (exit 1), not with 503s later.
+    store.probeWritableSync(Date.now());
+    return store;
+  } catch (err) {
+    if (db?.isOpen) db.close();
+    throw storeError(err, path);
+  }
+}
+
+/** The operator's next step for an error met while opening `path`. */
+function storeError(err: unknown, path: string): Error {
+  const code = (err as { errcode?: number }).errcode;
+  const primary = code === undefined ? undefined : code & 0xff;
+  if (primary === SQLITE_CORRUPT || primary === SQLITE_NOTADB) {
+    return new CodedError(
+      'ERR_STORE_CORRUPT',
+      `the store file ${path} is corrupt (${(err as Error).message}): stop the collector, move the file aside (with its -wal and -shm files) to start an empty store, or restore it from a backup; \`sqlite3 ${path} .recover\` may save its reports`,
+      { cause: err },
+    );
+  }
+  if (primary === SQLITE_READONLY || (err as NodeJS.ErrnoException).code === 'EROFS' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+    return new CodedError('ERR_STORE_READONLY', `the store ${path} cannot be written (${(err as Error).message}): mount --db / --data-dir on a writable volume owned by the collector's user`, { cause: err });
+  }
+  return new CodedError('ERR_STORE_OPEN', `cannot open the store ${path} (${(err as Error).message}): check that --db / --data-dir is on a writable volume`, { cause: err });
+}
+
+interface BodyRow {
+  id: number;
+  received_ms: number;
+  body: string;
+}
+
+class SqliteStore implements ReportStore, AggregateSource {
+  readonly kind = 'sqlite';
+  readonly #db: DatabaseSync;
+  readonly #options: StoreOptions;
+  readonly #insert: StatementSync;
+  readonly #upsertCell: StatementSync;
+  readonly #deleteOlder: StatementSync;
+  readonly #probe: StatementSync;
+  readonly #getMeta: StatementSync;
+  readonly #setMeta: StatementSync;
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #reader: WindowReader;
+  #rows: number;
+  #lastReceivedMs: number;
+
+  constructor(db: DatabaseSync, options: StoreOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.#insert = db.prepare(
+      `INSERT INTO reports (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+    );
+    this.#upsertCell = db.prepare(
+      `INSERT INTO agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (minute_ms, scope, key, bucket) DO UPDATE SET reports = reports + excluded.reports,
+         timeouts = timeouts + excluded.timeouts, max_delay = max(max_delay, excluded.max_delay)`,
+    );
+    // The oldest `limit` rows, and of those the ones received before the
+    // cutoff: receive times grow with ids, so that is a prefix of the rowid.
+    this.#deleteOlder = db.prepare('DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?) AND received_ms < ?');
+    this.#probe = db.prepare('INSERT INTO probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms');
+    this.#getMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
+    this.#setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.#rows = Number((db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n);
+    this.#lastReceivedMs = Number((db.prepare('SELECT received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as { received_ms: number } | undefined)?.received_ms ?? 0);
+    this.#reader = new WindowReader(this);
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /**
+   * A `receivedMs` before the last batch's (the clock was stepped back) is
+   * stored as the last batch's: receive times never go backward, which the
+   * rowid walks rely on.
+   */
+  async insertBatch(reports: readonly Report[], receivedMs: number): Promise<(number | null)[]> {
+    receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#meta('floor_ms') ?? 0);
+    const ids: (number | null)[] = [];
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const inserted: Report[] = [];
+      for (const r of reports) {
+        const row = this.#insert.get(receivedMs, r.pod.uid, r.pod.namespace, r.pod.name, r.pod.node, Date.parse(r.startedAt), r.outcome, r.delaySeconds, JSON.stringify(r)) as { id: number } | undefined;
+        ids.push(row ? Number(row.id) : null);
+        if (row) inserted.push(r);
+      }
+      for (const c of cellsOf(inserted, receivedMs)) this.#upsertCell.run(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay);
+      this.#db.exec('COMMIT');
+      this.#rows += inserted.length;
+      this.#lastReceivedMs = receivedMs;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+    return ids;
+  }
+
+  async list(filter: ReportFilter): Promise<ReportPage> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (sql: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(sql);
+      params.push(value);
+    };
+    add('id < ?', filter.beforeId);
+    add('node = ?', filter.node);
+    add('pod_namespace = ?', filter.namespace);
+    add('outcome = ?', filter.outcome);
+    add('started_ms >= ?', filter.startedSinceMs);
+    add('delay_seconds > ?', filter.slowerThanSeconds);
+    // At most 2^6 shapes of query: each is prepared once. One more row than
+    // asked tells whether another page follows.
+    const sql = `SELECT id, received_ms, body FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.#prepared(sql).all(...params, filter.limit + 1) as unknown as BodyRow[];
+    const page = rows.slice(0, filter.limit);
+    return { reports: this.#decode(page), nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
+  }
+
+  /** Rows whose body does not parse are skipped and reported, so one damaged row cannot fail a page. */
+  #decode(rows: readonly BodyRow[]): StoredReport[] {
+    return rows.flatMap((r) => {
+      const report = parseBody(r.body);
+      if (report === null) {
+        this.#options.onCorruptRow?.(Number(r.id));
+        return [];
+      }
+      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report }];
+    });
+  }
+
+  #prepared(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) this.#statements.set(sql, (stmt = this.#db.prepare(sql)));
+    return stmt;
+  }
+
+  async window(sinceMs: number, nowMs: number, limits: { recent: number; slowest: number }): Promise<StoreWindow> {
+    const floor = this.#meta('floor_ms') ?? 0;
+    const fromMs = Math.max(periodStart(sinceMs, 0), floor);
+    const totals = await this.#reader.totals(fromMs, periodStart(nowMs, 0) + MINUTE_MS);
+    // The newest reports: a walk of the rowid from its end, bounded by `recent`.
+    const newest = this.#prepared('SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY id DESC LIMIT ?').all(
+      Math.max(sinceMs, floor),
+      limits.recent,
+    ) as { id: number; received_ms: number; node: string; pod_namespace: string; pod_name: string; outcome: 'ready' | 'timeout'; delay_seconds: number }[];
+    const rows: WindowRow[] = newest.map((r) => ({ id: Number(r.id), receivedMs: Number(r.received_ms), node: r.node, namespace: r.pod_namespace, name: r.pod_name, outcome: r.outcome, delaySeconds: r.delay_seconds }));
+    const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, limits.slowest);
+    const bodies = new Map(
+      (this.#prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(top.map((r) => r.id))) as unknown as BodyRow[]).map((r) => [Number(r.id), r]),
+    );
+    // Both statements run in this one synchronous stretch: no row can go in between.
+    const slowest = this.#decode(top.map((r) => bodies.get(r.id)!));
+    return { fromMs, totals, rows, slowest };
+  }
+
+  async rolledPeriods(fromMs: number, untilMs: number): Promise<{ level: 1 | 2; periodMs: number }[]> {
+    const rows = this.#prepared('SELECT level, period_ms FROM rollups WHERE period_ms >= ? AND period_ms < ?').all(fromMs, untilMs) as { level: number; period_ms: number }[];
+    return rows.map((r) => ({ level: Number(r.level) as 1 | 2, periodMs: Number(r.period_ms) }));
+  }
+
+  async readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null> {
+    const row = this.#prepared('SELECT data FROM rollups WHERE level = ? AND period_ms = ?').get(level, periodMs) as { data: Uint8Array } | undefined;
+    return row?.data ?? null;
+  }
+
+  async readMinuteCells(fromMs: number, untilMs: number, add: (scope: 0 | 1, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void): Promise<void> {
+    const stmt = this.#prepared('SELECT scope, key, bucket, reports, timeouts, max_delay FROM agg_minute WHERE minute_ms >= ? AND minute_ms < ?');
+    stmt.setReturnArrays(true);
+    for (const r of stmt.iterate(fromMs, untilMs) as unknown as Iterable<[number, string, number, number, number, number]>) {
+      add(Number(r[0]) as 0 | 1, r[1], Number(r[2]), Number(r[3]), Number(r[4]), r[5]);
+    }
+  }
+
+  async maintain(nowMs: number): Promise<number> {
+    let work = 0;
+    // Retention: the floor moves to the newest cutoff, in whole minutes, never into the current minute.
+    const floor = this.#meta('floor_ms') ?? 0;
+    const cutoffs = [floor];
+    if (this.#options.maxAgeMs > 0) cutoffs.push(periodStart(nowMs - this.#options.maxAgeMs, 0));
+    const excess = this.#rows - this.#options.maxRows;
+    if (excess > 0) {
+      const nth = this.#prepared('SELECT received_ms FROM reports ORDER BY id LIMIT 1 OFFSET ?').get(excess - 1) as { received_ms: number } | undefined;
+      if (nth) cutoffs.push(periodStart(Number(nth.received_ms), 0) + MINUTE_MS);
+    }
+    const newFloor = Math.min(Math.max(...cutoffs), periodStart(nowMs, 0));
+    if (newFloor > floor) this.#setMeta.run('floor_ms', newFloor);
+    const deleted = Number(this.#deleteOlder.run(SWEEP_CHUNK, newFloor).changes);
+    this.#rows -= deleted;
+    work += deleted;
+    const oldestCell = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as { minute_ms: number } | undefined;
+    if (oldestCell && Number(oldestCell.minute_ms) < newFloor) {
+      // Ten minutes of cells per step: bounded work whatever the rate.
+      work += Number(this.#prepared('DELETE FROM agg_minute WHERE minute_ms < ?').run(Math.min(newFloor, Number(oldestCell.minute_ms) + 10 * MINUTE_MS)).changes);
+    }
+    work += Number(this.#prepared(`DELETE FROM rollups WHERE period_ms + (CASE level WHEN 1 THEN ${LEVEL_MS[1]} ELSE ${LEVEL_MS[2]} END) <= ?`).run(newFloor).changes);
+    work += await this.#rollUp(nowMs, newFloor);
+    return work;
+  }
+
+  /** Rolls up one due hour and one due day, if any; returns how many it wrote. */
+  async #rollUp(nowMs: number, floor: number): Promise<number> {
+    let work = 0;
+    const start = () => {
+      const oldest = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as { minute_ms: number } | undefined;
+      return oldest ? Number(oldest.minute_ms) : nowMs;
+    };
+    let hours = this.#meta('rolled_1') ?? periodStart(start(), 1);
+    let days = this.#meta('rolled_2') ?? periodStart(hours, 2);
+    // Periods that began before the floor were partly deleted: never rolled up.
+    hours = Math.max(hours, Math.ceil(floor / LEVEL_MS[1]) * LEVEL_MS[1]);
+    days = Math.max(days, Math.ceil(floor / LEVEL_MS[2]) * LEVEL_MS[2]);
+    for (const level of [1, 2] as const) {
+      const from = level === 1 ? hours : days;
+      const due = duePeriod(level, from, hours, nowMs);
+      if (due !== null) {
+        const blob = await buildRollup(this.#reader, level, due);
+        this.#db.exec('BEGIN IMMEDIATE');
+        try {
+          if (blob) this.#prepared('INSERT OR REPLACE INTO rollups (level, period_ms, data) VALUES (?, ?, ?)').run(level, due, blob);
+          this.#setMeta.run(`rolled_${level}`, due + LEVEL_MS[level]);
+          this.#db.exec('COMMIT');
+        } catch (err) {
+          if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+          throw err;
+        }
+        if (level === 1) hours = due + LEVEL_MS[1];
+        work++;
+      } else if (this.#meta(`rolled_${level}`) === null) {
+        this.#setMeta.run(`rolled_${level}`, from);
+      }
+    }
+    return work;
+  }
+
+  #meta(key: string): number | null {
+    const row = this.#getMeta.get(key) as { value: number } | undefined;
+    return row ? Number(row.value) : null;
+  }
+
+  async probeWritable(nowMs: number): Promise<void> {
+    this.probeWritableSync(nowMs);
+  }
+
+  /** A committed one-row write; throws when the store does not take writes. */
+  probeWritableSync(nowMs: number): void {
+    this.#probe.run(nowMs);
+  }
+
+  /** Checkpoints the WAL into the database file and closes it. */
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+/** Reports deleted per retention step: a few milliseconds of work. */
+export const SWEEP_CHUNK = 2000;
+
+/** A stored body back to a report; null when it is not the JSON object that was stored. */
+export function parseBody(body: unknown): Report | null {
+  try {
+    const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
+    if (typeof doc !== 'object' || doc === null || typeof (doc as Report).pod !== 'object' || !Array.isArray((doc as Report).checks)) return null;
+    return doc as Report;
+  } catch {
+    return null;
+  }
+}
