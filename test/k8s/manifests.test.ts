@@ -100,7 +100,7 @@ describe('k8s manifests', { skip, timeout: 120_000 }, () => {
       assert.equal(r.code, 0, r.stderr);
       const config = JSON.parse(r.stdout);
       assert.equal(config.listen.port, c.ports![0]!.containerPort);
-      assert.ok(config.dbPath.startsWith('/var/lib/netready/'), config.dbPath);
+      assert.ok(config.db.startsWith('/var/lib/netready/'), config.db);
     });
 
     test('probes /healthz and /readyz on 9470; Prometheus scrape annotations; the Service reaches it on 9470', () => {
