@@ -23,6 +23,31 @@ const builtinsWithoutFacade: Plugin = {
   },
 };
 
+// pino without its transports and file streams: transports run in worker
+// threads (thread-stream, real-require) that a bundle cannot carry, and
+// sonic-boom (pino.destination) loads node:assert, which sets up stderr's
+// colours and Node's streams, ~10 ms of the agent's start-up. Every program
+// hands pino its own synchronous stdout writer (src/lib/log.ts), so neither
+// is used; pino requires both at load time, so both are stubbed. So is the
+// worker_threads it requires only for sonic-boom's exit hook (isMainThread):
+// loading it sets up worker messaging and Node's streams, another ~8 ms.
+const PINO_STUBS: Record<string, string> = {
+  worker_threads: `module.exports = { isMainThread: true };`,
+  transport: `module.exports = function transport() { throw new Error('pino transports are not bundled: netready logs to stdout'); };`,
+  'sonic-boom': `module.exports = class SonicBoom { constructor() { throw new Error('pino.destination is not bundled: netready writes stdout itself'); } };`,
+};
+const pinoStubs: Plugin = {
+  name: 'pino-stubs',
+  setup(b) {
+    b.onResolve({ filter: /^(?:\.\.?\/(?:lib\/)?transport|sonic-boom|worker_threads)$/ }, (args) =>
+      /[\\/]node_modules[\\/]pino[\\/]/.test(args.importer)
+        ? { path: args.path.replace(/^.*\//, ''), namespace: 'pino-stub' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'pino-stub' }, (args) => ({ contents: PINO_STUBS[args.path], loader: 'js' }));
+  },
+};
+
 // Programs bundled on their own, each into one self-contained file that the
 // dispatcher imports at run time. Why not a chunk of the main build: modules
 // that two programs share (zod's core: the agent uses zod/mini, the collector
@@ -66,10 +91,10 @@ const results = await Promise.all([
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     splitting: true,
-    plugins: [builtinsWithoutFacade, separatePrograms],
+    plugins: [pinoStubs, builtinsWithoutFacade, separatePrograms],
   }),
   ...Object.entries(SEPARATE).map(([name, { entry }]) =>
-    build({ ...common, entryPoints: { [name]: entry }, outdir: `${outdir}/chunks`, outExtension: { '.js': '.mjs' }, plugins: [builtinsWithoutFacade] }),
+    build({ ...common, entryPoints: { [name]: entry }, outdir: `${outdir}/chunks`, outExtension: { '.js': '.mjs' }, plugins: [pinoStubs, builtinsWithoutFacade] }),
   ),
 ]);
 for (const result of results) {

@@ -2,6 +2,7 @@
 // netready <command>: each command's code is imported only when it runs, so
 // the agent's start-up never pays for another program's dependencies.
 import { VERSION } from './lib/version.ts';
+import { writeStderr, writeStdout } from './lib/stdout.ts';
 
 const USAGE = `Usage: netready <command> [options]
 
@@ -29,16 +30,16 @@ async function run(argv: string[]): Promise<number> {
       return (await import('./webhook/certs-main.ts')).main(rest, process.env);
     case 'version':
     case '--version':
-      process.stdout.write(`${VERSION}\n`);
+      writeStdout(`${VERSION}\n`);
       return 0;
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(`${USAGE}\n`);
+      writeStdout(`${USAGE}\n`);
       return command === undefined ? EXIT_USAGE : 0;
     default:
-      process.stderr.write(`netready: unknown command "${command}"\n\n${USAGE}\n`);
+      writeStderr(`netready: unknown command "${command}"\n\n${USAGE}\n`);
       return EXIT_USAGE;
   }
 }

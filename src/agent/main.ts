@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { untilSignal } from '../lib/signals.ts';
+import { writeStdout } from '../lib/stdout.ts';
 
 /** Exit codes of `netready wait`. */
 export const EXIT = {
@@ -55,7 +56,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const config = parsed.config;
   if (config.dryRun) {
     const shown = { ...config, collectorToken: config.collectorToken === null ? null : '(redacted)' };
-    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+    writeStdout(`${JSON.stringify(shown, null, 2)}\n`);
     return EXIT.READY;
   }
 

@@ -8,6 +8,7 @@ import { untilSignal } from '../lib/signals.ts';
 import { createCollector, type Collector } from './collector.ts';
 import { parseCollectorConfig } from './config.ts';
 import { redactDb } from './store.ts';
+import { writeStdout } from '../lib/stdout.ts';
 
 /** Exit codes of `netready collector`. */
 export const EXIT = {
@@ -31,7 +32,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const config = parsed.config;
   if (config.dryRun) {
     const shown = { ...config, db: redactDb(config.db), dbPassword: config.dbPassword === null ? null : '(redacted)', token: config.token === null ? null : '(redacted)' };
-    process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+    writeStdout(`${JSON.stringify(shown, null, 2)}\n`);
     return EXIT.STOPPED;
   }
 

@@ -1,4 +1,5 @@
 import { CodedError } from './errors.ts';
+import { writeStderr, writeStdout } from './stdout.ts';
 
 /** Exit code of every program for bad flags or environment (nothing was started). */
 export const EXIT_CONFIG = 2;
@@ -13,11 +14,11 @@ export function parseConfigOrExit<T>(program: string, parse: () => T): { config:
     return { config: parse() };
   } catch (err) {
     if (err instanceof CodedError && err.code === 'HELP') {
-      process.stdout.write(`${err.message}\n`);
+      writeStdout(`${err.message}\n`);
       return { exit: 0 };
     }
     if (err instanceof CodedError && err.code === 'ERR_CONFIG') {
-      process.stderr.write(`netready ${program}: ${err.message}\n`);
+      writeStderr(`netready ${program}: ${err.message}\n`);
       return { exit: EXIT_CONFIG };
     }
     throw err;

@@ -1,11 +1,12 @@
-// JSON-lines logs on stdout: one object per line with level, time, name, msg
-// and the caller's fields. Hand-written rather than pino: pino's load alone
-// (worker threads for transports, serializers) costs the agent ~10 ms of a
-// ~50 ms start-up budget (BENCHMARKS.md), and these programs need none of it.
-// Writes are synchronous (process.stdout on Linux), so nothing is lost at exit.
+// JSON-lines logs on stdout through pino: one object per line with level (a
+// label), time (ISO), name, msg and the caller's fields; errors under `err` or
+// `error` keep their type, stack, code and `cause`. Writes are synchronous, so
+// nothing is lost at exit, and a failed write (EPIPE, ENOSPC) is dropped: a
+// log line never ends a program or changes its exit code (stdout.ts).
+import pino from 'pino';
+import { writeStdout } from './stdout.ts';
 
-const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
-export type Level = keyof typeof LEVELS;
+export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Fields = Record<string, unknown>;
 type LogFn = (fieldsOrMsg: Fields | string, msg?: string) => void;
@@ -17,20 +18,56 @@ export interface Logger {
   readonly error: LogFn;
 }
 
-/** Creates a logger that drops lines below `level`. `write` defaults to stdout. */
-export function createLogger(name: string, level: Level, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
-  const make = (lvl: Level): LogFn => {
-    if (LEVELS[lvl] < LEVELS[level]) return () => {};
-    return (fieldsOrMsg, msg) => {
-      const fields = typeof fieldsOrMsg === 'string' ? {} : fieldsOrMsg;
-      const text = typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg;
-      write(`${JSON.stringify({ level: lvl, time: new Date().toISOString(), name, msg: text, ...fields }, errorsAsObjects)}\n`);
-    };
+/** Nesting and breadth logged at most: deeper values print as "[Object]", longer arrays and objects are cut (pino's depthLimit/edgeLimit). */
+export const LOG_DEPTH_LIMIT = 6;
+export const LOG_EDGE_LIMIT = 100;
+
+/**
+ * Field paths whose string values are secrets (bearer tokens), replaced by pino's
+ * redaction. No leading wildcard: with one, pino serializes every field through
+ * its redaction stringifier, which skips the bound below.
+ */
+export const REDACTED_PATHS = [
+  'token', 'collectorToken', 'authorization',
+  'config.token', 'config.collectorToken',
+  'headers.authorization', 'req.headers.authorization', 'request.headers.authorization',
+];
+const CENSOR = '[redacted]';
+
+/** Creates a logger that drops lines below `level`. `write` takes each line (ending in a newline); it defaults to stdout. */
+export function createLogger(name: string, level: Level, write: (line: string) => void = writeStdout): Logger {
+  const logger = pino(
+    {
+      level,
+      base: {},
+      name,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },
+      // Only strings are secrets: `token: true` (a token is configured) stays readable.
+      redact: { paths: REDACTED_PATHS, censor: (value) => (typeof value === 'string' ? CENSOR : value) },
+      depthLimit: LOG_DEPTH_LIMIT,
+      edgeLimit: LOG_EDGE_LIMIT,
+    },
+    { write },
+  );
+  // pino tries JSON.stringify first and applies depthLimit/edgeLimit only when that
+  // throws; the bounded stringifier for every field keeps a huge value from
+  // ending up in a log line whole, not only a circular or too deep one.
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stringifyBounded = internals[pino.symbols.stringifySafeSym] as (value: unknown) => string | undefined;
+  internals[pino.symbols.stringifySym] = (value: unknown) => stringifyBounded(value);
+
+  const make = (lvl: Level): LogFn => (fieldsOrMsg, msg) => {
+    try {
+      if (typeof fieldsOrMsg === 'string') logger[lvl](fieldsOrMsg);
+      else logger[lvl](fieldsOrMsg, msg);
+    } catch (err) {
+      // A value no serializer could take (a cause chain deeper than the stack): the message still goes out.
+      try {
+        logger[lvl]({ logFieldsDropped: String((err as Error)?.message ?? err) }, typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg);
+      } catch {}
+    }
   };
   return { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error') };
-}
-
-function errorsAsObjects(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { message: value.message, code: (value as { code?: unknown }).code };
-  return value;
 }

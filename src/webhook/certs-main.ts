@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { optionError, optionsHelp, resolveOptions, type OptionDef } from '../lib/cli-options.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { issueCerts, secretManifest } from './certs.ts';
+import { writeStderr, writeStdout } from '../lib/stdout.ts';
 
 /** Exit codes of `netready certs`. */
 const EXIT = { OK: 0, /** The output directory could not be written. */ UNWRITABLE: 1, CONFIG: EXIT_CONFIG } as const;
@@ -57,11 +58,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     replaceFile(options.out, 'secret.yaml', secret, PRIVATE);
     replaceFile(options.out, 'ca-bundle.txt', `${caBundle}\n`, PUBLIC);
   } catch (err) {
-    process.stderr.write(`netready certs: cannot write to ${options.out}: ${(err as Error).message}\n`);
+    writeStderr(`netready certs: cannot write to ${options.out}: ${(err as Error).message}\n`);
     return EXIT.UNWRITABLE;
   }
   // A comment line, then the manifest: the output is a valid YAML stream for kubectl apply -f -.
-  process.stdout.write(`# caBundle (for the MutatingWebhookConfiguration's clientConfig.caBundle): ${caBundle}\n---\n${secret}`);
+  writeStdout(`# caBundle (for the MutatingWebhookConfiguration's clientConfig.caBundle): ${caBundle}\n---\n${secret}`);
   return EXIT.OK;
 }
 

@@ -11,6 +11,7 @@ import { parseWebhookConfig } from './config.ts';
 import { createWebhookMetrics, type WebhookMetrics } from './metrics.ts';
 import { createRequestListener } from './server.ts';
 import { certificateExpiry, describeCert, loadKeyPair, watchKeyPair, type KeyPair } from './tls.ts';
+import { writeStdout } from '../lib/stdout.ts';
 
 /** Exit codes of `netready webhook`. */
 export const EXIT = {
@@ -35,7 +36,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if ('exit' in parsed) return parsed.exit;
   const config = parsed.config;
   if (config.dryRun) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    writeStdout(`${JSON.stringify(config, null, 2)}\n`);
     return EXIT.STOPPED;
   }
 
