@@ -1,12 +1,13 @@
 // netready wait: block until the pod network works, report the delay, exit.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseWaitConfig } from './config.ts';
 import { buildChecks } from './checks/build.ts';
 import { parseResolvConf } from './resolv.ts';
 import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
 import { deliverReport } from './reporter.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
+import { writeTerminationLog } from './termination-log.ts';
+import { createLogger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { untilSignal } from '../lib/signals.ts';
@@ -61,8 +62,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 
   const log = createLogger('netready-wait', config.logLevel);
+  const skippedNameservers: string[] = [];
+  const resolvConf = parseResolvConf(readText('/etc/resolv.conf'), (line) => skippedNameservers.push(line));
+  if (skippedNameservers.length > 0) {
+    log.warn({ lines: skippedNameservers, using: resolvConf.servers }, 'skipped nameserver lines in /etc/resolv.conf that are not IP addresses; check the pod dnsConfig');
+  }
   const checks = buildChecks(config.checks, {
-    resolvConf: parseResolvConf(readText('/etc/resolv.conf')),
+    resolvConf,
     dnsServers: config.dnsServers,
     attemptTimeoutMs: config.attemptTimeoutMs,
     httpStatus: config.httpStatus,
@@ -107,7 +113,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const names = failing.map((f) => `${f.spec} (${f.error ?? 'no answer'})`).join(', ');
     log.error({ failing, checks: report.checks }, `deadline passed; never passed: ${names}`);
   }
-  writeTerminationLog(config.terminationLog, summary, log);
+  if (config.terminationLog) {
+    const written = writeTerminationLog(config.terminationLog, summary);
+    // Outside a pod the file may not exist, which is fine; anything else (a FIFO, a directory) is worth a look.
+    if (!written.written) log[written.reason === 'ENOENT' ? 'debug' : 'warn']({ path: config.terminationLog, error: written.reason }, 'termination log not written; check --termination-log');
+  }
 
   if (config.collectorUrl) {
     const delivery = await deliverReport(config.collectorUrl, config.collectorToken, report, config.reportBudgetMs, USER_AGENT);
@@ -130,15 +140,5 @@ function readText(path: string): string {
     return readFileSync(path, 'utf8');
   } catch {
     return '';
-  }
-}
-
-/** Kubernetes shows this file in `kubectl describe pod`; outside a pod it may not exist, which is fine. */
-function writeTerminationLog(path: string | null, line: string, log: Logger): void {
-  if (!path) return;
-  try {
-    writeFileSync(path, `${line}\n`);
-  } catch (err) {
-    log.debug({ path, error: (err as Error).message }, 'termination log not written');
   }
 }

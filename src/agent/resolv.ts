@@ -2,6 +2,7 @@
 // search list and ndots. netready queries DNS itself (through c-ares) rather
 // than through getaddrinfo, whose blocking calls would tie up libuv's four
 // threads as soon as a few attempts hang on a dead network.
+import { isIP } from 'node:net';
 
 export interface ResolvConf {
   readonly servers: readonly string[];
@@ -9,14 +10,26 @@ export interface ResolvConf {
   readonly ndots: number;
 }
 
-/** Parses resolv.conf text; unknown lines are ignored as the libc resolver does. */
-export function parseResolvConf(text: string): ResolvConf {
+/** An address glibc takes on a `nameserver` line: IPv4, or IPv6 with an optional `%zone`; no port. */
+function isNameserverAddress(addr: string): boolean {
+  return isIP(addr) === 4 || isIP(addr.replace(/%[\w.-]+$/, '')) === 6;
+}
+
+/**
+ * Parses resolv.conf text; unknown lines are ignored as the libc resolver does.
+ * A `nameserver` line whose address glibc would not take is skipped (the others
+ * are still used, as glibc does) and handed to `onSkipped`, for one log line.
+ */
+export function parseResolvConf(text: string, onSkipped: (line: string) => void = () => {}): ResolvConf {
   const servers: string[] = [];
   let search: string[] = [];
   let ndots = 1;
   for (const line of text.split('\n')) {
     const [key, ...args] = line.replace(/[#;].*/, '').trim().split(/\s+/);
-    if (key === 'nameserver' && args[0]) servers.push(args[0]);
+    if (key === 'nameserver' && args[0]) {
+      if (isNameserverAddress(args[0])) servers.push(args[0]);
+      else onSkipped(line.trim());
+    }
     else if (key === 'search' || key === 'domain') search = args;
     else if (key === 'options') {
       for (const opt of args) {
