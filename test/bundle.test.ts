@@ -29,6 +29,12 @@ test('the bundle runs alone: version, wait --dry-run, and a real wait with a rep
   // Each command's code is its own chunk, loaded on demand: the entry stays tiny.
   assert.ok(statSync(entry).size < 4096, `entry is ${statSync(entry).size} bytes`);
   assert.ok(readdirSync(join(alone, 'app', 'chunks')).some((f) => f.endsWith('.mjs')));
+  // pino is in every program, its worker-thread transports and file streams in none (scripts/build.ts stubs them).
+  for (const chunk of readdirSync(join(alone, 'app', 'chunks')).filter((f) => f.endsWith('.mjs'))) {
+    const code = readFileSync(join(alone, 'app', 'chunks', chunk), 'utf8');
+    for (const gone of ['thread-stream', 'sonic-boom']) assert.ok(!code.includes(gone), `${chunk} holds ${gone}`);
+    if (chunk.startsWith('main-')) assert.ok(!code.includes('node:worker_threads'), `the agent's ${chunk} loads worker_threads`);
+  }
 
   const version = await run(['version'], { argv0 });
   assert.equal(version.code, 0);
