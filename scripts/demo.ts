@@ -36,7 +36,7 @@ interface Row {
 const missing = preflight();
 if (missing) {
   console.error(`The demo builds real network namespaces, so it ${missing.replace('testbed prerequisites missing: ', 'needs ')}.`);
-  console.error('On Debian or Ubuntu: sudo apt-get install iproute2 nftables dnsmasq-base, then: sudo npm run demo');
+  console.error('sudo npm run demo installs them first (scripts/system-prerequisites.sh demo), on Debian or Ubuntu.');
   process.exit(1);
 }
 if (!(Number.isInteger(PODS) && PODS >= 1 && PODS <= 100) || !(MAX_DELAY_S > 0.2)) {

@@ -18,12 +18,12 @@ import {
   startCollector,
   type CollectorStub,
 } from './agent-in-pod.ts';
-import { createTestbed, SERVICES, testbedSkip, type Testbed } from './testbed.ts';
+import { createTestbed, SERVICES, type Testbed } from './testbed.ts';
 
 const TCP = `tcp://${SERVICES.api.v4}:443`;
 const WAIT = [...CHECKS, '--collector', COLLECTOR.v4];
 
-describe('netready wait in a pod: faults', { skip: testbedSkip(), timeout: 180_000 }, () => {
+describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
   let bed: Testbed;
   let collector: CollectorStub;
   before(async () => {

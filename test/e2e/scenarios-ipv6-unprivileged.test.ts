@@ -24,7 +24,7 @@ import {
   type AgentOptions,
   type CollectorStub,
 } from './agent-in-pod.ts';
-import { createTestbed, GATEWAY, SERVICES, testbedSkip, type PodOptions, type Testbed } from './testbed.ts';
+import { createTestbed, GATEWAY, SERVICES, type PodOptions, type Testbed } from './testbed.ts';
 
 const TCP4 = `tcp://${SERVICES.api.v4}:443`;
 const TCP6 = `tcp://[${SERVICES.api.v6}]:443`;
@@ -42,7 +42,7 @@ const STACKS = [
   },
 ] as const satisfies readonly { name: string; pod: PodOptions; args: readonly string[] }[];
 
-describe('netready wait in a pod: IPv6, dual stack, no privileges', { skip: testbedSkip(), timeout: 180_000 }, () => {
+describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 180_000 }, () => {
   let bed: Testbed;
   let collector: CollectorStub;
   before(async () => {

@@ -20,11 +20,11 @@ import {
   startCollector,
   type CollectorStub,
 } from './agent-in-pod.ts';
-import { createTestbed, SERVICES, testbedSkip, type ProgrammedAt, type Testbed } from './testbed.ts';
+import { createTestbed, SERVICES, type ProgrammedAt, type Testbed } from './testbed.ts';
 
 const WAIT = [...CHECKS, '--collector', COLLECTOR.v4];
 
-describe('netready wait in a pod: probing', { skip: testbedSkip(), timeout: 180_000 }, () => {
+describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
   let bed: Testbed;
   let collector: CollectorStub;
   before(async () => {

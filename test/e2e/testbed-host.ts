@@ -17,7 +17,7 @@ export function now(): number {
 /** Every command is bounded in time; none of them should take more than a fraction of this. */
 const COMMAND_TIMEOUT_MS = 10_000;
 
-const TOOLS = { ip: 'iproute2', tc: 'iproute2', nft: 'nftables', dnsmasq: 'dnsmasq' } as const;
+const TOOLS = { ip: 'iproute2', tc: 'iproute2', nft: 'nftables', dnsmasq: 'dnsmasq-base' } as const;
 export type Tool = keyof typeof TOOLS;
 
 /** Absolute path of a tool: sbin is searched too, as it is often missing from PATH. */
@@ -44,18 +44,11 @@ export function preflight(): string | undefined {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (network namespaces and nftables need uid 0)');
   for (const [tool, pkg] of Object.entries(TOOLS)) {
-    if (!which(tool)) missing.push(`\`${tool}\` (apt-get install ${pkg})`);
+    if (!which(tool)) missing.push(`\`${tool}\` (Debian package ${pkg})`);
   }
-  return missing.length ? `testbed prerequisites missing: ${missing.join(', ')}` : undefined;
-}
-
-/**
- * The node:test `skip` value for tests that need the testbed: the preflight message, except in CI
- * (CI=true) where it is false so that createTestbed() fails the test with that message instead.
- */
-export function testbedSkip(): string | false {
-  const missing = preflight();
-  return missing !== undefined && process.env.CI !== 'true' ? missing : false;
+  if (!missing.length) return undefined;
+  // `sudo npm test` and `sudo npm run demo` install the tools first (scripts/system-prerequisites.sh).
+  return `testbed prerequisites missing: ${missing.join(', ')}; sudo npm test installs them on Debian or Ubuntu`;
 }
 
 /** Runs a tool and resolves with its stdout; rejects with code COMMAND_FAILED carrying its stderr. */

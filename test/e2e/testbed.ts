@@ -14,7 +14,7 @@ import { CodedError } from '../../src/lib/errors.ts';
 import { acquireHostLock, names, now, preflight, PREFIX_PATTERN, run, teardown, which } from './testbed-host.ts';
 import { DNS_RECORDS, planPod, ruleset, SERVICES, serviceCommands, type Pod, type PodOptions } from './testbed-plan.ts';
 
-export { preflight, testbedSkip } from './testbed-host.ts';
+export { preflight } from './testbed-host.ts';
 export { DNS_RECORDS, GATEWAY, SERVICES } from './testbed-plan.ts';
 export type { DnsMode, DnsRecord } from './testbed-dns.ts';
 export type { Pod, PodOptions } from './testbed-plan.ts';

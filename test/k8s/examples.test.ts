@@ -11,13 +11,12 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import { ROOT, run } from '../helpers/agent.ts';
 import { containerEnv, expandArgs, SAMPLE_POD, SAMPLE_SERVICE_ENV } from './downward.ts';
-import { kubectlMissing, kustomize, parseYaml, type K8sObject } from './kubectl.ts';
+import { kustomize, parseYaml, type K8sObject } from './kubectl.ts';
 import { restrictedViolations } from './pod-security.ts';
 import { find, K8S } from './render.ts';
 import { validateObject } from './schemas.ts';
 import { selects } from './selectors.ts';
 
-const skip = kubectlMissing() ?? false;
 const EXAMPLES = join(K8S, 'examples');
 
 /** The README's hand-written init container block, as a Pod so that kubectl can parse it. */
@@ -30,7 +29,7 @@ function readmeInitContainer(): unknown {
   return parsed!.spec!.initContainers![0];
 }
 
-describe('k8s examples', { skip, timeout: 60_000 }, () => {
+describe('k8s examples', { timeout: 60_000 }, () => {
   let parsed: K8sObject[] | undefined;
   const deployment = () => find<IDeployment>((parsed ??= parseYaml({ file: join(EXAMPLES, 'deployment.yaml') })), 'Deployment', 'netready-example');
   const initContainer = () => deployment().spec!.template.spec!.initContainers![0]!;

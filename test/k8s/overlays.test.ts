@@ -13,13 +13,12 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { kubectlMissing, kustomize, parseYaml, type K8sObject } from './kubectl.ts';
+import { kustomize, parseYaml, type K8sObject } from './kubectl.ts';
 import { find, NAMESPACE, Workspace } from './render.ts';
 import { validateObject } from './schemas.ts';
 import { selects } from './selectors.ts';
 import { container } from './wiring.ts';
 
-const skip = kubectlMissing() ?? false;
 
 /** The Secret the webhook Deployment mounts at /tls. */
 function mountedTlsSecret(objects: readonly K8sObject[]): string {
@@ -30,7 +29,7 @@ function mountedTlsSecret(objects: readonly K8sObject[]): string {
 
 const WEBHOOK_DNS_NAME = `netready-webhook.${NAMESPACE}.svc`; // what the API server dials for clientConfig.service
 
-describe('k8s overlays and components', { skip, timeout: 120_000 }, () => {
+describe('k8s overlays and components', { timeout: 120_000 }, () => {
   let ws: Workspace;
   before(async () => {
     ws = await Workspace.create();
