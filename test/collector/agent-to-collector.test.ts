@@ -28,8 +28,11 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
   const agents = await Promise.all([
     runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(1, 'node-a') }),
     runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(2, 'node-b') }),
-    // Nothing listens: a timeout, reported too.
-    runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '300ms', '--collector', c.url], { env: identity(3, 'node-b') }),
+    // Nothing listens: a timeout, reported too. --timeout counts from the process start, so it must
+    // outlast a start-up on a busy machine, or the deadline passes before the first refused attempt.
+    runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '2s', '--collector', c.url], {
+      env: identity(3, 'node-b'),
+    }),
   ]);
   assert.deepEqual(agents.map((a) => a.code), [0, 0, 1]);
   for (const a of agents) assert.ok(a.logs.some((l) => l.msg === 'report delivered'), a.stdout);
@@ -48,7 +51,13 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
   assert.equal(fastest!.value, 1, 'a loopback connect is ready well under 5 s');
   assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: 3 }]);
   assert.equal(samples(text, 'netready_admission_to_ready_seconds_count').length, 2, 'both ready pods carried the admission time');
-  assert.ok(samples(text, 'netready_check_errors_total').some((s) => s.labels.kind === 'tcp' && s.labels.class === 'refused' && s.value > 0));
+  // Ground truth: the refused attempts the timed-out agent itself reported.
+  const refused = timedOut[0].report.checks[0].errors.refused;
+  assert.ok(refused > 0, JSON.stringify(timedOut[0].report.checks[0]));
+  const refusedSeries = samples(text, 'netready_check_errors_total').filter(
+    (s) => s.labels.kind === 'tcp' && s.labels.class === 'refused',
+  );
+  assert.deepEqual(refusedSeries.map((s) => s.value), [refused]);
   assert.deepEqual(samples(text, 'netready_store_reports'), [{ labels: {}, value: 3 }]);
   assert.match(text, /^process_resident_memory_bytes \d+/m);
   const lint = promtoolCheck(text);
