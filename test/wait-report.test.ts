@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runWait } from './helpers/agent.ts';
-import { freePort, startCollectorStub, startTcpListener } from './helpers/servers.ts';
+import { freePort, startCollectorStub, startDnsServer, startTcpListener } from './helpers/servers.ts';
 
 test('collector down, hanging or failing: exit code unchanged, within the report budget', async (t) => {
   const target = await startTcpListener();
@@ -90,4 +90,47 @@ test('--collector-token-file: the token goes in the Authorization header, is red
   const missing = await runWait(['--collector-token-file', join(dir, 'nope')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--collector-token-file ".*nope": cannot read it \(ENOENT\)/);
+});
+
+test("the collector's name resolves through the checks' DNS client (--dns-server), not getaddrinfo", async (t) => {
+  const target = await startTcpListener();
+  const collector = await startCollectorStub();
+  const dns = await startDnsServer({ 'collector.example.test': '127.0.0.1' });
+  t.after(async () => {
+    await target.close();
+    await collector.close();
+    await dns.close();
+  });
+  const url = collector.url.replace('127.0.0.1', 'collector.example.test.');
+  const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--dns-server', dns.server]);
+  assert.equal(r.code, 0);
+  assert.ok(r.logs.some((l) => l.msg === 'report delivered'), r.stdout);
+  assert.equal(collector.reports.length, 1);
+  assert.ok(dns.queries >= 1, 'the name was asked of the configured server');
+});
+
+test("a collector name that DNS never answers: the report budget holds, the checks' resolver was asked", async (t) => {
+  const { createSocket } = await import('node:dgram');
+  const target = await startTcpListener();
+  // A DNS server that takes every query and answers none.
+  const silent = createSocket('udp4');
+  let queries = 0;
+  silent.on('message', () => queries++);
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  t.after(async () => {
+    await target.close();
+    await new Promise<void>((r) => silent.close(() => r()));
+  });
+  const budgetMs = 800;
+  const r = await runWait([
+    '--check', `tcp://127.0.0.1:${target.port}`, '--collector', 'http://collector.example.test.:9470',
+    '--dns-server', `127.0.0.1:${silent.address().port}`, '--report-budget', `${budgetMs}ms`,
+  ]);
+  assert.equal(r.code, 0);
+  const warning = r.logs.find((l) => l.msg?.startsWith('report not delivered'));
+  assert.match(warning?.error, /report budget of 800 ms used up/, r.stdout);
+  assert.ok(queries >= 1, 'the collector name was asked of --dns-server');
+  const ready = r.logs.find((l) => l.msg?.startsWith('network ready'));
+  const spent = Date.parse(warning!.time) - Date.parse(ready!.time);
+  assert.ok(spent <= budgetMs + 700, `report took ${spent} ms`);
 });

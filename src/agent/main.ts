@@ -1,7 +1,7 @@
 // netready wait: block until the pod network works, report the delay, exit.
 import { readFileSync } from 'node:fs';
 import { parseWaitConfig } from './config.ts';
-import { buildChecks } from './checks/build.ts';
+import { buildChecks, hostResolver } from './checks/build.ts';
 import { parseResolvConf } from './resolv.ts';
 import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
@@ -122,7 +122,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 
   if (config.collectorUrl) {
-    const delivery = await deliverReport(config.collectorUrl, config.collectorToken, report, config.reportBudgetMs, USER_AGENT);
+    // The collector's name resolves as the checks' names do, abortably; a signal ends the delivery at once.
+    const stop = new AbortController();
+    const resolve = hostResolver({ resolvConf, dnsServers: config.dnsServers, attemptTimeoutMs: config.attemptTimeoutMs });
+    const delivering = deliverReport(config.collectorUrl, config.collectorToken, report, config.reportBudgetMs, USER_AGENT, { signal: stop.signal, resolve });
+    const delivery = await Promise.race([delivering, interrupted]);
+    if (typeof delivery === 'string') {
+      stop.abort();
+      log.warn({ collector: config.collectorUrl }, `${delivery} while delivering the report; exiting`);
+      return EXIT[delivery];
+    }
     if (delivery.ok) log.info({ collector: config.collectorUrl, attempts: delivery.attempts }, 'report delivered');
     else log.warn({ collector: config.collectorUrl, attempts: delivery.attempts, error: delivery.error }, 'report not delivered; check the collector URL and that the collector runs');
   }

@@ -1,17 +1,35 @@
 // Delivers the report to the collector within a fixed time budget. A collector
 // that is down, slow or failing costs at most that budget and never changes
-// the agent's exit code; the caller logs what happened.
+// the agent's exit code; the caller logs what happened. The collector's name is
+// resolved by the checks' own DNS client under the same signals, so the budget
+// holds whatever DNS does, and the caller's signal (SIGTERM) ends it at once.
 import pRetry, { AbortError } from 'p-retry';
 import type { Report } from '../lib/report.ts';
 import { CodedError } from '../lib/errors.ts';
-import { httpRequest } from './http-client.ts';
+import { httpRequest, lookupWith } from './http-client.ts';
+import type { ResolveHost } from './checks/tcp.ts';
 
 export type Delivery = { ok: true; attempts: number } | { ok: false; attempts: number; error: string };
 
+export interface DeliveryOptions {
+  /** Ends the delivery at once when it aborts (SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** Resolves the collector's host name: the checks' DNS client. Without it, getaddrinfo (not abortable). */
+  readonly resolve?: ResolveHost;
+}
+
 /** POSTs `report` to `<collectorUrl>/v1/reports`, retrying transient failures until `budgetMs` runs out. */
-export async function deliverReport(collectorUrl: string, token: string | null, report: Report, budgetMs: number, userAgent: string): Promise<Delivery> {
+export async function deliverReport(
+  collectorUrl: string,
+  token: string | null,
+  report: Report,
+  budgetMs: number,
+  userAgent: string,
+  options: DeliveryOptions = {},
+): Promise<Delivery> {
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(), budgetMs);
+  const stop = options.signal ? AbortSignal.any([budget.signal, options.signal]) : budget.signal;
   const url = new URL(`${collectorUrl}/v1/reports`);
   const body = JSON.stringify(report);
   let attempts = 0;
@@ -23,6 +41,7 @@ export async function deliverReport(collectorUrl: string, token: string | null, 
         // A try whose SYN or request was lost is abandoned for a fresh one
         // rather than left waiting on the kernel's 1 s retransmit.
         const tryTimeout = AbortSignal.timeout(Math.max(100, Math.round(budgetMs / 3)));
+        const attempt = AbortSignal.any([stop, tryTimeout]);
         const res = await httpRequest(url, {
           method: 'POST',
           headers: {
@@ -32,7 +51,8 @@ export async function deliverReport(collectorUrl: string, token: string | null, 
             ...(token ? { authorization: `Bearer ${token}` } : {}),
           },
           body,
-          signal: AbortSignal.any([budget.signal, tryTimeout]),
+          signal: attempt,
+          ...(options.resolve ? { lookup: lookupWith(options.resolve, attempt) } : {}),
           maxBody: 200,
         });
         if (res.status >= 200 && res.status < 300) return;
@@ -46,7 +66,7 @@ export async function deliverReport(collectorUrl: string, token: string | null, 
         minTimeout: 10,
         maxTimeout: 100,
         factor: 2,
-        signal: budget.signal,
+        signal: stop,
         onFailedAttempt: ({ error }) => {
           lastError = error.message;
         },
@@ -55,7 +75,9 @@ export async function deliverReport(collectorUrl: string, token: string | null, 
     return { ok: true, attempts };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const error = budget.signal.aborted ? `report budget of ${budgetMs} ms used up (last error: ${lastError})` : message;
+    let error = message;
+    if (options.signal?.aborted) error = 'interrupted';
+    else if (budget.signal.aborted) error = `report budget of ${budgetMs} ms used up (last error: ${lastError})`;
     return { ok: false, attempts, error };
   } finally {
     clearTimeout(timer);

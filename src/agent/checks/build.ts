@@ -15,14 +15,25 @@ export interface CheckOptions {
   readonly userAgent: string;
 }
 
-/** Turns parsed specs into runnable checks that share one DNS configuration. */
-export function buildChecks(specs: readonly CheckSpec[], options: CheckOptions): Check[] {
-  const dns: DnsContext = {
+/** The checks' DNS configuration: --dns-server when given, else resolv.conf. */
+function dnsContext(options: Pick<CheckOptions, 'resolvConf' | 'dnsServers' | 'attemptTimeoutMs'>): DnsContext {
+  return {
     conf: options.resolvConf,
     servers: options.dnsServers.length > 0 ? options.dnsServers : options.resolvConf.servers,
     timeoutMs: options.attemptTimeoutMs,
   };
-  const resolve: ResolveHost = (host, signal) => resolveName(host, dns, signal);
+}
+
+/** Resolves host names as the checks do (the report's collector name uses it too). */
+export function hostResolver(options: Pick<CheckOptions, 'resolvConf' | 'dnsServers' | 'attemptTimeoutMs'>): ResolveHost {
+  const dns = dnsContext(options);
+  return (host, signal) => resolveName(host, dns, signal);
+}
+
+/** Turns parsed specs into runnable checks that share one DNS configuration. */
+export function buildChecks(specs: readonly CheckSpec[], options: CheckOptions): Check[] {
+  const dns = dnsContext(options);
+  const resolve = hostResolver(options);
   return specs.map((spec) => {
     switch (spec.kind) {
       case 'gateway':

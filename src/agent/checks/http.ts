@@ -1,7 +1,7 @@
-// http(s)://… — passes on an HTTP response whose status the policy accepts.
-import { isIP, type LookupFunction } from 'node:net';
+// http(s)://… — passes on an HTTP response whose status the policy accepts. The status line and
+// headers decide; the body is never waited for (a slow or endless body must not hold the check).
 import { CodedError } from '../../lib/errors.ts';
-import { httpRequest } from '../http-client.ts';
+import { httpRequest, lookupWith } from '../http-client.ts';
 import type { Check } from '../prober.ts';
 import type { ResolveHost } from './tcp.ts';
 
@@ -30,21 +30,5 @@ export function httpCheck(spec: string, url: string, policy: StatusPolicy, resol
         throw new CodedError(`HTTP_${res.status}`, `HTTP status ${res.status} is not accepted`);
       }
     },
-  };
-}
-
-/** A net.connect `lookup` that resolves through netready's own DNS client. */
-function lookupWith(resolve: ResolveHost, signal: AbortSignal): LookupFunction {
-  return (hostname, options, callback) => {
-    const found = isIP(hostname) ? Promise.resolve([hostname]) : resolve(hostname, signal);
-    found.then(
-      (addrs) => {
-        const wanted = options.family === 4 || options.family === 6 ? addrs.filter((a) => isIP(a) === options.family) : addrs;
-        if (wanted.length === 0) return callback(new CodedError('ENODATA', `${hostname} has no address of that family`), '', 0);
-        if (options.all) callback(null, wanted.map((address) => ({ address, family: isIP(address) })));
-        else callback(null, wanted[0]!, isIP(wanted[0]!));
-      },
-      (err: NodeJS.ErrnoException) => callback(err, '', 0),
-    );
   };
 }
