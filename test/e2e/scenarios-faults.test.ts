@@ -2,6 +2,7 @@
 // Faults outside the pod: DNS down, failing or answering NXDOMAIN, and a collector that is
 // unreachable, hanging or failing. Run as root: `node --test test/e2e/scenarios-faults.test.ts`.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
   CHECKS,
@@ -103,6 +104,33 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
       assert.ok(errors.dns_nxdomain! >= attempts - 2, `${errors.dns_nxdomain} NXDOMAIN of ${attempts} attempts`);
       t.diagnostic(`attempts ${line.failing[0].attempts} in 2 s, errors ${JSON.stringify(checkOf(report, spec).errors)}`);
     });
+  });
+
+  test("a collector named in DNS while DNS drops every packet: the report budget holds, exit 0", async (t) => {
+    const pod = await bed.createPod();
+    // The pod's only nameserver is an address nothing answers on: the host drops the queries.
+    writeFileSync(pod.resolvConf, `search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 203.0.113.99\noptions ndots:5\n`);
+    const named = `http://collector.netready.svc.cluster.local:${COLLECTOR_PORT}`;
+    let readyAt = 0;
+    const r = await runAgent(bed, pod, ['--check', 'gateway', '--check', TCP, '--collector', named, '--report-budget', '1s'], {
+      onLog: (line) => void (isReadyLine(line) && (readyAt = now())),
+    });
+    // Before the fix: getaddrinfo on libuv's threads, ~40 s of glibc retries, killed as hung at 20 s.
+    assert.equal(r.code, 0, describeRun(r));
+    assert.ok(readyAt > 0, describeRun(r));
+    const warn = findLog(r, /^report not delivered/);
+    assert.match(warn?.error, /report budget of 1000 ms used up/, describeRun(r));
+    const spent = r.exitedAt - readyAt;
+    assert.ok(spent < 1000 + 700, `exited ${spent.toFixed(0)} ms after ready`);
+    t.diagnostic(`exit ${spent.toFixed(0)} ms after ready; ${JSON.stringify(warn!.error)}`);
+  });
+
+  test('a collector named in DNS is reached through the pod resolver', async () => {
+    const pod = await bed.createPod();
+    const r = await runAgent(bed, pod, [...CHECKS, '--collector', `http://collector.netready.svc.cluster.local:${COLLECTOR_PORT}`]);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.ok(findLog(r, 'report delivered'), describeRun(r));
+    assert.equal(collector.reportOf(pod).outcome, 'ready');
   });
 
   test('a collector unreachable, hanging or answering 500 costs at most the report budget; exit 0', async (t) => {
