@@ -81,7 +81,8 @@ test('every check must pass, not any', async (t) => {
   const up = await startTcpListener();
   t.after(() => up.close());
   const down = await freePort();
-  const r = await runWait(['--check', `tcp://127.0.0.1:${up.port}`, '--check', `tcp://127.0.0.1:${down}`, '--timeout', '500ms']);
+  // --timeout counts from the process start: 3 s leaves a slow start-up from source time for attempts to come back.
+  const r = await runWait(['--check', `tcp://127.0.0.1:${up.port}`, '--check', `tcp://127.0.0.1:${down}`, '--timeout', '3s']);
   assert.equal(r.code, 1);
   const failure = r.logs.find((l) => l.level === 'error');
   assert.deepEqual(failure?.failing.map((f: { spec: string }) => f.spec), [`tcp://127.0.0.1:${down}`]);
@@ -94,7 +95,7 @@ test('http: any response passes by default; --http-status narrows it', async (t)
   assert.equal(any.code, 0);
   assert.equal(readyLine(any.logs)?.checks[0].kind, 'http');
 
-  const strict = await runWait(['--check', unavailable.url, '--http-status', '200-399', '--timeout', '500ms']);
+  const strict = await runWait(['--check', unavailable.url, '--http-status', '200-399', '--timeout', '3s']);
   assert.equal(strict.code, 1);
   assert.equal(strict.logs.find((l) => l.level === 'error')?.failing[0].error, 'http_503');
   assert.ok(unavailable.requests > 2, 'each attempt sent a request');
@@ -115,7 +116,7 @@ test('dns: an answer passes; NXDOMAIN and SERVFAIL fail with their class', async
     { server: broken.server, name: 'api.example.test.', error: 'dns_servfail' },
   ];
   for (const c of cases) {
-    const r = await runWait(['--check', `dns:${c.name}`, '--dns-server', c.server, '--timeout', '500ms']);
+    const r = await runWait(['--check', `dns:${c.name}`, '--dns-server', c.server, '--timeout', '3s']);
     assert.equal(r.code, 1);
     assert.equal(r.logs.find((l) => l.level === 'error')?.failing[0].error, c.error);
   }
@@ -157,7 +158,7 @@ test('https: a certificate the agent cannot verify fails the check with class tl
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as { port: number }).port;
-  const r = await runWait(['--check', `https://127.0.0.1:${port}/`, '--timeout', '500ms']);
+  const r = await runWait(['--check', `https://127.0.0.1:${port}/`, '--timeout', '3s']);
   assert.equal(r.code, 1);
   assert.equal(r.logs.find((l) => l.level === 'error')?.failing[0].error, 'tls');
 });
