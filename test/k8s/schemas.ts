@@ -8,6 +8,7 @@ import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistr
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Pod } from 'kubernetes-models/v1/Pod';
@@ -28,6 +29,7 @@ const VALIDATORS: Record<string, Validator> = {
   'v1 Service': model(Service),
   'v1 Pod': model(Pod),
   'v1 Secret': model(Secret),
+  'v1 ConfigMap': model(ConfigMap),
   'v1 PersistentVolumeClaim': model(PersistentVolumeClaim),
   'apps/v1 Deployment': model(Deployment),
   'policy/v1 PodDisruptionBudget': model(PodDisruptionBudget),
