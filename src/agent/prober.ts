@@ -3,7 +3,8 @@
 // of flags, logs or stdout: checks, options, a clock and an AbortSignal go in,
 // an outcome and live per-check progress come out.
 import type { CheckKind } from '../lib/report.ts';
-import { attemptInterval, readyEstimate } from './schedule.ts';
+import { attemptInterval } from './schedule.ts';
+import { Streak, type Attempt } from './streak.ts';
 import { classifyError } from './classify.ts';
 
 /** One kind of probe against one target. */
@@ -42,8 +43,6 @@ export type ProbeOutcome =
   | { ready: false };
 
 const TIMED_OUT = Symbol('attempt timed out');
-/** Linux's initial TCP SYN retransmission timeout (TCP_TIMEOUT_INIT). */
-const SYN_RETRANSMIT_MS = 1000;
 
 interface Runner {
   readonly progress: CheckProgress;
@@ -88,23 +87,15 @@ function newProgress(check: Check): CheckProgress {
 
 function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: AbortSignal, onUpdate: () => void): Runner {
   const progress = newProgress(check);
-  const inFlight = new Map<AbortController, number>(); // controller -> launch time
-  let lastLaunch: number | null = null;
-  let lastFailedLaunch = -Infinity;
-  // Passing attempts launched after the last failing one, in launch order; the
-  // first is the streak. A failure launched later cuts the list there, so a
-  // flap restarts the streak at the first pass after it, not at the next one.
-  let passes: { launch: number; estimate: number; detectedAt: number }[] = [];
-  const streak = () => passes[0] ?? null;
+  const streak = new Streak(options.settleMs);
+  const inFlight = new Map<AbortController, Attempt>();
   let wake = () => {};
 
   const launch = () => {
-    const launchedAt = clock.now();
-    const previous = lastLaunch;
-    lastLaunch = launchedAt;
+    const attempt = streak.launch(clock.now());
     progress.attempts++;
     const ac = new AbortController();
-    inFlight.set(ac, launchedAt);
+    inFlight.set(ac, attempt);
     const cancel = () => ac.abort();
     stop.addEventListener('abort', cancel, { once: true });
     const timer = setTimeout(() => ac.abort(TIMED_OUT), options.attemptTimeoutMs);
@@ -112,36 +103,23 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
       .then(() => check.attempt(ac.signal))
       .then(
         () => {
-          if (stop.aborted || launchedAt <= lastFailedLaunch) return;
-          const now = clock.now();
-          // A pass that took longer than the kernel's first SYN retransmit may
-          // be a retransmission that got through: its launch says nothing about
-          // when the path began to work, so count it from when it came back.
-          const estimate = now - launchedAt < SYN_RETRANSMIT_MS ? readyEstimate(launchedAt, previous) : now;
-          const first = passes.length === 0;
-          let i = passes.length;
-          while (i > 0 && passes[i - 1]!.launch > launchedAt) i--;
-          passes.splice(i, 0, { launch: launchedAt, estimate, detectedAt: now });
-          // Keep the streak's start and the passes a failure still in flight could expose; no others can matter.
-          let oldest = Infinity;
-          for (const [other, at] of inFlight) if (other !== ac) oldest = Math.min(oldest, at);
-          passes = passes.filter((p, k) => k === 0 || p.launch >= oldest);
-          progress.readySince = streak()!.estimate;
-          if (!first) return;
-          // Older attempts went into a path that did not work; their late
-          // answers would only blur the estimate. Without settle, the check
-          // is done and needs none of the others.
-          for (const [other, at] of inFlight) if (at < launchedAt || options.settleMs === 0) other.abort();
+          if (stop.aborted) return streak.cancel(attempt);
+          const result = streak.pass(attempt, clock.now());
+          progress.readySince = streak.readySince;
+          if (result !== 'first') return;
+          // Older attempts went into a path that did not work; their late answers would only
+          // blur the estimate. Without settle, the check is done and needs none of the others.
+          for (const [other, a] of inFlight) if (a.launch < attempt.launch || options.settleMs === 0) other.abort();
           wake();
         },
         (err: unknown) => {
-          if (ac.signal.aborted && ac.signal.reason !== TIMED_OUT) return; // cancelled by us, not a result
+          // Cancelled by us, not a result.
+          if (ac.signal.aborted && ac.signal.reason !== TIMED_OUT) return streak.cancel(attempt);
           const cls = ac.signal.reason === TIMED_OUT ? 'timeout' : classifyError(err);
           progress.errors[cls] = (progress.errors[cls] ?? 0) + 1;
           progress.lastError = cls;
-          lastFailedLaunch = Math.max(lastFailedLaunch, launchedAt);
-          passes = passes.filter((p) => p.launch > lastFailedLaunch);
-          progress.readySince = streak()?.estimate ?? null;
+          streak.fail(attempt);
+          progress.readySince = streak.readySince;
         },
       )
       .finally(() => {
@@ -153,7 +131,7 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
   };
 
   const loop = async () => {
-    while (!stop.aborted && !(options.settleMs === 0 && streak())) {
+    while (!stop.aborted && !(options.settleMs === 0 && streak.readySince !== null)) {
       if (inFlight.size < options.maxInFlight) launch();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, attemptInterval(options.intervalMs, clock.now()));
@@ -170,17 +148,5 @@ function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: Abo
   };
   void loop();
 
-  return {
-    progress,
-    settled(now) {
-      const first = streak();
-      if (!first) return false;
-      if (options.settleMs === 0) return true;
-      // Every attempt launched inside the window must have come back passing.
-      const windowEnd = first.detectedAt + options.settleMs;
-      if (now < windowEnd) return false;
-      for (const at of inFlight.values()) if (at < windowEnd) return false;
-      return true;
-    },
-  };
+  return { progress, settled: (now) => streak.settled(now) };
 }
