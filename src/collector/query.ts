@@ -10,14 +10,23 @@ export const MAX_LIMIT = 1000;
 
 /** A duration (`2s`, `1m30s`) or bare seconds (`2.5`): both read naturally for a delay threshold. */
 function seconds(s: string): number | null {
-  if (/^\d+(?:\.\d+)?$/.test(s)) return Number(s);
-  const ms = parseDuration(s);
-  return ms === null ? null : ms / 1000;
+  const value = /^\d+(?:\.\d+)?$/.test(s) ? Number(s) : (parseDuration(s) ?? NaN) / 1000;
+  // 400 nines is Infinity: not a threshold.
+  return Number.isFinite(value) ? value : null;
 }
 
-/** `since` of the list and the summary: an RFC 3339 time, or a duration back from `nowMs` ("the last 10m"). */
+/**
+ * Longest duration `since` may go back: the longest retention (--retention-age
+ * 3650d), so nothing older can be stored. Beyond it a time is not a valid Date
+ * (99999999999h) and turning it into one threw, a 500.
+ */
+export const MAX_SINCE_AGO = '87600h';
+const MAX_SINCE_AGO_MS = parseDuration(MAX_SINCE_AGO)!;
+
+/** `since` of the list and the summary: an RFC 3339 time, or a duration back from `nowMs` ("the last 10m"), at most MAX_SINCE_AGO. */
 export function parseSince(text: string, nowMs: number): { ok: true; ms: number } | { ok: false; error: string } {
   const ago = parseDuration(text);
+  if (ago !== null && ago > MAX_SINCE_AGO_MS) return { ok: false, error: `a duration back from now is at most ${MAX_SINCE_AGO} (3650 days)` };
   if (ago !== null) return { ok: true, ms: nowMs - ago };
   if (z.iso.datetime({ offset: true }).safeParse(text).success) return { ok: true, ms: Date.parse(text) };
   return { ok: false, error: 'expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m, 24h)' };

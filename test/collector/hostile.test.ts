@@ -108,6 +108,12 @@ const CORPUS: Case[] = [
   { name: 'an unknown path', path: '/v1/report', body: valid, status: 404, error: 'not_found' },
   { name: 'a path with dot segments', path: '/v1/../metrics/../../etc/passwd', method: 'GET', status: 404, error: 'not_found' },
   { name: 'a bad list query', method: 'GET', path: '/v1/reports?limit=-1', status: 400, error: 'invalid_query' },
+  // Issue 13 defect 8: a `since` beyond any Date answered 500 on the summary (Invalid time value).
+  ...['/v1/summary', '/v1/reports'].flatMap((route): Case[] => [
+    { name: `${route} since=99999999999h`, method: 'GET', path: `${route}?since=99999999999h`, status: 400, error: 'invalid_query', check: (b) => assert.match(b.message, /^since: .*at most 87600h/) },
+    { name: `${route} since of 400 digits (Infinity)`, method: 'GET', path: `${route}?since=${'9'.repeat(400)}h`, status: 400, error: 'invalid_query', check: (b) => assert.match(b.message, /^since: /) },
+  ]),
+  { name: 'slower-than of 400 digits (Infinity)', method: 'GET', path: `/v1/reports?slower-than=${'9'.repeat(400)}`, status: 400, error: 'invalid_query', check: (b) => assert.match(b.message, /^slower-than: /) },
 ];
 
 /** What /metrics must count: the corpus's POSTs to /v1/reports, by the error they got. */

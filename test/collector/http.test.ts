@@ -94,6 +94,7 @@ test('GET /v1/reports: filters and cursor pages over HTTP; bad parameters are na
     ['outcome=ok', /^outcome: expected ready or timeout/],
     ['slower-than=fast', /^slower-than: expected seconds/],
     ['since=yesterday', /^since: expected an RFC 3339 time/],
+    ['since=99999999999h', /^since: a duration back from now is at most 87600h/],
     ['cursor=abc', /^cursor: not a cursor/],
     ['slowerThan=2', /^slowerThan: unknown parameter/],
     ['node=a&node=b', /^node: given more than once/],
