@@ -1,6 +1,6 @@
 // Turns the prober's result into the v1 report and the one-line summary.
 import { REPORT_SCHEMA_VERSION } from '../lib/report-version.ts';
-import type { CheckResult, Report } from '../lib/report.ts';
+import { MAX_REPORT_SECONDS, type CheckResult, type Report } from '../lib/report.ts';
 import type { WaitConfig } from './config.ts';
 import type { CheckProgress, ProbeOutcome } from './prober.ts';
 
@@ -38,6 +38,7 @@ export function buildReport(
   const startMs = Math.floor(startWallMs);
   const readyWall = outcome.ready ? startMs + Math.round(outcome.readyAt) : null;
   const admitted = config.admittedAt === null ? null : Date.parse(config.admittedAt);
+  const sinceAdmission = admitted !== null && readyWall !== null ? sec(readyWall - admitted) : null;
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     agentVersion,
@@ -48,7 +49,9 @@ export function buildReport(
     delaySeconds: sec(outcome.ready ? outcome.readyAt : elapsedMs),
     admittedAt: config.admittedAt,
     // Two clocks (the API server's and this node's): skew shows up here, not in delaySeconds.
-    admissionToReadySeconds: admitted !== null && readyWall !== null ? sec(readyWall - admitted) : null,
+    // Beyond the contract's bound it is not this start's figure (a pod restarted days after
+    // admission runs its init containers again): unknown, so that the report is still taken.
+    admissionToReadySeconds: sinceAdmission !== null && Math.abs(sinceAdmission) <= MAX_REPORT_SECONDS ? sinceAdmission : null,
     checks,
   };
 }

@@ -12,7 +12,13 @@ import { REPORT_SCHEMA_VERSION } from './report-version.ts';
 export const errorClassSchema = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'error class must be lower_snake_case');
 
 const rfc3339 = z.iso.datetime({ offset: true });
-const seconds = z.number().finite().nonnegative();
+/**
+ * Largest duration a report may carry, in seconds (7 days): far beyond the
+ * agent's longest --timeout (24h), and small enough that no sum of them in a
+ * histogram overflows to +Inf (1e308 did, until the collector restarted).
+ */
+export const MAX_REPORT_SECONDS = 7 * 24 * 3600;
+const seconds = z.number().finite().nonnegative().max(MAX_REPORT_SECONDS);
 const name = z.string().max(253);
 
 export const checkResultSchema = z.object({
@@ -43,7 +49,7 @@ export const reportSchema = z.object({
   delaySeconds: seconds,
   admittedAt: rfc3339.nullable(),
   /** Seconds from admission (webhook annotation) to ready; null when unknown or on timeout. */
-  admissionToReadySeconds: z.number().finite().nullable(),
+  admissionToReadySeconds: z.number().min(-MAX_REPORT_SECONDS).max(MAX_REPORT_SECONDS).nullable(),
   checks: z.array(checkResultSchema).min(1).max(64),
 });
 

@@ -94,6 +94,13 @@ const CORPUS: Case[] = [
       assert.ok(b.moreIssues > 300);
     },
   },
+  {
+    name: 'delays of 1e308 (a histogram _sum of +Inf): bounded by the contract',
+    body: () => JSON.stringify({ ...makeReport(1), delaySeconds: 1e308, admissionToReadySeconds: 1e308 }),
+    status: 400,
+    error: 'invalid_report',
+    check: (b) => assert.deepEqual(b.issues.map((i: any) => i.path), ['delaySeconds', 'admissionToReadySeconds']),
+  },
   { name: 'a valid report hidden under __proto__', body: () => `{"__proto__":${valid()}}`, status: 400, error: 'invalid_report' },
   { name: 'constructor.prototype instead of fields', body: () => '{"constructor":{"prototype":{"schemaVersion":1}}}', status: 400, error: 'invalid_report' },
   { name: 'Content-Type text/plain', headers: { 'content-type': 'text/plain' }, body: valid, status: 415, error: 'unsupported_media_type' },

@@ -69,6 +69,12 @@ const MUTATIONS: { name: string; mutate: (d: Record<string, any>) => void; path:
   { name: 'readyAt not a date', mutate: (d) => (d.readyAt = 'soon'), path: ['readyAt'] },
   { name: 'delaySeconds negative', mutate: (d) => (d.delaySeconds = -0.5), path: ['delaySeconds'] },
   { name: 'delaySeconds null', mutate: (d) => (d.delaySeconds = null), path: ['delaySeconds'] },
+  // Bounded (7 days): 1e308 made a node's histogram _sum +Inf until the collector restarted.
+  { name: 'delaySeconds 1e308', mutate: (d) => (d.delaySeconds = 1e308), path: ['delaySeconds'] },
+  { name: 'delaySeconds 7 days + 1 ms', mutate: (d) => (d.delaySeconds = 604_800.001), path: ['delaySeconds'] },
+  { name: 'admissionToReadySeconds 1e308', mutate: (d) => (d.admissionToReadySeconds = 1e308), path: ['admissionToReadySeconds'] },
+  { name: 'admissionToReadySeconds -1e308', mutate: (d) => (d.admissionToReadySeconds = -1e308), path: ['admissionToReadySeconds'] },
+  { name: 'check readyAfterSeconds 1e308', mutate: (d) => (d.checks[1].readyAfterSeconds = 1e308), path: ['checks', 1, 'readyAfterSeconds'] },
   { name: 'admittedAt missing (null required)', mutate: (d) => delete d.admittedAt, path: ['admittedAt'] },
   { name: 'admissionToReadySeconds as string', mutate: (d) => (d.admissionToReadySeconds = '3.258'), path: ['admissionToReadySeconds'] },
   { name: 'checks missing', mutate: (d) => delete d.checks, path: ['checks'] },
@@ -126,4 +132,11 @@ test('__proto__ keys in a POSTed body are dropped and pollute nothing', () => {
   assert.deepEqual(out.checks[0]!.errors, {});
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
+});
+
+test('durations up to 7 days, and admission-to-ready down to -7 days, are taken', () => {
+  const d = doc('valid-ready.json');
+  Object.assign(d, { delaySeconds: 604_800, admissionToReadySeconds: -604_800 });
+  d.checks[0].readyAfterSeconds = 604_800;
+  assert.deepEqual(reportSchema.parse(d), d);
 });

@@ -68,6 +68,9 @@ const ADMISSION: { name: string; admittedAt?: string; outcome: ProbeOutcome; wan
   { name: 'ready, admitted with an offset', admittedAt: '2025-11-25T14:02:11.500+01:00', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-25T14:02:11.500+01:00', admissionToReadySeconds: 2.758, delaySeconds: 1.84 } },
   // The API server's clock ahead of the node's: negative, reported as is.
   { name: 'ready, admission clock ahead', admittedAt: '2025-11-25T13:02:15Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-25T13:02:15Z', admissionToReadySeconds: -0.742, delaySeconds: 1.84 } },
+  // A pod restarted 8 days after admission runs its init containers again: that figure is not this start's.
+  { name: 'ready, admitted 8 days before (beyond the contract)', admittedAt: '2025-11-17T13:02:11Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-17T13:02:11Z', admissionToReadySeconds: null, delaySeconds: 1.84 } },
+  { name: 'ready, admitted 6 days before', admittedAt: '2025-11-19T13:02:14.258Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-19T13:02:14.258Z', admissionToReadySeconds: 518_400, delaySeconds: 1.84 } },
   { name: 'ready, not admitted through the webhook', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: null, admissionToReadySeconds: null, delaySeconds: 1.84 } },
   { name: 'timeout, admitted', admittedAt: '2025-11-25T13:02:11Z', outcome: { ready: false }, want: { readyAt: null, admittedAt: '2025-11-25T13:02:11Z', admissionToReadySeconds: null, delaySeconds: 1.851 } },
   { name: 'timeout, not admitted', outcome: { ready: false }, want: { readyAt: null, admittedAt: null, admissionToReadySeconds: null, delaySeconds: 1.851 } },
