@@ -1,5 +1,7 @@
-// The prober: staggered attempts per check until every check passes (and, with
-// settle, keeps passing), or until the caller's signal aborts. It knows nothing
+// The prober: attempts per check until every check passes (and, with settle, keeps
+// passing), or until the caller's signal aborts. One timer drives every check: each
+// tick launches the attempts that are due and sleeps until the next one is, so a
+// waiting agent wakes once per interval, not once per check. It knows nothing
 // of flags, logs or stdout: checks, options, a clock and an AbortSignal go in,
 // an outcome and live per-check progress come out.
 import type { CheckKind } from '../lib/report.ts';
@@ -44,9 +46,20 @@ export type ProbeOutcome =
 
 const TIMED_OUT = Symbol('attempt timed out');
 
+/**
+ * Attempts in flight at once for the whole agent, whatever the flags: each holds a socket
+ * and some memory, and a dead network would otherwise pile them up to checks × --max-in-flight.
+ */
+export const MAX_IN_FLIGHT_TOTAL = 128;
+
+/** One check's state inside the prober. */
 interface Runner {
+  readonly check: Check;
   readonly progress: CheckProgress;
-  settled(now: number): boolean;
+  readonly streak: Streak;
+  readonly inFlight: Map<AbortController, Attempt>;
+  /** When its next attempt is due. */
+  nextAt: number;
 }
 
 /** Probes all checks concurrently; `done` resolves when all pass, or with ready false once `signal` aborts. */
@@ -56,97 +69,108 @@ export function probe(
   clock: Clock,
   signal: AbortSignal,
 ): { progress: readonly CheckProgress[]; done: Promise<ProbeOutcome> } {
-  const stop = new AbortController();
   const { promise, resolve } = Promise.withResolvers<ProbeOutcome>();
+  if (signal.aborted) {
+    resolve({ ready: false });
+    return { progress: checks.map(newProgress), done: promise };
+  }
+  const stop = new AbortController();
+  const runners: Runner[] = checks.map((check) => ({
+    check,
+    progress: newProgress(check),
+    streak: new Streak(options.settleMs),
+    inFlight: new Map(),
+    nextAt: -Infinity,
+  }));
+  let timer: NodeJS.Timeout | undefined;
+  let totalInFlight = 0;
+
   const finish = (outcome: ProbeOutcome) => {
     if (stop.signal.aborted) return;
     stop.abort();
+    clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
     resolve(outcome);
   };
   const onAbort = () => finish({ ready: false });
   signal.addEventListener('abort', onAbort, { once: true });
 
-  const evaluate = () => {
-    const now = clock.now();
-    if (!runners.every((r) => r.settled(now))) return;
-    const readyAt = Math.max(...runners.map((r) => r.progress.readySince!));
-    finish({ ready: true, readyAt, detectedAt: now });
+  /** Finishes when every check has settled; true if it did. */
+  const evaluate = (now: number): boolean => {
+    if (!runners.every((r) => r.streak.settled(now))) return false;
+    finish({ ready: true, readyAt: Math.max(...runners.map((r) => r.streak.readySince!)), detectedAt: now });
+    return true;
   };
-  if (signal.aborted) {
-    resolve({ ready: false });
-    return { progress: checks.map(newProgress), done: promise };
-  }
-  const runners = checks.map((check) => startCheck(check, options, clock, stop.signal, evaluate));
+
+  const launch = (r: Runner) => {
+    const attempt = r.streak.launch(clock.now());
+    r.progress.attempts++;
+    totalInFlight++;
+    const ac = new AbortController();
+    r.inFlight.set(ac, attempt);
+    const cancel = () => ac.abort();
+    stop.signal.addEventListener('abort', cancel, { once: true });
+    const attemptTimer = setTimeout(() => ac.abort(TIMED_OUT), options.attemptTimeoutMs);
+    // Called now, not in a later microtask, so the attempt starts at the instant just stamped.
+    let running: Promise<void>;
+    try {
+      running = r.check.attempt(ac.signal);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running
+      .then(
+        () => {
+          if (stop.signal.aborted) return r.streak.cancel(attempt);
+          const result = r.streak.pass(attempt, clock.now());
+          r.progress.readySince = r.streak.readySince;
+          if (result !== 'first') return;
+          // Older attempts went into a path that did not work; their late answers would only
+          // blur the estimate. Without settle, the check is done and needs none of the others.
+          for (const [other, a] of r.inFlight) if (a.launch < attempt.launch || options.settleMs === 0) other.abort();
+        },
+        (err: unknown) => {
+          // Cancelled by us, not a result.
+          if (ac.signal.aborted && ac.signal.reason !== TIMED_OUT) return r.streak.cancel(attempt);
+          const cls = ac.signal.reason === TIMED_OUT ? 'timeout' : classifyError(err);
+          r.progress.errors[cls] = (r.progress.errors[cls] ?? 0) + 1;
+          r.progress.lastError = cls;
+          r.streak.fail(attempt);
+          r.progress.readySince = r.streak.readySince;
+        },
+      )
+      .finally(() => {
+        clearTimeout(attemptTimer);
+        stop.signal.removeEventListener('abort', cancel);
+        r.inFlight.delete(ac);
+        totalInFlight--;
+        if (!stop.signal.aborted) evaluate(clock.now());
+      });
+  };
+
+  /** Launches every attempt that is due, then sleeps until the next one is. */
+  const tick = () => {
+    timer = undefined;
+    if (stop.signal.aborted || evaluate(clock.now())) return;
+    let next = Infinity;
+    for (const r of runners) {
+      // Without settle, a passing check needs no more attempts.
+      if (options.settleMs === 0 && r.streak.readySince !== null) continue;
+      const now = clock.now();
+      if (now >= r.nextAt) {
+        // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
+        if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
+        r.nextAt = now + attemptInterval(options.intervalMs, now);
+      }
+      next = Math.min(next, r.nextAt);
+    }
+    if (next !== Infinity && !stop.signal.aborted) timer = setTimeout(tick, Math.max(0, next - clock.now()));
+  };
+  tick();
+
   return { progress: runners.map((r) => r.progress), done: promise };
 }
 
 function newProgress(check: Check): CheckProgress {
   return { spec: check.spec, kind: check.kind, attempts: 0, errors: {}, lastError: null, readySince: null };
-}
-
-function startCheck(check: Check, options: ProbeOptions, clock: Clock, stop: AbortSignal, onUpdate: () => void): Runner {
-  const progress = newProgress(check);
-  const streak = new Streak(options.settleMs);
-  const inFlight = new Map<AbortController, Attempt>();
-  let wake = () => {};
-
-  const launch = () => {
-    const attempt = streak.launch(clock.now());
-    progress.attempts++;
-    const ac = new AbortController();
-    inFlight.set(ac, attempt);
-    const cancel = () => ac.abort();
-    stop.addEventListener('abort', cancel, { once: true });
-    const timer = setTimeout(() => ac.abort(TIMED_OUT), options.attemptTimeoutMs);
-    Promise.resolve()
-      .then(() => check.attempt(ac.signal))
-      .then(
-        () => {
-          if (stop.aborted) return streak.cancel(attempt);
-          const result = streak.pass(attempt, clock.now());
-          progress.readySince = streak.readySince;
-          if (result !== 'first') return;
-          // Older attempts went into a path that did not work; their late answers would only
-          // blur the estimate. Without settle, the check is done and needs none of the others.
-          for (const [other, a] of inFlight) if (a.launch < attempt.launch || options.settleMs === 0) other.abort();
-          wake();
-        },
-        (err: unknown) => {
-          // Cancelled by us, not a result.
-          if (ac.signal.aborted && ac.signal.reason !== TIMED_OUT) return streak.cancel(attempt);
-          const cls = ac.signal.reason === TIMED_OUT ? 'timeout' : classifyError(err);
-          progress.errors[cls] = (progress.errors[cls] ?? 0) + 1;
-          progress.lastError = cls;
-          streak.fail(attempt);
-          progress.readySince = streak.readySince;
-        },
-      )
-      .finally(() => {
-        clearTimeout(timer);
-        stop.removeEventListener('abort', cancel);
-        inFlight.delete(ac);
-        onUpdate();
-      });
-  };
-
-  const loop = async () => {
-    while (!stop.aborted && !(options.settleMs === 0 && streak.readySince !== null)) {
-      if (inFlight.size < options.maxInFlight) launch();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, attemptInterval(options.intervalMs, clock.now()));
-        function done() {
-          clearTimeout(timer);
-          stop.removeEventListener('abort', done);
-          resolve();
-        }
-        wake = done;
-        stop.addEventListener('abort', done, { once: true });
-      });
-      onUpdate();
-    }
-  };
-  void loop();
-
-  return { progress, settled: (now) => streak.settled(now) };
 }

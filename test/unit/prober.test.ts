@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { probe, type Check, type Clock, type ProbeOptions } from '../../src/agent/prober.ts';
+import { MAX_IN_FLIGHT_TOTAL, probe, type Check, type Clock, type ProbeOptions } from '../../src/agent/prober.ts';
 import type { CheckKind } from '../../src/lib/report.ts';
 
 const clock: Clock = { now: () => performance.now() };
@@ -298,4 +298,21 @@ test('an already-aborted signal: ready false at once and no check attempted', as
   await sleep(20);
   assert.equal(check.calls.length, 0);
   assert.equal(progress[0]!.attempts, 0);
+});
+
+test('at most MAX_IN_FLIGHT_TOTAL attempts are in flight for the whole agent, whatever --max-in-flight', async (t) => {
+  let total = 0;
+  let maxTotal = 0;
+  const checks = [1, 2, 3].map((i) =>
+    fakeCheck(`tcp://192.0.2.${i}:443`, 'tcp', () => {
+      maxTotal = Math.max(maxTotal, ++total);
+      return 'hang';
+    }),
+  );
+  const { progress, done } = probe(checks, { ...OPTIONS, intervalMs: 1, maxInFlight: 100, attemptTimeoutMs: 60_000 }, clock, abortAfter(600, t));
+  assert.deepEqual(await done, { ready: false });
+  assert.equal(maxTotal, MAX_IN_FLIGHT_TOTAL);
+  assert.equal(progress.reduce((n, p) => n + p.attempts, 0), MAX_IN_FLIGHT_TOTAL);
+  await sleep(10);
+  assert.deepEqual(checks.map((c) => c.pending), [0, 0, 0]);
 });
