@@ -46,24 +46,37 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/v1/summary': { GET: summary },
 };
 
-/** The request listener for node:http's createServer. */
+/**
+ * The request listener for node:http's createServer. Every request, routing
+ * included, runs inside one catch: a throw or a rejection (a store that went
+ * away, a bug) is a 500 for that request, never the end of the process.
+ */
 export function createRequestListener(deps: ServerDeps): RequestListener {
   return (req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
-    // HEAD is GET without a body (node:http drops it).
-    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
-    if (!route) return void sendJson(res, 404, { error: 'not_found', message: `no route ${path}` }, deps);
-    const handler = Object.hasOwn(route, method) ? route[method] : undefined;
-    if (!handler) return void sendJson(res, 405, { error: 'method_not_allowed', message: `use ${Object.keys(route).join(' or ')}` }, deps, { allow: Object.keys(route).join(', ') });
     Promise.resolve()
-      .then(() => handler(req, res, deps))
+      .then(() => route(req, res, deps))
       .catch((err: unknown) => {
-        deps.log.error({ err, path, method }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' }, deps);
-        else res.destroy();
+        try {
+          deps.log.error({ err, path: (req.url ?? '/').split('?', 1)[0]!.slice(0, 200), method: req.method }, 'request failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' }, deps);
+          else res.destroy();
+        } catch {
+          // Nothing left to tell the client; the connection goes.
+          res.destroy();
+        }
       });
   };
+}
+
+function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> | void {
+  const path = (req.url ?? '/').split('?', 1)[0]!;
+  const route = Object.hasOwn(ROUTES, path) ? ROUTES[path]! : undefined;
+  // HEAD is GET without a body (node:http drops it).
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+  if (!route) return sendJson(res, 404, { error: 'not_found', message: `no route ${path.slice(0, 200)}` }, deps);
+  const handler = Object.hasOwn(route, method) ? route[method] : undefined;
+  if (!handler) return sendJson(res, 405, { error: 'method_not_allowed', message: `use ${Object.keys(route).join(' or ')}` }, deps, { allow: Object.keys(route).join(', ') });
+  return handler(req, res, deps);
 }
 
 async function postReport(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
