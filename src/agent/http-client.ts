@@ -1,13 +1,14 @@
-// A minimal HTTP(S) client on Node's built-in http/https modules. Why not
-// undici: bundled, its ~700 KiB of JavaScript adds ~45 ms and ~20 MiB to every
-// agent start (see BENCHMARKS.md), more than the agent's whole budget, while
-// Node's own client ships precompiled in the binary. Every request opens a new
-// connection (agent: false): a probe must send a fresh SYN, never queue behind
-// a connection stuck in SYN retransmits.
-import { isIP, type LookupFunction } from 'node:net';
-import { CodedError } from '../lib/errors.ts';
-import type { ResolveHost } from './checks/tcp.ts';
-import type { IncomingMessage, RequestOptions } from 'node:http';
+// The agent's HTTP requests (report delivery, http(s) checks) on undici's Client, taken from
+// its own module rather than undici's index: the index loads fetch, pools, caches and
+// interceptors the agent never uses (start-up cost, BENCHMARKS.md). Callers import() this
+// module, so a pod that needs no HTTP never loads undici.
+//
+// One Client per request: every request opens a new connection, so a probe sends a fresh SYN
+// and never queues behind a connection stuck in SYN retransmits; the Client is destroyed as
+// soon as the answer is in, which drops the connection.
+import Client from 'undici/lib/dispatcher/client.js';
+import type { LookupFunction } from 'node:net';
+import type { Dispatcher } from 'undici';
 
 export interface HttpResponse {
   readonly status: number;
@@ -16,13 +17,20 @@ export interface HttpResponse {
 }
 
 export interface RequestInit {
-  readonly method: string;
+  readonly method: 'GET' | 'POST';
   readonly headers: Record<string, string>;
   readonly body?: string;
+  /** Ends the request at once, rejecting with the signal's reason. */
   readonly signal: AbortSignal;
   readonly lookup?: LookupFunction;
   /** Bytes of response body to read (default 0); the connection is dropped once they are in. */
   readonly maxBody?: number;
+  /**
+   * undici's own limit on each phase (connect, headers, each body chunk), rejecting with
+   * UND_ERR_CONNECT_TIMEOUT, UND_ERR_HEADERS_TIMEOUT or UND_ERR_BODY_TIMEOUT. Default 0: none,
+   * `signal` alone bounds the request.
+   */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -31,52 +39,50 @@ export interface RequestInit {
  * body neither delays the answer nor grows memory.
  */
 export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> {
-  // getBuiltinModule, not import(): the ES module facade of node:http reads
-  // every export, and one of them loads Node's internal undici (~15 ms).
-  // https (and so tls) is loaded only when a URL needs it.
-  const mod = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
-  const options: RequestOptions = { method: init.method, headers: init.headers, agent: false, signal: init.signal };
-  if (init.lookup) options.lookup = init.lookup;
+  if (init.signal.aborted) return Promise.reject(init.signal.reason);
+  const timeout = init.timeoutMs ?? 0;
+  const client = new Client(url.origin, {
+    allowH2: false, // HTTP/1.1 only: node:http2 is not bundled
+    connect: { timeout, ...(init.lookup ? { lookup: init.lookup } : {}) },
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
   const max = init.maxBody ?? 0;
-  return new Promise((resolve, reject) => {
-    if (init.signal.aborted) return reject(init.signal.reason);
-    const req = mod.request(url, options, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      const done = () => {
-        res.destroy(); // errors after this (the dropped connection) concern no one
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      };
-      res.on('error', reject);
-      if (max === 0) return done();
-      res.on('data', (chunk: Buffer) => {
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let status = 0;
+    let kept = 0;
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const settle = (err: unknown, res?: HttpResponse) => {
+      if (settled) return;
+      settled = true;
+      init.signal.removeEventListener('abort', onAbort);
+      // Errors after this (the dropped connection) concern no one.
+      client.destroy().catch(() => {});
+      if (res) resolve(res);
+      else reject(err);
+    };
+    const onAbort = () => settle(init.signal.reason);
+    init.signal.addEventListener('abort', onAbort, { once: true });
+    // Once the answer is in, the request is aborted (undici reads no more) and the Client destroyed.
+    const answer = (controller: Dispatcher.DispatchController) => {
+      settle(null, { status, body: Buffer.concat(chunks).toString('utf8') });
+      if (!controller.aborted) controller.abort(new Error('answer read'));
+    };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart() {},
+      onResponseStart(controller, statusCode) {
+        status = statusCode;
+        if (max === 0) answer(controller);
+      },
+      onResponseData(controller, chunk) {
         chunks.push(chunk.subarray(0, max - kept));
         kept += Math.min(chunk.length, max - kept);
-        if (kept >= max) done();
-      });
-      res.once('end', done);
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
-/**
- * A net.connect `lookup` that resolves through netready's own DNS client under `signal`, never
- * through getaddrinfo: that runs on libuv's threads, which an abort cannot stop, and follows the
- * host's resolver settings instead of the checks' (--dns-server).
- */
-export function lookupWith(resolve: ResolveHost, signal: AbortSignal): LookupFunction {
-  return (hostname, options, callback) => {
-    const found = isIP(hostname) ? Promise.resolve([hostname]) : resolve(hostname, signal);
-    found.then(
-      (addrs) => {
-        const wanted = options.family === 4 || options.family === 6 ? addrs.filter((a) => isIP(a) === options.family) : addrs;
-        if (wanted.length === 0) return callback(new CodedError('ENODATA', `${hostname} has no address of that family`), '', 0);
-        if (options.all) callback(null, wanted.map((address) => ({ address, family: isIP(address) })));
-        else callback(null, wanted[0]!, isIP(wanted[0]!));
+        if (kept >= max) answer(controller);
       },
-      (err: NodeJS.ErrnoException) => callback(err, '', 0),
-    );
-  };
+      onResponseEnd: answer,
+      onResponseError: (_controller, err) => settle(err),
+    };
+    client.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: init.method, headers: init.headers, body: init.body ?? null }, handler);
+  });
 }

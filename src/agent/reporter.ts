@@ -4,9 +4,8 @@
 // resolved by the checks' own DNS client under the same signals, so the budget
 // holds whatever DNS does, and the caller's signal (SIGTERM) ends it at once.
 import pRetry, { AbortError } from 'p-retry';
-import type { Report } from '../lib/report.ts';
 import { CodedError } from '../lib/errors.ts';
-import { httpRequest, lookupWith } from './http-client.ts';
+import { lookupWith } from './lookup.ts';
 import type { ResolveHost } from './checks/tcp.ts';
 
 export type Delivery = { ok: true; attempts: number } | { ok: false; attempts: number; error: string };
@@ -16,13 +15,18 @@ export interface DeliveryOptions {
   readonly signal?: AbortSignal;
   /** Resolves the collector's host name: the checks' DNS client. Without it, getaddrinfo (not abortable). */
   readonly resolve?: ResolveHost;
+  /** Where on the collector the document goes (default /v1/reports). */
+  readonly path?: string;
 }
 
-/** POSTs `report` to `<collectorUrl>/v1/reports`, retrying transient failures until `budgetMs` runs out. */
+/**
+ * POSTs `document` as JSON to the collector (a Report to /v1/reports by default, or another
+ * document to `options.path`), retrying transient failures until `budgetMs` runs out.
+ */
 export async function deliverReport(
   collectorUrl: string,
   token: string | null,
-  report: Report,
+  document: object,
   budgetMs: number,
   userAgent: string,
   options: DeliveryOptions = {},
@@ -30,29 +34,30 @@ export async function deliverReport(
   const budget = new AbortController();
   const timer = setTimeout(() => budget.abort(), budgetMs);
   const stop = options.signal ? AbortSignal.any([budget.signal, options.signal]) : budget.signal;
-  const url = new URL(`${collectorUrl}/v1/reports`);
-  const body = JSON.stringify(report);
+  const url = new URL(`${collectorUrl}${options.path ?? '/v1/reports'}`);
+  const body = JSON.stringify(document);
   let attempts = 0;
   let lastError = 'no answer';
   try {
+    // undici is loaded here, or earlier by main while the checks wait (see http-client.ts).
+    const { httpRequest } = await import('./http-client.ts');
+    // A try whose SYN or request was lost is abandoned for a fresh one rather than left waiting
+    // on the kernel's 1 s retransmit: undici's connect, headers and body timeouts end it.
+    const tryTimeoutMs = Math.max(100, Math.round(budgetMs / 3));
     await pRetry(
       async () => {
         attempts++;
-        // A try whose SYN or request was lost is abandoned for a fresh one
-        // rather than left waiting on the kernel's 1 s retransmit.
-        const tryTimeout = AbortSignal.timeout(Math.max(100, Math.round(budgetMs / 3)));
-        const attempt = AbortSignal.any([stop, tryTimeout]);
         const res = await httpRequest(url, {
           method: 'POST',
           headers: {
             'content-type': 'application/json',
-            'content-length': String(Buffer.byteLength(body)),
             'user-agent': userAgent,
             ...(token ? { authorization: `Bearer ${token}` } : {}),
           },
           body,
-          signal: attempt,
-          ...(options.resolve ? { lookup: lookupWith(options.resolve, attempt) } : {}),
+          signal: stop,
+          timeoutMs: tryTimeoutMs,
+          ...(options.resolve ? { lookup: lookupWith(options.resolve, stop) } : {}),
           maxBody: 200,
         });
         if (res.status >= 200 && res.status < 300) return;

@@ -1,7 +1,7 @@
 // http(s)://… — passes on an HTTP response whose status the policy accepts. The status line and
 // headers decide; the body is never waited for (a slow or endless body must not hold the check).
 import { CodedError } from '../../lib/errors.ts';
-import { httpRequest, lookupWith } from '../http-client.ts';
+import { lookupWith } from '../lookup.ts';
 import type { Check } from '../prober.ts';
 import type { ResolveHost } from './tcp.ts';
 
@@ -20,6 +20,8 @@ export function httpCheck(spec: string, url: string, policy: StatusPolicy, resol
     spec,
     kind: 'http',
     async attempt(signal) {
+      // undici is loaded by the first attempt, not at start (see http-client.ts).
+      const { httpRequest } = await import('../http-client.ts');
       const res = await httpRequest(target, {
         method: 'GET',
         headers: { 'user-agent': userAgent },
