@@ -30,6 +30,8 @@ export interface CollectorConfig {
   readonly token: string | null;
   readonly tokenFile: string | null;
   readonly maxLabelValues: number;
+  /** Open connections at most; more are closed as they arrive. */
+  readonly maxConnections: number;
   /** OTLP push of the metrics; null: off. */
   readonly otlp: OtlpConfig | null;
   readonly logLevel: Level;
@@ -72,6 +74,7 @@ const schema = z.object({
   'db-password-file': z.string().min(1, 'must not be empty').optional(),
   'token-file': z.string().min(1, 'must not be empty').optional(),
   'max-label-values': wholeNumber(1, 100_000),
+  'max-connections': wholeNumber(1, 100_000),
   'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
   'dry-run': z.boolean(),
 });
@@ -96,6 +99,7 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
     token: tokenFile === null ? null : readToken(tokenFile, source['token-file']!, readText),
     tokenFile,
     maxLabelValues: c['max-label-values'],
+    maxConnections: c['max-connections'],
     otlp: parseOtlpConfig(
       { endpoint: raw['otlp-endpoint'] as string | undefined, interval: raw['otlp-interval'] as string | undefined },
       { endpoint: source['otlp-endpoint']!, interval: source['otlp-interval']! },

@@ -1,7 +1,7 @@
 // netready collector: receive the agents' reports, keep them, export metrics.
 import { createServer } from 'node:http';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
-import { closeServer, formatHostPort, listen } from '../lib/listen.ts';
+import { capConnections, closeServer, formatHostPort, listen, serverOptions } from '../lib/listen.ts';
 import { createLogger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { untilSignal } from '../lib/signals.ts';
@@ -46,15 +46,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return EXIT.UNUSABLE;
   }
 
+  // Slow or stalled clients cannot hold a connection for long, nor many connections the file limit.
   const server = createServer(
-    {
-      // Slow or stalled clients cannot hold a connection for long.
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
-      keepAliveTimeout: 5_000,
-    },
+    serverOptions({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: config.maxConnections }),
     collector.handler,
   );
+  capConnections(server, config.maxConnections, log);
 
   try {
     await listen(server, config.listen.host, config.listen.port);
