@@ -27,6 +27,7 @@ import { argValue, container } from './wiring.ts';
 const ALL_ON = {
   collector: { store: { sqlite: { persistence: { enabled: true } } } },
   serviceMonitor: { enabled: true },
+  prometheusRule: { enabled: true },
   networkPolicy: { enabled: true },
   grafanaDashboard: { enabled: true },
 };
@@ -44,7 +45,7 @@ const POSTGRESQL = {
 const COMBINATIONS: Array<[string, object]> = [
   ['defaults (self-signed certificate)', {}],
   ['cert-manager', { webhook: { certManager: { enabled: true } } }],
-  ['SQLite on a PVC, ServiceMonitor, NetworkPolicies, Grafana dashboard', ALL_ON],
+  ['SQLite on a PVC, ServiceMonitors, PrometheusRule, NetworkPolicies, Grafana dashboard', ALL_ON],
   ['PostgreSQL from a Secret, three collectors', POSTGRESQL],
 ];
 
@@ -143,6 +144,7 @@ describe('Helm chart charts/netready', { timeout: 180_000 }, () => {
         ['PersistentVolumeClaim', 'Deployment'],
       ],
       ['serviceMonitor', ALL_ON, 'components/servicemonitor', ['ServiceMonitor']],
+      ['prometheusRule', ALL_ON, 'components/prometheusrule', ['PrometheusRule']],
       ['networkPolicy', ALL_ON, 'components/networkpolicy', ['NetworkPolicy']],
       [
         'webhook.certManager',
@@ -329,6 +331,13 @@ describe('Helm chart charts/netready', { timeout: 180_000 }, () => {
       'two collectors on SQLite',
       { collector: { replicas: 2 } },
       /collector\.replicas > 1 needs collector\.store\.type postgresql/,
+    ],
+    ['an alert share above 1', { prometheusRule: { nodeSlowNetwork: { share: 5 } } }, /prometheusRule\/nodeSlowNetwork\/share/],
+    ['an alert window in Go syntax', { prometheusRule: { reportsRejected: { window: '1h30m0.5s' } } }, /prometheusRule\/reportsRejected\/window/],
+    [
+      'alerts without the ServiceMonitors they read',
+      { prometheusRule: { enabled: true } },
+      /prometheusRule\.enabled needs serviceMonitor\.enabled/,
     ],
     [
       'PostgreSQL without its Secret',

@@ -38,6 +38,7 @@ const VALIDATORS: Record<string, Validator> = {
   'cert-manager.io/v1 Issuer': certManagerIssuer,
   'cert-manager.io/v1 Certificate': certManagerCertificate,
   'monitoring.coreos.com/v1 ServiceMonitor': serviceMonitor,
+  'monitoring.coreos.com/v1 PrometheusRule': prometheusRule,
 };
 
 /** Throws naming the object and every problem found. */
@@ -95,6 +96,22 @@ function serviceMonitor(obj: K8sObject): void {
   check(spec && typeof spec.selector === 'object', 'spec.selector is required');
   check(Array.isArray(spec!.endpoints) && spec!.endpoints.length > 0, 'spec.endpoints must list at least one endpoint');
   for (const ep of spec!.endpoints) check(typeof ep.port === 'string' || ep.targetPort !== undefined, 'every endpoint needs port (a Service port name) or targetPort');
+}
+
+// monitoring.coreos.com/v1: named groups of rules, each an alert or a record with an expression
+// (promtool checks the expressions themselves: alerts.test.ts).
+function prometheusRule(obj: K8sObject): void {
+  const groups = (obj.spec as { groups?: unknown } | undefined)?.groups;
+  check(Array.isArray(groups) && groups.length > 0, 'spec.groups must list at least one group');
+  for (const g of groups as Array<Record<string, any>>) {
+    check(typeof g.name === 'string' && g.name !== '', 'every group needs a name');
+    check(Array.isArray(g.rules) && g.rules.length > 0, `group ${g.name}: rules must list at least one rule`);
+    for (const r of g.rules) {
+      check(typeof r.alert === 'string' || typeof r.record === 'string', `group ${g.name}: every rule needs alert or record`);
+      check(typeof r.expr === 'string' && r.expr.trim() !== '', `${r.alert ?? r.record}: expr is required`);
+      if (r.for !== undefined) check(/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(r.for), `${r.alert}: for must be a Prometheus duration`);
+    }
+  }
 }
 
 function check(ok: unknown, message: string): void {
