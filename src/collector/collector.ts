@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
 import { readSummary } from './dashboard/summary.ts';
-import { createIngest, type Ingest } from './ingest.ts';
+import { createIngest, createOutageIngest, type Ingest } from './ingest.ts';
 import { createMetrics, teeMetrics, type CollectorMetrics } from './metrics.ts';
 import { startRetention } from './retention.ts';
 import { createRequestListener } from './server.ts';
@@ -64,12 +64,15 @@ export async function createCollector(config: CollectorConfig, options: Collecto
     log.warn({ id }, 'a stored report could not be read back and was skipped; the store file may be damaged');
   };
   const ingest = createIngest(store, metrics, clock, log);
+  const submitOutage = createOutageIngest(store, metrics, clock, log);
   const retention = options.retention === false ? null : startRetention(store, config.retentionAgeMs, clock, log);
   let stopping = false;
 
   const handler = createRequestListener({
     submit: (report) => ingest.submit(report),
     list: (filter) => store.list(filter),
+    submitOutage,
+    listOutages: (filter) => store.listOutages(filter),
     summary: (sinceMs, nowMs) => readSummary(store, sinceMs, nowMs),
     readiness: cachedReadiness(store, clock, log),
     registry,

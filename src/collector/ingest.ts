@@ -2,7 +2,7 @@
 // to the store, and the metrics count each report once, after its commit, so
 // an agent's retry of a stored report changes no histogram.
 import type { Logger } from '../lib/log.ts';
-import type { Report } from '../lib/report.ts';
+import type { Outage, Report } from '../lib/report.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommitter } from './committer.ts';
 import type { CollectorMetrics } from './metrics.ts';
@@ -68,4 +68,26 @@ export function createIngest(store: ReportStore, metrics: CollectorMetrics, cloc
     },
     { maxBatch: MAX_BATCH },
   );
+}
+
+/**
+ * Stores one outage at a time, straight to the store: outages are rare (a
+ * watch sends a few per minute at most), so they need no batching. Counted in
+ * the metrics once stored; a retried delivery counts as a duplicate.
+ */
+export function createOutageIngest(store: ReportStore, metrics: CollectorMetrics, clock: Clock, log: Logger): (outage: Outage) => Promise<number | null> {
+  const errors = new ErrorThrottle(ERROR_LOG_INTERVAL_MS);
+  return async (outage) => {
+    let id: number | null;
+    try {
+      id = await store.insertOutage(outage, clock.now());
+    } catch (err) {
+      const decision = errors.take(clock.now());
+      if (decision.log) log.error({ err, failedOutagesNotLogged: decision.suppressed }, 'could not store an outage (answered 503); check the store as for reports');
+      throw err;
+    }
+    if (id === null) metrics.duplicate();
+    else metrics.outage(outage);
+    return id;
+  };
 }

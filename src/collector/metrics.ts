@@ -4,13 +4,15 @@
 // name or uid is ever a label; node, namespace and error class go through the
 // cardinality cap.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Report } from '../lib/report.ts';
+import type { Outage, Report } from '../lib/report.ts';
 import { LabelCap } from './cardinality.ts';
 
 /** 1 ms to 2 min, with an exact edge at 5 s: the Kubernetes pod start-up SLO. */
 export const DELAY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120] as const;
 /** Admission to ready also spans scheduling and image pulls: up to 10 min, same 5 s edge. */
 export const ADMISSION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600] as const;
+/** Outage durations: from a few probe intervals (the detection window) up to an hour. */
+export const OUTAGE_BUCKETS = [1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600] as const;
 /** Reports per commit: 1 up to the committer's largest batch. */
 export const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500] as const;
 /** Commit time, fsync included. */
@@ -56,6 +58,14 @@ export const METRICS = {
     labelNames: ['node'],
     buckets: ADMISSION_BUCKETS,
   },
+  networkLost: { name: 'netready_network_lost_total', help: 'Outages of a running pod\'s network reported by netready watch, per node.', labelNames: ['node'] },
+  outageDuration: {
+    name: 'netready_network_outage_seconds',
+    help: 'Duration of each outage reported by netready watch (first failing probe until the path worked again), per node.',
+    labelNames: ['node'],
+    buckets: OUTAGE_BUCKETS,
+  },
+  outagesDropped: { name: 'netready_network_outages_dropped_total', help: 'Outages that watches saw but did not send because of their per-minute cap, as the next sent outage counts them.' },
   reports: { name: 'netready_reports_total', help: 'Reports stored (each pod run counted once).' },
   duplicates: { name: 'netready_reports_duplicate_total', help: 'Reports received again after they were stored (agent retries); not counted in other metrics.' },
   rejected: { name: 'netready_reports_rejected_total', help: 'POST /v1/reports requests not stored, per reason.', labelNames: ['reason'] },
@@ -82,6 +92,8 @@ export interface MetricsOptions {
 export interface CollectorMetrics {
   /** A newly stored report. */
   stored(report: Report): void;
+  /** A newly stored outage. */
+  outage(outage: Outage): void;
   duplicate(): void;
   rejected(reason: RejectReason): void;
   committed(reports: number, seconds: number): void;
@@ -122,6 +134,10 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
   const rejected = instruments.counter(METRICS.rejected);
   const folded = instruments.counter(METRICS.folded);
   const corruptRows = instruments.counter(METRICS.corruptRows);
+  const networkLost = instruments.counter(METRICS.networkLost);
+  const outageDuration = instruments.histogram(METRICS.outageDuration);
+  const outagesDropped = instruments.counter(METRICS.outagesDropped);
+  outagesDropped(0);
   reports(0);
   corruptRows(0);
   duplicates(0);
@@ -146,6 +162,12 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
       if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
         admissionToReady(report.admissionToReadySeconds, { node });
       }
+    },
+    outage(outage) {
+      const node = cap.fold('node', outage.pod.node);
+      networkLost(1, { node });
+      outageDuration(outage.durationSeconds, { node });
+      if (outage.dropped > 0) outagesDropped(outage.dropped);
     },
     duplicate: () => duplicates(1),
     rejected: (reason) => rejected(1, { reason }),
@@ -194,6 +216,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Coll
 export function teeMetrics(...targets: readonly CollectorMetrics[]): CollectorMetrics {
   return {
     stored: (report) => targets.forEach((t) => t.stored(report)),
+    outage: (outage) => targets.forEach((t) => t.outage(outage)),
     duplicate: () => targets.forEach((t) => t.duplicate()),
     rejected: (reason) => targets.forEach((t) => t.rejected(reason)),
     committed: (reports, seconds) => targets.forEach((t) => t.committed(reports, seconds)),

@@ -3,7 +3,7 @@
 // must not silently list everything.
 import * as z from 'zod';
 import { parseDuration } from '../lib/duration.ts';
-import type { ReportFilter } from './store.ts';
+import type { OutageFilter, ReportFilter } from './store.ts';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -50,30 +50,52 @@ const custom = <T>(parse: (s: string) => T | null, message: string) =>
     return z.NEVER;
   });
 
+const limit = custom((s) => (/^\d{1,4}$/.test(s) && Number(s) >= 1 && Number(s) <= MAX_LIMIT ? Number(s) : null), `expected 1 to ${MAX_LIMIT}`).optional();
+const cursor = custom(decodeCursor, 'not a cursor from a previous page').optional();
+
 const schema = z.strictObject({
   node: z.string().max(253).optional(),
   namespace: z.string().max(253).optional(),
   outcome: z.enum(['ready', 'timeout'], { error: 'expected ready or timeout' }).optional(),
   since: z.string().optional(),
   'slower-than': custom(seconds, 'expected seconds (2.5) or a duration (2s, 1m)').optional(),
-  limit: custom((s) => (/^\d{1,4}$/.test(s) && Number(s) >= 1 && Number(s) <= MAX_LIMIT ? Number(s) : null), `expected 1 to ${MAX_LIMIT}`).optional(),
-  cursor: custom(decodeCursor, 'not a cursor from a previous page').optional(),
+  limit,
+  cursor,
 });
 
-/** Parses the query of a list request; `nowMs` resolves `since` given as a duration ("the last 10m"). */
-export function parseListQuery(params: URLSearchParams, nowMs: number): { ok: true; filter: ReportFilter } | { ok: false; error: string } {
+const outageSchema = z.strictObject({
+  node: z.string().max(253).optional(),
+  namespace: z.string().max(253).optional(),
+  limit,
+  cursor,
+});
+
+/** Parses the query of GET /v1/outages: node, namespace, limit, cursor. */
+export function parseOutageQuery(params: URLSearchParams): { ok: true; filter: OutageFilter } | { ok: false; error: string } {
+  const r = parseParams(params, outageSchema, 'node, namespace, limit, cursor');
+  if (!r.ok) return r;
+  return { ok: true, filter: { node: r.data.node, namespace: r.data.namespace, beforeId: r.data.cursor, limit: r.data.limit ?? DEFAULT_LIMIT } };
+}
+
+/** Query parameters through `schema`; repeated and unknown parameters are errors naming them. */
+function parseParams<S extends z.ZodType>(params: URLSearchParams, schema: S, expected: string): { ok: true; data: z.infer<S> } | { ok: false; error: string } {
   const raw: Record<string, string> = {};
   for (const [key, value] of params) {
     if (Object.hasOwn(raw, key)) return { ok: false, error: `${key}: given more than once` };
     raw[key] = value;
   }
   const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const name = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : String(issue.path[0]);
-    const message = issue.code === 'unrecognized_keys' ? 'unknown parameter; expected node, namespace, outcome, since, slower-than, limit, cursor' : issue.message;
-    return { ok: false, error: `${name}: ${message}` };
-  }
+  if (r.success) return { ok: true, data: r.data };
+  const issue = r.error.issues[0]!;
+  const name = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : String(issue.path[0]);
+  const message = issue.code === 'unrecognized_keys' ? `unknown parameter; expected ${expected}` : issue.message;
+  return { ok: false, error: `${name}: ${message}` };
+}
+
+/** Parses the query of a list request; `nowMs` resolves `since` given as a duration ("the last 10m"). */
+export function parseListQuery(params: URLSearchParams, nowMs: number): { ok: true; filter: ReportFilter } | { ok: false; error: string } {
+  const r = parseParams(params, schema, 'node, namespace, outcome, since, slower-than, limit, cursor');
+  if (!r.ok) return r;
   const q = r.data;
   let startedSinceMs: number | undefined;
   if (q.since !== undefined) {

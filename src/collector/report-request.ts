@@ -1,9 +1,9 @@
 // POST /v1/reports, the pure part: headers and body bytes in, a validated
-// report or a rejection (status, reason, JSON body) out. Knows nothing of
+// document (a start report or an outage) or a rejection (status, reason, JSON body) out. Knows nothing of
 // sockets; server.ts reads the request and writes what this decides.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type * as z from 'zod';
-import { reportSchema, type Report } from '../lib/report.ts';
+import { outageSchema, REPORT_KINDS, reportSchema, type Outage, type Report } from '../lib/report.ts';
 import type { RejectReason } from './metrics.ts';
 
 /** Largest body accepted: a report is ~1-2 KiB; 64 checks with long specs stay well under this. */
@@ -68,8 +68,15 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes and validates a report body. Unknown fields are dropped; `__proto__` keys are plain keys to JSON.parse and dropped by the schema. */
-export function decodeReport(body: Uint8Array): { ok: true; report: Report } | { ok: false; rejection: Rejection } {
+/** A validated document of one of the contract's kinds. */
+export type Decoded = { ok: true; kind: 'start'; report: Report } | { ok: true; kind: 'outage'; outage: Outage } | { ok: false; rejection: Rejection };
+
+/**
+ * Decodes and validates a POST /v1/reports body: a start report (kind `start`
+ * or none) or an outage; any other kind is a 400 naming `kind`. Unknown fields
+ * are dropped; `__proto__` keys are plain keys to JSON.parse and dropped by the schema.
+ */
+export function decodeDocument(body: Uint8Array): Decoded {
   let doc: unknown;
   try {
     doc = JSON.parse(utf8.decode(body));
@@ -77,12 +84,27 @@ export function decodeReport(body: Uint8Array): { ok: true; report: Report } | {
     // The parser's message quotes the input: not echoed back.
     return { ok: false, rejection: reject(400, 'invalid_json', 'the body is not valid UTF-8 JSON') };
   }
+  const kind = typeof doc === 'object' && doc !== null && Object.hasOwn(doc, 'kind') ? (doc as { kind: unknown }).kind : 'start';
+  if (kind === 'outage') {
+    const result = outageSchema.safeParse(doc);
+    return result.success ? { ok: true, kind, outage: result.data } : { ok: false, rejection: invalid(result.error.issues, 'the outage document does not match the v1 schema') };
+  }
+  if (kind !== 'start') {
+    const issue = { path: 'kind', message: `expected one of ${REPORT_KINDS.join(', ')} (or no kind: start)` };
+    return { ok: false, rejection: withIssues(reject(400, 'invalid_report', `kind: this collector does not know the document kind ${JSON.stringify(kind).slice(0, MAX_SEGMENT)}`), [issue], 0) };
+  }
   const result = reportSchema.safeParse(doc);
-  if (result.success) return { ok: true, report: result.data };
-  const all = result.error.issues;
+  return result.success ? { ok: true, kind, report: result.data } : { ok: false, rejection: invalid(result.error.issues, 'the report does not match the v1 schema') };
+}
+
+/** The 400 for a document that fails its schema, listing the first MAX_ISSUES issues by path. */
+function invalid(all: readonly z.core.$ZodIssue[], what: string): Rejection {
   const issues = all.slice(0, MAX_ISSUES).map((i) => ({ path: formatPath(i.path), message: issueMessage(i) }));
-  const rejection = reject(400, 'invalid_report', `the report does not match the v1 schema: ${issues.map((i) => i.path).join(', ')}`);
-  return { ok: false, rejection: { ...rejection, body: { ...rejection.body, issues, ...(all.length > MAX_ISSUES ? { moreIssues: all.length - MAX_ISSUES } : {}) } } };
+  return withIssues(reject(400, 'invalid_report', `${what}: ${issues.map((i) => i.path).join(', ')}`), issues, all.length - issues.length);
+}
+
+function withIssues(r: Rejection, issues: ErrorBody['issues'] & object, more: number): Rejection {
+  return { ...r, body: { ...r.body, issues, ...(more > 0 ? { moreIssues: more } : {}) } };
 }
 
 /** zod's message, with the reason a record key was refused ("Invalid key in record" alone says little). */

@@ -5,19 +5,22 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
-import type { Report } from '../lib/report.ts';
-import { checkRequestHead, decodeReport, MAX_BODY_BYTES, tooLarge, type Rejection } from './report-request.ts';
+import type { Outage, Report } from '../lib/report.ts';
+import { checkRequestHead, decodeDocument, MAX_BODY_BYTES, tooLarge, type Rejection } from './report-request.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import type { Clock } from './clock.ts';
-import { encodeCursor, parseListQuery } from './query.ts';
+import { encodeCursor, parseListQuery, parseOutageQuery } from './query.ts';
 import { dashboardPage } from './dashboard/page.ts';
 import { parseSummaryQuery, type Summary } from './dashboard/summary.ts';
-import type { ReportFilter, ReportPage } from './store.ts';
+import type { OutageFilter, OutagePage, ReportFilter, ReportPage } from './store.ts';
 
 export interface ServerDeps {
   /** Resolves with the new row id (null: already stored) once the report is durable. */
   readonly submit: (report: Report) => Promise<number | null>;
   readonly list: (filter: ReportFilter) => Promise<ReportPage>;
+  /** Resolves with the new row id (null: already stored) once the outage is durable. */
+  readonly submitOutage: (outage: Outage) => Promise<number | null>;
+  readonly listOutages: (filter: OutageFilter) => Promise<OutagePage>;
   /** null when the store takes writes, else why not. */
   readonly readiness: () => Promise<string | null>;
   readonly registry: Registry;
@@ -39,6 +42,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, deps: ServerDeps) => 
 
 const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/v1/reports': { POST: postReport, GET: listReports },
+  '/v1/outages': { GET: listOutages },
   '/metrics': { GET: metrics },
   '/healthz': { GET: (_req, res, deps) => sendJson(res, 200, { status: 'ok' }, deps) },
   '/readyz': { GET: readyz },
@@ -85,11 +89,11 @@ async function postReport(req: IncomingMessage, res: ServerResponse, deps: Serve
   const body = await readBody(req, MAX_BODY_BYTES);
   if (body === 'aborted') return;
   if (body === 'too_large') return sendRejection(req, res, tooLarge(), deps);
-  const decoded = decodeReport(body);
+  const decoded = decodeDocument(body);
   if (!decoded.ok) return sendRejection(req, res, decoded.rejection, deps);
   let id: number | null;
   try {
-    id = await deps.submit(decoded.report);
+    id = decoded.kind === 'start' ? await deps.submit(decoded.report) : await deps.submitOutage(decoded.outage);
   } catch (err) {
     // Logged once per failed commit by the pipeline.
     deps.log.debug({ err }, 'report not stored');
@@ -106,6 +110,13 @@ async function listReports(req: IncomingMessage, res: ServerResponse, deps: Serv
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
   const page = await deps.list(parsed.filter);
   sendJson(res, 200, { reports: page.reports, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
+}
+
+async function listOutages(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
+  const parsed = parseOutageQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
+  if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
+  const page = await deps.listOutages(parsed.filter);
+  sendJson(res, 200, { outages: page.outages, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
 }
 
 function dashboard(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {

@@ -12,17 +12,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CodedError } from '../lib/errors.ts';
-import type { Report } from '../lib/report.ts';
+import type { Outage, Report } from '../lib/report.ts';
 import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
 import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
-import type { ReportFilter, ReportPage, ReportStore, StoredReport, StoreOptions, StoreWindow, WindowRow } from './store.ts';
+import type { OutageFilter, OutagePage, ReportFilter, ReportPage, ReportStore, StoredOutage, StoredReport, StoreOptions, StoreWindow, WindowRow } from './store.ts';
 
 // AUTOINCREMENT: ids are never reused, even after retention has deleted every
 // row, so a pagination cursor always means what it meant. The two partial
 // unique indexes make a report's identity its pod uid and start time, or, for
 // an agent run outside Kubernetes (no uid), its pod name, namespace and node.
 // The filter indexes end in the id, so a page is read in id order from them.
-// agg_minute: the minute cells (aggregates.ts); rollups: one blob per rolled
+// outages: one row per outage a watch reported, its identity the pod and the
+// outage's start; kept by the same retention floor as reports, and at most
+// maxRows of them. agg_minute: the minute cells (aggregates.ts); rollups: one blob per rolled
 // hour (level 1) or day (level 2); meta: the retention floor and how far
 // rollups have got.
 const SCHEMA = `
@@ -45,6 +47,19 @@ CREATE INDEX IF NOT EXISTS reports_namespace ON reports (pod_namespace, id);
 CREATE INDEX IF NOT EXISTS reports_outcome ON reports (outcome, id);
 CREATE INDEX IF NOT EXISTS reports_delay ON reports (delay_seconds);
 DROP INDEX IF EXISTS reports_received;
+CREATE TABLE IF NOT EXISTS outages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_ms INTEGER NOT NULL,
+  pod_uid TEXT NOT NULL,
+  pod_namespace TEXT NOT NULL,
+  pod_name TEXT NOT NULL,
+  node TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  body TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS outages_identity ON outages (started_ms, pod_uid, pod_namespace, pod_name, node);
+CREATE INDEX IF NOT EXISTS outages_node ON outages (node, id);
+CREATE INDEX IF NOT EXISTS outages_namespace ON outages (pod_namespace, id);
 CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS rollups (level INTEGER NOT NULL, period_ms INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (level, period_ms)) STRICT;
@@ -189,6 +204,37 @@ class SqliteStore implements ReportStore, AggregateSource {
     return ids;
   }
 
+  async insertOutage(outage: Outage, receivedMs: number): Promise<number | null> {
+    const p = outage.pod;
+    const row = this.#prepared(
+      `INSERT INTO outages (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING RETURNING id`,
+    ).get(Math.max(receivedMs, this.#lastReceivedMs), p.uid, p.namespace, p.name, p.node, Date.parse(outage.startedAt), JSON.stringify(outage)) as { id: number } | undefined;
+    return row ? Number(row.id) : null;
+  }
+
+  async listOutages(filter: OutageFilter): Promise<OutagePage> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    for (const [sql, value] of [['id < ?', filter.beforeId], ['node = ?', filter.node], ['pod_namespace = ?', filter.namespace]] as const) {
+      if (value === undefined) continue;
+      where.push(sql);
+      params.push(value);
+    }
+    const sql = `SELECT id, received_ms, body FROM outages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.#prepared(sql).all(...params, filter.limit + 1) as unknown as BodyRow[];
+    const page = rows.slice(0, filter.limit);
+    const outages = page.flatMap((r): StoredOutage[] => {
+      const outage = parseOutageBody(r.body);
+      if (outage === null) {
+        this.#options.onCorruptRow?.(Number(r.id));
+        return [];
+      }
+      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), outage }];
+    });
+    return { outages, nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
+  }
+
   async list(filter: ReportFilter): Promise<ReportPage> {
     const where: string[] = [];
     const params: (string | number)[] = [];
@@ -282,6 +328,9 @@ class SqliteStore implements ReportStore, AggregateSource {
     const deleted = Number(this.#deleteOlder.run(SWEEP_CHUNK, newFloor).changes);
     this.#rows -= deleted;
     work += deleted;
+    // Outages: the same floor, and at most maxRows of them (ids grow by one per stored outage).
+    const outageCap = `(SELECT coalesce(max(id), 0) FROM outages) - ${Math.floor(this.#options.maxRows)}`;
+    work += Number(this.#prepared(`DELETE FROM outages WHERE id IN (SELECT id FROM outages WHERE received_ms < ? OR id <= ${outageCap} ORDER BY id LIMIT ?)`).run(newFloor, SWEEP_CHUNK).changes);
     const oldestCell = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as { minute_ms: number } | undefined;
     if (oldestCell && Number(oldestCell.minute_ms) < newFloor) {
       // Ten minutes of cells per step: bounded work whatever the rate.
@@ -356,6 +405,17 @@ export function parseBody(body: unknown): Report | null {
     const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
     if (typeof doc !== 'object' || doc === null || typeof (doc as Report).pod !== 'object' || !Array.isArray((doc as Report).checks)) return null;
     return doc as Report;
+  } catch {
+    return null;
+  }
+}
+
+/** A stored body back to an outage; null when it is not the JSON object that was stored. */
+export function parseOutageBody(body: unknown): Outage | null {
+  try {
+    const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
+    if (typeof doc !== 'object' || doc === null || (doc as Outage).kind !== 'outage' || typeof (doc as Outage).pod !== 'object' || !Array.isArray((doc as Outage).checks)) return null;
+    return doc as Outage;
   } catch {
     return null;
   }

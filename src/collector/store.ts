@@ -6,7 +6,7 @@
 // aggregates of them (aggregates.ts), roll complete hours and days up into
 // one row each, and apply retention to reports and aggregates alike in whole
 // minutes, so that a summary over any window reads aggregates, not reports.
-import type { Report } from '../lib/report.ts';
+import type { Outage, Report } from '../lib/report.ts';
 import type { Totals } from './aggregates.ts';
 
 /** A stored report as GET /v1/reports returns it. */
@@ -46,6 +46,27 @@ export interface WindowRow {
   readonly delaySeconds: number;
 }
 
+/** A stored outage as GET /v1/outages returns it. */
+export interface StoredOutage {
+  readonly id: number;
+  readonly receivedAt: string;
+  readonly outage: Outage;
+}
+
+/** Filters of an outage list; `beforeId` is the pagination cursor: ids below it. */
+export interface OutageFilter {
+  readonly node?: string | undefined;
+  readonly namespace?: string | undefined;
+  readonly beforeId?: number | undefined;
+  readonly limit: number;
+}
+
+/** A page of outages, newest first; `nextBeforeId` is the cursor of the next page, null after the last. */
+export interface OutagePage {
+  readonly outages: StoredOutage[];
+  readonly nextBeforeId: number | null;
+}
+
 /** What a summary needs from the store for one window. */
 export interface StoreWindow {
   /** Where the aggregates start: `sinceMs` rounded down to the minute, or the retention floor if later. */
@@ -77,6 +98,14 @@ export interface ReportStore {
    * each report's new id, or null for a report already stored, once durable.
    */
   insertBatch(reports: readonly Report[], receivedMs: number): Promise<(number | null)[]>;
+  /**
+   * Stores one outage (`netready watch`), durable when it resolves: its new
+   * id, or null when that pod's outage of that start is already stored (a
+   * retried delivery). Outages are rare, so each is its own transaction.
+   */
+  insertOutage(outage: Outage, receivedMs: number): Promise<number | null>;
+  /** Outages newest first: a full page of `filter.limit` unless it is the last. */
+  listOutages(filter: OutageFilter): Promise<OutagePage>;
   /** Newest first: a full page of `filter.limit` reports unless it is the last. */
   list(filter: ReportFilter): Promise<ReportPage>;
   /** The aggregates of [sinceMs, nowMs] and the newest `recent` reports of it, with its `slowest` whole. */

@@ -65,6 +65,10 @@ async function sendAll(url: string): Promise<void> {
     const res = await postReport(url, report);
     assert.equal(res.status, 202, res.text);
   }
+  // One outage (netready watch) on a node already counted, so that its metrics are compared too.
+  const base = fixture('valid-outage.json');
+  const outage = await postReport(url, { ...base, pod: { ...base.pod, node: SENT[0]!.node }, dropped: 2 });
+  assert.equal(outage.status, 202, outage.text);
 }
 
 const sameAttrs = (a: Attrs, b: Attrs) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());

@@ -1,16 +1,18 @@
 // The dashboard's page script, run in the browser: fetches GET /v1/summary
-// every few seconds and renders it. Written in TypeScript so that tsc checks it
+// and the newest outages (GET /v1/outages) every few seconds and renders them. Written in TypeScript so that tsc checks it
 // against the DOM types, and sent as its own source text (see page.ts), so it
 // references nothing outside its body but browser globals and its argument.
 // Text from reports reaches the page only as text nodes (charts.ts h() and
 // textContent), never as markup; the page's CSP enforces that with Trusted Types.
 import type { Charts } from './charts.ts';
+import type { StoredOutage } from '../store.ts';
 import type { SlowPod, Summary } from './summary.ts';
 
 /** Runs the page: the first fetch at once, then one every REFRESH_MS after the previous one ended. */
 export function dashboardScript(c: Charts): void {
   const REFRESH_MS = 5000;
   const FETCH_TIMEOUT_MS = 4000;
+  const OUTAGES_SHOWN = 20;
   const { h } = c;
   const byId = (id: string) => document.getElementById(id)!;
   const windowSelect = byId('since') as HTMLSelectElement;
@@ -132,6 +134,21 @@ export function dashboardScript(c: Charts): void {
     byId('slowest-body').replaceChildren(...(rows.length ? rows : [empty(4, 'No reports in this window.')]));
   }
 
+  function renderOutages(outages: readonly StoredOutage[]): void {
+    const rows = outages.map(({ outage: o }) => {
+      const failed = o.checks.filter((k) => Object.keys(k.errors).length > 0);
+      return h(
+        'tr',
+        '',
+        h('td', 'pod', h('div', 'pod-name', o.pod.name), h('div', 'muted', o.pod.namespace), h('div', 'muted pod-node', o.pod.node)),
+        h('td', 'num', h('div', 'delay', c.delay(o.durationSeconds)), o.dropped > 0 && h('div', 'muted', `${c.count(o.dropped)} before it not sent`)),
+        h('td', 'num muted', c.clock(Date.parse(o.startedAt))),
+        h('td', '', ...failed.map((k) => h('div', 'muted', `${k.spec}: ${Object.entries(k.errors).map(([cls, n]) => `${cls} ${c.count(n)}`).join(', ')}`))),
+      );
+    });
+    byId('outages-body').replaceChildren(...(rows.length ? rows : [empty(4, 'No outages reported (netready watch).')]));
+  }
+
   function render(sum: Summary): void {
     renderTotals(sum);
     renderNodes(sum);
@@ -149,10 +166,13 @@ export function dashboardScript(c: Charts): void {
     const deadline = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
     try {
       // Relative: the page works behind a path prefix (kubectl proxy, an ingress).
-      const res = await fetch(`v1/summary?since=${encodeURIComponent(windowSelect.value)}`, { signal: abort.signal, cache: 'no-store', headers: { accept: 'application/json' } });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      last = (await res.json()) as Summary;
+      const init: RequestInit = { signal: abort.signal, cache: 'no-store', headers: { accept: 'application/json' } };
+      const answers = await Promise.all([fetch(`v1/summary?since=${encodeURIComponent(windowSelect.value)}`, init), fetch(`v1/outages?limit=${OUTAGES_SHOWN}`, init)]);
+      for (const res of answers) if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const [sum, outages] = await Promise.all(answers.map((res) => res.json() as Promise<unknown>));
+      last = sum as Summary;
       render(last);
+      renderOutages((outages as { outages: StoredOutage[] }).outages);
       setStatus(`updated ${c.clock(Date.parse(last.generatedAt))}`, false);
     } catch (err) {
       const e = err as Error;

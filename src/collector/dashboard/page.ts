@@ -142,6 +142,13 @@ function html(style: string, js: string): string {
       <tbody id="slowest-body"></tbody>
     </table>
   </section>
+  <section aria-labelledby="h-outages">
+    <h2 id="h-outages">Network outages<span class="hint">the newest 20 that netready watch reported, any time: a running pod's checks failing until they passed again</span></h2>
+    <table id="outages">
+      <thead><tr><th>pod · namespace · node</th><th class="num">duration</th><th class="num">started</th><th>failed checks</th></tr></thead>
+      <tbody id="outages-body"></tbody>
+    </table>
+  </section>
 </main>
 <footer><span id="window"></span> · refreshes every 5 s · from this collector's store</footer>
 <script>${js}</script>
