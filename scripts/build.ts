@@ -3,6 +3,7 @@
 import { build, type Plugin } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { dirname, relative, resolve } from 'node:path';
 
 // Node built-ins are taken with process.getBuiltinModule() instead of an
 // `import`: an import builds each module's ES facade, which reads every export
@@ -45,6 +46,34 @@ const pinoStubs: Plugin = {
         : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'pino-stub' }, (args) => ({ contents: PINO_STUBS[args.path], loader: 'js' }));
+  },
+};
+
+// undici's Client (src/agent/http-client.ts) without the parts of undici the agent never runs,
+// which client.js requires all the same: less code to parse and compile in the agent's HTTP
+// chunk. Each stub says so if it is ever reached.
+const UNDICI_STUBS: Record<string, string> = {
+  // HTTP/2: the agent's Client sets allowH2: false (and node:http2 is not loaded).
+  'dispatcher/client-h2.js': `module.exports = function connectH2() { throw new Error('HTTP/2 is not bundled: the agent speaks HTTP/1.1'); };`,
+  // Milo, undici's experimental HTTP/1 parser, off unless asked for; llhttp parses.
+  'dispatcher/parser-h1.js': `module.exports = { getMiloEnabled: () => false };`,
+  // llhttp built without SIMD, undici's fallback where WebAssembly SIMD is missing (Node 24 on amd64 and arm64 has it).
+  'llhttp/llhttp-wasm.js': `throw new Error('llhttp without WebAssembly SIMD is not bundled');`,
+  // FormData request bodies: the agent sends strings.
+  'web/fetch/body.js': `module.exports = { extractBody() { throw new Error('FormData bodies are not bundled'); } };`,
+  'web/fetch/formdata': `module.exports = {};`,
+  'web/webidl': `module.exports = { webidl: { is: { FormData: () => false } } };`,
+};
+const undiciStubs: Plugin = {
+  name: 'undici-stubs',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const lib = /^(.*[\\/]node_modules[\\/]undici[\\/]lib)[\\/]/.exec(args.importer)?.[1];
+      if (!lib) return undefined;
+      const key = relative(lib, resolve(dirname(args.importer), args.path)).replaceAll('\\', '/');
+      return key in UNDICI_STUBS ? { path: key, namespace: 'undici-stub' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'undici-stub' }, (args) => ({ contents: UNDICI_STUBS[args.path], loader: 'js' }));
   },
 };
 
@@ -91,7 +120,7 @@ const results = await Promise.all([
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     splitting: true,
-    plugins: [pinoStubs, builtinsWithoutFacade, separatePrograms],
+    plugins: [pinoStubs, undiciStubs, builtinsWithoutFacade, separatePrograms],
   }),
   ...Object.entries(SEPARATE).map(([name, { entry }]) =>
     build({ ...common, entryPoints: { [name]: entry }, outdir: `${outdir}/chunks`, outExtension: { '.js': '.mjs' }, plugins: [pinoStubs, builtinsWithoutFacade] }),

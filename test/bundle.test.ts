@@ -34,6 +34,14 @@ test('the bundle runs alone: version, wait --dry-run, and a real wait with a rep
     const code = readFileSync(join(alone, 'app', 'chunks', chunk), 'utf8');
     for (const gone of ['thread-stream', 'sonic-boom']) assert.ok(!code.includes(gone), `${chunk} holds ${gone}`);
     if (chunk.startsWith('main-')) assert.ok(!code.includes('node:worker_threads'), `the agent's ${chunk} loads worker_threads`);
+    // undici (its llhttp parser in WebAssembly) only in the agent's HTTP chunk, which the agent import()s when it needs HTTP,
+    // and that without HTTP/2 or undici's non-SIMD parser copy (scripts/build.ts stubs them).
+    if (chunk.startsWith('main-')) assert.ok(!code.includes('WebAssembly'), `the agent's ${chunk} holds undici`);
+    if (chunk.startsWith('http-client-')) {
+      assert.ok(code.includes('WebAssembly'), `${chunk} lacks undici`);
+      assert.ok(!code.includes('node:http2'), `${chunk} holds HTTP/2`);
+      assert.ok(code.length < 200_000, `${chunk} is ${code.length} bytes`);
+    }
   }
 
   const version = await run(['version'], { argv0 });
@@ -50,6 +58,11 @@ test('the bundle runs alone: version, wait --dry-run, and a real wait with a rep
   });
   assert.equal(wait.code, 0, wait.stderr);
   assert.equal(reportSchema.parse(collector.reports[0]).pod.name, 'bundle-test');
+
+  // An http check and the report, both through the bundled undici.
+  const http = await run(['wait', '--check', `${collector.url}/`, '--collector', collector.url, '--termination-log', ''], { argv0 });
+  assert.equal(http.code, 0, http.stderr);
+  assert.equal(collector.reports.length, 2);
 
   const bad = await run(['wait', '--timeout', 'never'], { argv0 });
   assert.equal(bad.code, 2);

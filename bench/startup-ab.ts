@@ -1,0 +1,74 @@
+// bench/startup-ab: two builds of the agent side by side, and `node -e 0`, interleaved in one
+// run: `netready wait --check tcp://…` against a loopback listener, delivering its report to a
+// loopback collector stub, with the image's Node flags. No root, no pod: a quick A/B of a
+// start-up change before `bench/startup` measures it in a simulated pod.
+// Prints median wall time (spawn to exit), CPU time (user + system) and peak RSS (/usr/bin/time)
+// of each; CPU time is the figure least moved by other work on the machine.
+//
+//   node scripts/build.ts /tmp/a; node scripts/build.ts /tmp/b   (in two trees)
+//   node bench/startup-ab.ts /tmp/a /tmp/b [RUNS]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { imageNodeFlags } from '../test/helpers/image.ts';
+
+const [dirA, dirB] = process.argv.slice(2, 4);
+if (!dirA || !dirB) throw new Error('usage: node bench/startup-ab.ts DIST_A DIST_B [RUNS]');
+const RUNS = Number(process.argv[4] ?? 31);
+
+const tcp = createTcpServer((s) => s.destroy()).listen(0, '127.0.0.1');
+let reports = 0;
+const collector = createHttpServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    reports++;
+    res.writeHead(202).end();
+  });
+}).listen(0, '127.0.0.1');
+await Promise.all([once(tcp, 'listening'), once(collector, 'listening')]);
+const port = (s: { address(): unknown }) => (s.address() as AddressInfo).port;
+
+const agent = (dir: string) => [
+  process.execPath, ...imageNodeFlags(), `${dir}/netready.mjs`, 'wait',
+  '--check', `tcp://127.0.0.1:${port(tcp)}`, '--collector', `http://127.0.0.1:${port(collector)}`, '--termination-log', '',
+];
+const commands: Record<string, string[]> = { 'node -e 0': [process.execPath, '-e', '0'], [`A ${dirA}`]: agent(dirA), [`B ${dirB}`]: agent(dirB) };
+
+/** Runs argv under /usr/bin/time; resolves with wall ms and peak RSS MiB. */
+async function run(argv: string[]): Promise<{ wall: number; cpu: number; rss: number }> {
+  const t0 = performance.now();
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'close');
+  const wall = performance.now() - t0;
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${stderr}`);
+  const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
+  return { wall, cpu: (Number(cpu?.[1]) + Number(cpu?.[2])) * 1000, rss: Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1]) / 1024 };
+}
+
+const samples: Record<string, { wall: number[]; cpu: number[]; rss: number[] }> = {};
+for (const name of Object.keys(commands)) samples[name] = { wall: [], cpu: [], rss: [] };
+for (let i = 0; i < RUNS; i++) {
+  for (const [name, argv] of Object.entries(commands)) {
+    const r = await run(argv);
+    samples[name]!.wall.push(r.wall);
+    samples[name]!.cpu.push(r.cpu);
+    samples[name]!.rss.push(r.rss);
+  }
+}
+tcp.close();
+collector.close();
+if (reports !== 2 * RUNS) throw new Error(`collector stub got ${reports} reports, expected ${2 * RUNS}`);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const base = samples['node -e 0']!;
+console.log(`\n${RUNS} runs each, interleaved, loopback\n`);
+console.log('| command | median wall | median CPU | median peak RSS | wall / node -e 0 | RSS / node -e 0 |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const [name, s] of Object.entries(samples)) {
+  const w = median(s.wall);
+  const r = median(s.rss);
+  console.log(`| \`${name}\` | ${w.toFixed(1)} ms | ${median(s.cpu).toFixed(0)} ms | ${r.toFixed(1)} MiB | ${(w / median(base.wall)).toFixed(2)}x | ${(r / median(base.rss)).toFixed(2)}x |`);
+}
