@@ -4,9 +4,6 @@
 const BY_CODE: Record<string, string> = {
   ETIMEDOUT: 'timeout',
   ETIMEOUT: 'timeout', // c-ares
-  UND_ERR_CONNECT_TIMEOUT: 'timeout',
-  UND_ERR_HEADERS_TIMEOUT: 'timeout',
-  UND_ERR_BODY_TIMEOUT: 'timeout',
   ERR_TLS_HANDSHAKE_TIMEOUT: 'timeout',
   ECONNREFUSED: 'refused',
   EHOSTUNREACH: 'unreachable',
@@ -17,7 +14,7 @@ const BY_CODE: Record<string, string> = {
   ECONNRESET: 'reset',
   ECONNABORTED: 'reset',
   EPIPE: 'reset',
-  UND_ERR_SOCKET: 'reset',
+  UND_ERR_SOCKET: 'reset', // undici: the peer closed the connection before the answer was in
   ENOTFOUND: 'dns_nxdomain', // c-ares: NXDOMAIN
   ENODATA: 'dns_nodata', // name exists, no record of the asked type
   ESERVFAIL: 'dns_servfail',

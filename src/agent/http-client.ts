@@ -25,12 +25,6 @@ export interface RequestInit {
   readonly lookup?: LookupFunction;
   /** Bytes of response body to read (default 0); the connection is dropped once they are in. */
   readonly maxBody?: number;
-  /**
-   * undici's own limit on each phase (connect, headers, each body chunk), rejecting with
-   * UND_ERR_CONNECT_TIMEOUT, UND_ERR_HEADERS_TIMEOUT or UND_ERR_BODY_TIMEOUT. Default 0: none,
-   * `signal` alone bounds the request.
-   */
-  readonly timeoutMs?: number;
 }
 
 /**
@@ -40,12 +34,14 @@ export interface RequestInit {
  */
 export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> {
   if (init.signal.aborted) return Promise.reject(init.signal.reason);
-  const timeout = init.timeoutMs ?? 0;
+  // undici's own timeouts are off: `signal` bounds the request. They run on undici's coarse
+  // timer wheel (a 100 ms connect timeout fires after ~1 s), too coarse for a report's tries of
+  // a few hundred ms.
   const client = new Client(url.origin, {
     allowH2: false, // HTTP/1.1 only: node:http2 is not bundled
-    connect: { timeout, ...(init.lookup ? { lookup: init.lookup } : {}) },
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
+    connect: { timeout: 0, ...(init.lookup ? { lookup: init.lookup } : {}) },
+    headersTimeout: 0,
+    bodyTimeout: 0,
   });
   const max = init.maxBody ?? 0;
   return new Promise<HttpResponse>((resolve, reject) => {

@@ -41,12 +41,13 @@ export async function deliverReport(
   try {
     // undici is loaded here, or earlier by main while the checks wait (see http-client.ts).
     const { httpRequest } = await import('./http-client.ts');
-    // A try whose SYN or request was lost is abandoned for a fresh one rather than left waiting
-    // on the kernel's 1 s retransmit: undici's connect, headers and body timeouts end it.
-    const tryTimeoutMs = Math.max(100, Math.round(budgetMs / 3));
     await pRetry(
       async () => {
         attempts++;
+        // A try whose SYN or request was lost is abandoned for a fresh one
+        // rather than left waiting on the kernel's 1 s retransmit.
+        const tryTimeout = AbortSignal.timeout(Math.max(100, Math.round(budgetMs / 3)));
+        const attempt = AbortSignal.any([stop, tryTimeout]);
         const res = await httpRequest(url, {
           method: 'POST',
           headers: {
@@ -55,9 +56,8 @@ export async function deliverReport(
             ...(token ? { authorization: `Bearer ${token}` } : {}),
           },
           body,
-          signal: stop,
-          timeoutMs: tryTimeoutMs,
-          ...(options.resolve ? { lookup: lookupWith(options.resolve, stop) } : {}),
+          signal: attempt,
+          ...(options.resolve ? { lookup: lookupWith(options.resolve, attempt) } : {}),
           maxBody: 200,
         });
         if (res.status >= 200 && res.status < 300) return;

@@ -1,5 +1,5 @@
-// classifyError over real error objects: sockets, fetch, TLS and c-ares errors
-// produced against servers on loopback, plus hand-made ones for the rest.
+// classifyError over real error objects: sockets, fetch, undici (the agent's HTTP client), TLS
+// and c-ares errors produced against servers on loopback, plus hand-made ones for the rest.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -11,6 +11,7 @@ import { Resolver } from 'node:dns/promises';
 import dnsPacket from 'dns-packet';
 import { classifyError } from '../../src/agent/classify.ts';
 import { httpCheck } from '../../src/agent/checks/http.ts';
+import { httpRequest } from '../../src/agent/http-client.ts';
 import { CodedError } from '../../src/lib/errors.ts';
 
 // Loopback servers shared by the table rows.
@@ -18,6 +19,8 @@ let closedPort = 0; // nothing listens here
 let resetPort = 0; // accepts, then sends RST
 let plainPort = 0; // speaks plain HTTP/1.1 whatever it is sent
 let unavailablePort = 0; // HTTP server answering 503
+let closesPort = 0; // reads the request, then closes the connection without an answer
+let notHttpPort = 0; // answers a line that is not HTTP
 let dnsPort = 0; // DNS server answering by the first label of the name
 let closedUdpPort = 0; // no DNS server here
 const servers: Server[] = [];
@@ -39,6 +42,8 @@ before(async () => {
   servers.pop();
   resetPort = await listen(createServer((s) => s.resetAndDestroy()));
   plainPort = await listen(createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'))));
+  closesPort = await listen(createServer((s) => s.once('data', () => s.end())));
+  notHttpPort = await listen(createServer((s) => s.once('data', () => s.end('hello there\r\n\r\n'))));
   unavailablePort = await listen(createHttpServer((_req, res) => res.writeHead(503, { 'retry-after': '1' }).end('upstream not ready')) as unknown as Server);
 
   dns = createSocket('udp4');
@@ -94,6 +99,11 @@ function socketError(port: number): Promise<unknown> {
   });
 }
 
+/** The error of one request by the agent's HTTP client (undici) to loopback `port`. */
+function undiciError(port: number): Promise<unknown> {
+  return rejection(httpRequest(new URL(`http://127.0.0.1:${port}/healthz`), { method: 'GET', headers: {}, signal: AbortSignal.timeout(10_000) }));
+}
+
 function resolveA(name: string, server = `127.0.0.1:${dnsPort}`): Promise<unknown> {
   const r = new Resolver({ timeout: 100, tries: 1 });
   r.setServers([server]);
@@ -105,6 +115,10 @@ const REAL: { name: string; make: () => Promise<unknown>; code?: string; want: s
   { name: 'fetch to a closed port (cause)', make: () => rejection(fetch(`http://127.0.0.1:${closedPort}/healthz`)), want: 'refused' },
   { name: 'peer sends RST', make: () => socketError(resetPort), code: 'ECONNRESET', want: 'reset' },
   { name: 'fetch, peer sends RST (cause)', make: () => rejection(fetch(`http://127.0.0.1:${resetPort}/`)), want: 'reset' },
+  { name: 'undici, peer closes the connection instead of answering', make: () => undiciError(closesPort), code: 'UND_ERR_SOCKET', want: 'reset' },
+  { name: 'undici, peer sends RST', make: () => undiciError(resetPort), code: 'ECONNRESET', want: 'reset' },
+  { name: 'undici, closed port', make: () => undiciError(closedPort), code: 'ECONNREFUSED', want: 'refused' },
+  { name: 'undici, the answer is not HTTP', make: () => undiciError(notHttpPort), want: 'other' },
   {
     name: 'TLS handshake with a plain HTTP server',
     make: () =>
@@ -144,13 +158,10 @@ const coded = (code: string, cause?: unknown) => Object.assign(new Error(`${code
 
 const MADE: { name: string; err: unknown; want: string }[] = [
   { name: 'ETIMEDOUT', err: coded('ETIMEDOUT'), want: 'timeout' },
-  { name: 'undici connect timeout', err: coded('UND_ERR_CONNECT_TIMEOUT'), want: 'timeout' },
-  { name: 'undici headers timeout', err: coded('UND_ERR_HEADERS_TIMEOUT'), want: 'timeout' },
   { name: 'EHOSTUNREACH', err: coded('EHOSTUNREACH'), want: 'unreachable' },
   { name: 'ENETUNREACH', err: coded('ENETUNREACH'), want: 'unreachable' },
   { name: 'EADDRNOTAVAIL', err: coded('EADDRNOTAVAIL'), want: 'unreachable' },
   { name: 'EPIPE', err: coded('EPIPE'), want: 'reset' },
-  { name: 'undici socket error', err: coded('UND_ERR_SOCKET'), want: 'reset' },
   { name: 'NO_DEFAULT_ROUTE', err: new CodedError('NO_DEFAULT_ROUTE', 'no default route'), want: 'no_default_route' },
   { name: 'NO_NAMESERVER', err: new CodedError('NO_NAMESERVER', 'no nameserver'), want: 'no_nameserver' },
   { name: 'HTTP_404', err: new CodedError('HTTP_404', 'HTTP status 404 is not accepted'), want: 'http_404' },
@@ -160,7 +171,7 @@ const MADE: { name: string; err: unknown; want: string }[] = [
   { name: 'SELF_SIGNED_CERT_IN_CHAIN', err: coded('SELF_SIGNED_CERT_IN_CHAIN'), want: 'tls' },
   { name: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', err: coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), want: 'tls' },
   { name: 'ERR_TLS_CERT_ALTNAME_INVALID', err: coded('ERR_TLS_CERT_ALTNAME_INVALID'), want: 'tls' },
-  { name: 'nested: fetch failed -> connect timeout', err: new TypeError('fetch failed', { cause: coded('UND_ERR_CONNECT_TIMEOUT') }), want: 'timeout' },
+  { name: 'nested: fetch failed -> ETIMEDOUT', err: new TypeError('fetch failed', { cause: coded('ETIMEDOUT') }), want: 'timeout' },
   { name: 'nested: unknown outer code, known inner', err: coded('ABORT_ERR', coded('EHOSTUNREACH')), want: 'unreachable' },
   { name: 'nested: known outer code wins over inner', err: coded('ECONNRESET', coded('ECONNREFUSED')), want: 'reset' },
   { name: 'nested three deep', err: new Error('a', { cause: new Error('b', { cause: new Error('c', { cause: coded('ENOTFOUND') }) }) }), want: 'dns_nxdomain' },
