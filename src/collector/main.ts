@@ -18,6 +18,10 @@ export const EXIT = {
   UNUSABLE: 1,
   /** Bad flags or environment. */
   CONFIG: EXIT_CONFIG,
+  /** A second SIGTERM during the grace period: requests cut, the store closed (128 + 15). */
+  SIGTERM_AGAIN: 143,
+  /** A second SIGINT during the grace period (128 + 2). */
+  SIGINT_AGAIN: 130,
 } as const;
 
 /** Time from SIGTERM until open connections are cut; well inside Kubernetes' default 30 s grace period. */
@@ -69,10 +73,23 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 
   const signal = await signalled;
   log.info({ signal }, 'stopping: finishing requests in flight');
+  // A second signal cuts the grace period short, but the store is still closed
+  // first: ending on the signal's default action would leave it unclosed.
+  const again = untilSignal();
   collector.stopAccepting();
-  const forced = await closeServer(server, SHUTDOWN_GRACE_MS);
-  if (forced) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open after the grace period were closed');
-  await collector.close();
-  log.info({ reports: collector.store.rows }, 'collector stopped; store closed');
-  return EXIT.STOPPED;
+  const stopped = (async () => {
+    const forced = await closeServer(server, SHUTDOWN_GRACE_MS);
+    if (forced) log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'connections still open after the grace period were closed');
+    await collector.close();
+    return 'stopped' as const;
+  })();
+  const end = await Promise.race([stopped, again]);
+  if (end === 'stopped') {
+    log.info({ reports: collector.store.rows }, 'collector stopped; store closed');
+    return EXIT.STOPPED;
+  }
+  server.closeAllConnections();
+  await collector.store.close();
+  log.warn({ signal: end, reports: collector.store.rows }, 'second signal: requests cut, store closed');
+  return end === 'SIGTERM' ? EXIT.SIGTERM_AGAIN : EXIT.SIGINT_AGAIN;
 }

@@ -32,6 +32,6 @@ export function collectorHelp(): string {
     'Usage: netready collector [options]',
     'Receives the agents\' reports (POST /v1/reports), keeps them in SQLite or PostgreSQL, serves GET /v1/reports, /metrics, /healthz and /readyz.',
     COLLECTOR_OPTIONS,
-    ['Durations: 500ms, 30s, 5m, 12h, 7d, 1d12h or 0.', 'Exit codes: 0 stopped by SIGTERM/SIGINT, 1 store or listen address unusable, 2 bad configuration.'],
+    ['Durations: 500ms, 30s, 5m, 12h, 7d, 1d12h or 0.', 'Exit codes: 0 stopped by SIGTERM/SIGINT, 1 store or listen address unusable, 2 bad configuration, 143/130 a second SIGTERM/SIGINT during shutdown (the store closed all the same).'],
   );
 }

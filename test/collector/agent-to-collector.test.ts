@@ -4,6 +4,7 @@
 // request in flight before the collector exits 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
@@ -103,6 +104,36 @@ test('SIGTERM: a request in flight is finished and stored, idle connections do n
   const again = await startCollector(t, ['--db', db]);
   assert.deepEqual((await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name), ['web-2', 'web-1']);
 });
+
+test('a second SIGTERM during the grace period: requests cut, the store closed, exit 143', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'reports.db');
+  const c = await startCollector(t, ['--db', db]);
+  assert.equal((await postReport(c.url, makeReport(1))).status, 202);
+  assert.ok(existsSync(`${db}-wal`), 'the store is open in WAL mode');
+  // A request that never finishes holds the 5 s grace period open.
+  const socket = connect(c.port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.on('error', () => {});
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.write('POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+
+  c.child.kill('SIGTERM');
+  await waitForLog(c, 'stopping: finishing requests in flight');
+  c.child.kill('SIGTERM');
+  const { code, signal } = await c.exited;
+  assert.deepEqual({ code, signal }, { code: 143, signal: null });
+  assert.ok(c.logs().some((l) => l.msg === 'second signal: requests cut, store closed' && l.reports === 1));
+  // Closed, not killed: the last connection's close checkpoints the WAL into the file and removes it.
+  assert.equal(existsSync(`${db}-wal`), false, 'the WAL was checkpointed and removed');
+  const again = await startCollector(t, ['--db', db]);
+  assert.deepEqual((await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name), ['web-1']);
+});
+
+/** Resolves once `c` has logged `msg` (polled; the test's timeout bounds it). */
+async function waitForLog(c: { logs(): Array<Record<string, any>> }, msg: string): Promise<void> {
+  while (!c.logs().some((l) => l.msg === msg)) await new Promise((r) => setTimeout(r, 20));
+}
 
 test('exit 1 with a hint when the port is taken or the store cannot be opened', async (t) => {
   const dir = tempDir(t);
