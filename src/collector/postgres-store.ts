@@ -1,8 +1,468 @@
-// The PostgreSQL store: placeholder until the implementation lands.
-import { CodedError } from '../lib/errors.ts';
-import type { OpenOptions, ReportStore } from './store.ts';
+// The PostgreSQL store (node-postgres), for several replicas on one database.
+// The contract is the SQLite store's (store.ts): a batch of reports and its
+// minute aggregates commit in one transaction before any is acknowledged; a
+// report already stored (by this replica or another, even at the same
+// instant) is skipped by INSERT ... ON CONFLICT DO NOTHING; the schema is
+// migrated under an advisory lock (postgres-schema.ts); retention and rollups
+// run on whichever replica takes a try-advisory-lock for the step, so on one
+// replica at a time.
+//
+// Lock order: a batch inserts its reports sorted by identity, then its cells
+// sorted by (scope, key, bucket) (cellsOf), so two replicas writing the same
+// reports or cells wait for each other instead of deadlocking.
+import type pg from 'pg';
+import type { Outage, Report } from '../lib/report.ts';
+import { cellsOf, LEVEL_MS, MINUTE_MS, periodStart, type Scope } from './aggregates.ts';
+import {
+  createPool,
+  describeTarget,
+  inTransaction,
+  LOCK,
+  LOCK_CLASS,
+  migrate,
+  openError,
+  type Queryable,
+} from './postgres-schema.ts';
+import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
+import { parseBody, parseOutageBody, SWEEP_CHUNK } from './sqlite-store.ts';
+import type {
+  OpenOptions,
+  OutageFilter,
+  OutagePage,
+  ReportFilter,
+  ReportPage,
+  ReportStore,
+  StoredOutage,
+  StoredReport,
+  StoreOptions,
+  StoreWindow,
+  WindowRow,
+} from './store.ts';
 
-/** Opens the PostgreSQL store at `url`. */
-export async function openPostgresStore(_url: string, _options: OpenOptions): Promise<ReportStore> {
-  throw new CodedError('ERR_STORE_OPEN', 'PostgreSQL is not supported yet');
+/** Reports counted (count(*)) at most this often per replica: other replicas' writes and retention change it. */
+const ROW_COUNT_INTERVAL_MS = 30_000;
+/** A batch that met a deadlock or serialization failure is retried this many times before it fails (503). */
+const RETRIES = 3;
+const RETRYABLE = new Set(['40P01', '40001']);
+
+const INSERT_REPORTS = `
+INSERT INTO netready_reports (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds, body)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::float8[], $9::text[])
+ON CONFLICT DO NOTHING
+RETURNING id, pod_uid, pod_namespace, pod_name, node, started_ms`;
+const UPSERT_CELLS = `
+INSERT INTO netready_agg_minute AS a (minute_ms, scope, key, bucket, reports, timeouts, max_delay)
+SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::smallint[], $5::bigint[], $6::bigint[], $7::float8[])
+ON CONFLICT (minute_ms, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
+  timeouts = a.timeouts + excluded.timeouts, max_delay = greatest(a.max_delay, excluded.max_delay)`;
+
+/** A report's identity, as the unique indexes define it. */
+function identity(uid: string, startedMs: number, namespace: string, name: string, node: string): string {
+  return uid !== ''
+    ? `u\u0000${startedMs}\u0000${uid}`
+    : `n\u0000${startedMs}\u0000${namespace}\u0000${name}\u0000${node}`;
+}
+const identityOf = (r: Report) => identity(r.pod.uid, Date.parse(r.startedAt), r.pod.namespace, r.pod.name, r.pod.node);
+
+/** Opens the store at `url`: connects, migrates the schema, proves it takes writes. Throws CodedError ERR_STORE_*. */
+export async function openPostgresStore(url: string, options: OpenOptions): Promise<ReportStore> {
+  const pool = createPool(url, options.password ?? null);
+  try {
+    await migrate(pool);
+    const store = new PostgresStore(pool, options);
+    await store.refresh(Date.now());
+    await store.probeWritable(Date.now());
+    return store;
+  } catch (err) {
+    const error = openError(err, describeTarget(pool));
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}
+
+/** The aggregate queries (rollups.ts) over the pool, or over the client of a transaction. */
+class PgAggregates implements AggregateSource {
+  readonly #q: Queryable;
+  constructor(q: Queryable) {
+    this.#q = q;
+  }
+
+  async rolledPeriods(fromMs: number, untilMs: number): Promise<{ level: 1 | 2; periodMs: number }[]> {
+    const r = await this.#q.query<{ level: number; period_ms: string }>(
+      'SELECT level, period_ms FROM netready_rollups WHERE period_ms >= $1 AND period_ms < $2',
+      [fromMs, untilMs],
+    );
+    return r.rows.map((row) => ({ level: row.level as 1 | 2, periodMs: Number(row.period_ms) }));
+  }
+
+  async readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null> {
+    const r = await this.#q.query<{ data: Buffer }>(
+      'SELECT data FROM netready_rollups WHERE level = $1 AND period_ms = $2',
+      [level, periodMs],
+    );
+    return r.rows[0]?.data ?? null;
+  }
+
+  async readMinuteCells(
+    fromMs: number,
+    untilMs: number,
+    add: (scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
+  ): Promise<void> {
+    const r = await this.#q.query<[number, string, number, string, string, number]>({
+      text: 'SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2',
+      values: [fromMs, untilMs],
+      rowMode: 'array',
+    });
+    for (const c of r.rows) add(c[0] as Scope, c[1], c[2], Number(c[3]), Number(c[4]), c[5]);
+  }
+}
+
+interface BodyRow {
+  id: string;
+  received_ms: string;
+  body: string;
+}
+
+/** A newest-first page of `table` under the conditions whose value is given; one row more than `limit` tells whether another page follows. */
+function pageQuery(
+  table: string,
+  limit: number,
+  conditions: readonly (readonly [string, string, string | number | undefined])[],
+): { sql: string; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [column, op, value] of conditions) {
+    if (value === undefined) continue;
+    params.push(value);
+    where.push(`${column} ${op} $${params.length}`);
+  }
+  params.push(limit + 1);
+  return {
+    sql: `SELECT id, received_ms, body FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+    params,
+  };
+}
+
+class PostgresStore implements ReportStore {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  readonly #options: StoreOptions;
+  readonly #reader: WindowReader;
+  #rows = 0;
+  #countedAtMs = Number.NaN;
+  /** The retention floor as last read: no report is stored as received before it. */
+  #floorMs = 0;
+  #lastReceivedMs = 0;
+
+  constructor(pool: pg.Pool, options: StoreOptions) {
+    this.#pool = pool;
+    this.#options = options;
+    this.#reader = new WindowReader(new PgAggregates(pool));
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Counts the reports and reads the retention floor, at most once per ROW_COUNT_INTERVAL_MS of `nowMs`. */
+  async refresh(nowMs: number): Promise<void> {
+    if (Math.abs(nowMs - this.#countedAtMs) < ROW_COUNT_INTERVAL_MS) return;
+    const r = await this.#pool.query<{ n: string; floor: string | null }>(
+      "SELECT (SELECT count(*) FROM netready_reports) AS n, (SELECT value FROM netready_meta WHERE key = 'floor_ms') AS floor",
+    );
+    this.#rows = Number(r.rows[0]!.n);
+    this.#floorMs = Number(r.rows[0]!.floor ?? 0);
+    this.#countedAtMs = nowMs;
+  }
+
+  /**
+   * A `receivedMs` before this replica's last batch, or before the retention
+   * floor, is stored as that: receive times never go backward on a replica,
+   * and nothing lands in minutes that retention has deleted.
+   */
+  async insertBatch(reports: readonly Report[], receivedMs: number): Promise<(number | null)[]> {
+    receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#floorMs);
+    const keys = reports.map(identityOf);
+    // Stable: of identical reports, the first received stays first (and is the one stored).
+    const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+    const sorted = order.map((i) => reports[i]!);
+    const sortedKeys = order.map((i) => keys[i]!);
+    const col = <T>(f: (r: Report) => T) => sorted.map(f);
+    const values = [
+      receivedMs,
+      col((r) => r.pod.uid),
+      col((r) => r.pod.namespace),
+      col((r) => r.pod.name),
+      col((r) => r.pod.node),
+      col((r) => Date.parse(r.startedAt)),
+      col((r) => r.outcome),
+      col((r) => r.delaySeconds),
+      col((r) => JSON.stringify(r)),
+    ];
+    let newIds = new Map<string, number>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        newIds = await inTransaction(this.#pool, async (client) => {
+          const inserted = await client.query<{
+            id: string;
+            pod_uid: string;
+            pod_namespace: string;
+            pod_name: string;
+            node: string;
+            started_ms: string;
+          }>(INSERT_REPORTS, values);
+          const ids = new Map(
+            inserted.rows.map((r) => [
+              identity(r.pod_uid, Number(r.started_ms), r.pod_namespace, r.pod_name, r.node),
+              Number(r.id),
+            ]),
+          );
+          const cells = cellsOf(
+            sorted.filter((_, i) => ids.has(sortedKeys[i]!) && sortedKeys[i - 1] !== sortedKeys[i]),
+            receivedMs,
+          );
+          if (cells.length > 0) {
+            const cellCol = <T>(f: (c: (typeof cells)[number]) => T) => cells.map(f);
+            await client.query(UPSERT_CELLS, [
+              cells[0]!.minuteMs,
+              cellCol((c) => c.scope),
+              cellCol((c) => c.key),
+              cellCol((c) => c.bucket),
+              cellCol((c) => c.reports),
+              cellCol((c) => c.timeouts),
+              cellCol((c) => c.maxDelay),
+            ]);
+          }
+          return ids;
+        });
+        break;
+      } catch (err) {
+        if (attempt >= RETRIES || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+      }
+    }
+    this.#lastReceivedMs = receivedMs;
+    // The first of several identical reports in the batch is the one stored.
+    const answered = new Set<string>();
+    return keys.map((key) => {
+      const id = newIds.get(key);
+      if (id === undefined || answered.has(key)) return null;
+      answered.add(key);
+      this.#rows++;
+      return id;
+    });
+  }
+
+  async insertOutage(outage: Outage, receivedMs: number): Promise<number | null> {
+    const p = outage.pod;
+    const r = await this.#pool.query<{ id: string }>(
+      `INSERT INTO netready_outages (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, body) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        Math.max(receivedMs, this.#lastReceivedMs, this.#floorMs),
+        p.uid,
+        p.namespace,
+        p.name,
+        p.node,
+        Date.parse(outage.startedAt),
+        JSON.stringify(outage),
+      ],
+    );
+    return r.rows[0] ? Number(r.rows[0].id) : null;
+  }
+
+  async listOutages(filter: OutageFilter): Promise<OutagePage> {
+    const { sql, params } = pageQuery('netready_outages', filter.limit, [
+      ['id', '<', filter.beforeId],
+      ['node', '=', filter.node],
+      ['pod_namespace', '=', filter.namespace],
+    ]);
+    const rows = (await this.#pool.query<BodyRow>(sql, params)).rows;
+    const page = rows.slice(0, filter.limit);
+    const outages = page.flatMap((r): StoredOutage[] => {
+      const outage = parseOutageBody(r.body);
+      if (outage === null) {
+        this.#options.onCorruptRow?.(Number(r.id));
+        return [];
+      }
+      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), outage }];
+    });
+    return { outages, nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
+  }
+
+  async list(filter: ReportFilter): Promise<ReportPage> {
+    const { sql, params } = pageQuery('netready_reports', filter.limit, [
+      ['id', '<', filter.beforeId],
+      ['node', '=', filter.node],
+      ['pod_namespace', '=', filter.namespace],
+      ['outcome', '=', filter.outcome],
+      ['started_ms', '>=', filter.startedSinceMs],
+      ['delay_seconds', '>', filter.slowerThanSeconds],
+    ]);
+    const rows = (await this.#pool.query<BodyRow>(sql, params)).rows;
+    const page = rows.slice(0, filter.limit);
+    return { reports: this.#decode(page), nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
+  }
+
+  /** Rows whose body does not parse are skipped and reported, so one damaged row cannot fail a page. */
+  #decode(rows: readonly BodyRow[]): StoredReport[] {
+    return rows.flatMap((r) => {
+      const report = parseBody(r.body);
+      if (report === null) {
+        this.#options.onCorruptRow?.(Number(r.id));
+        return [];
+      }
+      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report }];
+    });
+  }
+
+  async window(sinceMs: number, nowMs: number, limits: { recent: number; slowest: number }): Promise<StoreWindow> {
+    const floorRow = await this.#pool.query<{ value: string }>(
+      "SELECT value FROM netready_meta WHERE key = 'floor_ms'",
+    );
+    const floor = Number(floorRow.rows[0]?.value ?? 0);
+    const fromMs = Math.max(periodStart(sinceMs, 0), floor);
+    const totals = await this.#reader.totals(fromMs, periodStart(nowMs, 0) + MINUTE_MS);
+    const newest = await this.#pool.query<[string, string, string, string, string, 'ready' | 'timeout', number]>({
+      text: 'SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM netready_reports WHERE received_ms >= $1 ORDER BY received_ms DESC, id DESC LIMIT $2',
+      values: [Math.max(sinceMs, floor), limits.recent],
+      rowMode: 'array',
+    });
+    const rows: WindowRow[] = newest.rows.map((r) => ({
+      id: Number(r[0]),
+      receivedMs: Number(r[1]),
+      node: r[2],
+      namespace: r[3],
+      name: r[4],
+      outcome: r[5],
+      delaySeconds: r[6],
+    }));
+    const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, limits.slowest);
+    const bodies = await this.#pool.query<BodyRow>(
+      'SELECT id, received_ms, body FROM netready_reports WHERE id = ANY($1::bigint[])',
+      [top.map((r) => r.id)],
+    );
+    const byId = new Map(bodies.rows.map((r) => [Number(r.id), r]));
+    // A row that retention deleted between the two reads is left out.
+    const slowest = this.#decode(top.flatMap((r) => byId.get(r.id) ?? []));
+    return { fromMs, totals, rows, slowest };
+  }
+
+  async maintain(nowMs: number): Promise<number> {
+    await this.refresh(nowMs);
+    const work = await inTransaction(this.#pool, async (c) => {
+      const locked = await c.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [
+        LOCK_CLASS,
+        LOCK.maintain,
+      ]);
+      // Another replica is at it: nothing to do here now.
+      if (!locked.rows[0]!.got) return 0;
+      return this.#maintainLocked(c, nowMs);
+    });
+    return work;
+  }
+
+  /** One step of retention and rollups, in the transaction `c` that holds the maintain lock. */
+  async #maintainLocked(c: pg.PoolClient, nowMs: number): Promise<number> {
+    const meta = async (key: string) => {
+      const r = await c.query<{ value: string }>('SELECT value FROM netready_meta WHERE key = $1', [key]);
+      return r.rows[0] ? Number(r.rows[0].value) : null;
+    };
+    const setMeta = (key: string, value: number) =>
+      c.query(
+        'INSERT INTO netready_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [key, value],
+      );
+    let work = 0;
+    // Retention: the floor moves to the newest cutoff, in whole minutes, never into the current minute.
+    const floor = (await meta('floor_ms')) ?? 0;
+    const cutoffs = [floor];
+    if (this.#options.maxAgeMs > 0) cutoffs.push(periodStart(nowMs - this.#options.maxAgeMs, 0));
+    const excess = this.#rows - this.#options.maxRows;
+    if (excess > 0) {
+      const nth = await c.query<{ received_ms: string }>(
+        'SELECT received_ms FROM netready_reports ORDER BY received_ms, id OFFSET $1 LIMIT 1',
+        [excess - 1],
+      );
+      if (nth.rows[0]) cutoffs.push(periodStart(Number(nth.rows[0].received_ms), 0) + MINUTE_MS);
+    }
+    const newFloor = Math.min(Math.max(...cutoffs), periodStart(nowMs, 0));
+    if (newFloor > floor) await setMeta('floor_ms', newFloor);
+    this.#floorMs = Math.max(this.#floorMs, newFloor);
+    const deleted =
+      (
+        await c.query(
+          'DELETE FROM netready_reports WHERE id IN (SELECT id FROM netready_reports WHERE received_ms < $1 ORDER BY received_ms, id LIMIT $2)',
+          [newFloor, SWEEP_CHUNK],
+        )
+      ).rowCount ?? 0;
+    this.#rows = Math.max(0, this.#rows - deleted);
+    work += deleted;
+    // Outages: the same floor, and at most maxRows of them (ids have gaps here: counted from the newest).
+    work +=
+      (
+        await c.query(
+          `DELETE FROM netready_outages WHERE id IN (SELECT id FROM netready_outages
+             WHERE received_ms < $1 OR id <= (SELECT id FROM netready_outages ORDER BY id DESC OFFSET $2 LIMIT 1) ORDER BY id LIMIT $3)`,
+          [newFloor, Math.floor(this.#options.maxRows), SWEEP_CHUNK],
+        )
+      ).rowCount ?? 0;
+    const oldest = await c.query<{ minute_ms: string }>(
+      'SELECT minute_ms FROM netready_agg_minute ORDER BY minute_ms LIMIT 1',
+    );
+    const oldestCell = oldest.rows[0] ? Number(oldest.rows[0].minute_ms) : null;
+    if (oldestCell !== null && oldestCell < newFloor) {
+      // Ten minutes of cells per step: bounded work whatever the rate.
+      work +=
+        (
+          await c.query('DELETE FROM netready_agg_minute WHERE minute_ms < $1', [
+            Math.min(newFloor, oldestCell + 10 * MINUTE_MS),
+          ])
+        ).rowCount ?? 0;
+    }
+    work +=
+      (
+        await c.query(
+          'DELETE FROM netready_rollups WHERE period_ms + (CASE level WHEN 1 THEN $1::bigint ELSE $2::bigint END) <= $3',
+          [LEVEL_MS[1], LEVEL_MS[2], newFloor],
+        )
+      ).rowCount ?? 0;
+
+    // Rollups: one due hour and one due day per step, if any.
+    let hours = (await meta('rolled_1')) ?? periodStart(oldestCell ?? nowMs, 1);
+    let days = (await meta('rolled_2')) ?? periodStart(hours, 2);
+    // Periods that began before the floor were partly deleted: never rolled up.
+    hours = Math.max(hours, Math.ceil(newFloor / LEVEL_MS[1]) * LEVEL_MS[1]);
+    days = Math.max(days, Math.ceil(newFloor / LEVEL_MS[2]) * LEVEL_MS[2]);
+    const reader = new WindowReader(new PgAggregates(c));
+    for (const level of [1, 2] as const) {
+      const from = level === 1 ? hours : days;
+      const due = duePeriod(level, from, hours, nowMs);
+      if (due !== null) {
+        const blob = await buildRollup(reader, level, due);
+        if (blob)
+          await c.query(
+            'INSERT INTO netready_rollups (level, period_ms, data) VALUES ($1, $2, $3) ON CONFLICT (level, period_ms) DO UPDATE SET data = excluded.data',
+            [level, due, blob],
+          );
+        await setMeta(`rolled_${level}`, due + LEVEL_MS[level]);
+        if (level === 1) hours = due + LEVEL_MS[1];
+        work++;
+      } else if ((await meta(`rolled_${level}`)) === null) {
+        await setMeta(`rolled_${level}`, from);
+      }
+    }
+    return work;
+  }
+
+  async probeWritable(nowMs: number): Promise<void> {
+    await this.#pool.query(
+      'INSERT INTO netready_probe (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms',
+      [nowMs],
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#pool.ending) return;
+    await this.#pool.end();
+  }
 }

@@ -1,6 +1,7 @@
 // The collector from the bundle the image runs: built, copied alone (no
 // node_modules), it starts, takes the bundled agent's report and serves
-// metrics that pass promtool; and `wait` loads none of its code.
+// metrics that pass promtool; it stores into PostgreSQL too (node-postgres
+// bundled); and `wait` loads none of its code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { run, ROOT } from '../helpers/agent.ts';
 import { startTcpListener } from '../helpers/servers.ts';
-import { promtoolCheck, samples, send, startCollector, tempDir } from './helpers.ts';
+import { freshDatabase } from '../helpers/postgres.ts';
+import { makeReport, postReport, promtoolCheck, samples, send, startCollector, tempDir } from './helpers.ts';
 
 /** Strings found only in collector code: its metric names, its store, zod's JSON-schema code that full zod brings. */
 const COLLECTOR_MARKERS = ['netready_ready_delay_seconds', 'node:sqlite', 'collector listening', 'draft-2020-12'];
@@ -42,6 +44,10 @@ test('the bundled collector runs alone and takes the bundled agent\'s report; wa
   assert.deepEqual(samples(text, 'netready_ready_delay_seconds_count'), [{ labels: { node: 'bundle-node', outcome: 'ready' }, value: 1 }]);
   const lint = promtoolCheck(text);
   assert.equal(lint.output, '', lint.output);
+
+  const onPg = await startCollector(t, ['--db', await freshDatabase()], { argv0 });
+  assert.equal((await postReport(onPg.url, makeReport(1))).status, 202);
+  assert.equal((await send(onPg.url, { path: '/v1/reports' })).json().reports.length, 1);
 
   const loaded = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith('file:'));
   assert.ok(loaded.some((u) => u.endsWith('/netready.mjs')), loaded.join('\n'));

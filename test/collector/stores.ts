@@ -21,7 +21,7 @@ async function opened(t: TestContext, db: string, options: Partial<StoreOptions>
   return store;
 }
 
-const ALL_KINDS: readonly StoreKind[] = [
+export const STORE_KINDS: readonly StoreKind[] = [
   {
     name: 'sqlite',
     async open(t, options = {}) {
@@ -29,9 +29,8 @@ const ALL_KINDS: readonly StoreKind[] = [
       return { store: await opened(t, db, options), db, reopen: (o = {}) => opened(t, db, o) };
     },
   },
-  // PostgreSQL joins the table with its store (next commit).
   {
-    name: 'postgres' as 'sqlite' | 'postgres',
+    name: 'postgres',
     async open(t, options = {}) {
       const db = await freshDatabase();
       return { store: await opened(t, db, options), db, reopen: (o = {}) => opened(t, db, o) };
@@ -39,4 +38,3 @@ const ALL_KINDS: readonly StoreKind[] = [
   },
 ];
 
-export const STORE_KINDS: readonly StoreKind[] = ALL_KINDS.filter((k) => k.name === 'sqlite');

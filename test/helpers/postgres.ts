@@ -1,28 +1,67 @@
-// A real PostgreSQL 15 server for tests: initdb into a temp directory, the
-// postmaster on loopback at a free port, removed when the test process exits.
-// PostgreSQL refuses to run as root: as root the server runs as `nobody`.
-// A missing server is an error, never a skip (.ci/run installs it).
+// A real PostgreSQL server for tests (Debian's postgresql package): initdb into
+// a temp directory, the postmaster on loopback at a free port. A missing
+// server is an error, never a skip (.ci/run installs it).
+//
+// The postmaster runs under a small sh wrapper whose stdin is a pipe from the
+// test process: when that pipe closes (the test process ended, however: even
+// kill -9) the wrapper stops the server and removes its directory, so no
+// server outlives its test. fsync is off: a commit still waits for the
+// server (and survives its stop, kill or restart), only not for the disk,
+// which no test crashes. PostgreSQL refuses to run as root: as root, the
+// wrapper (and so the server) runs as `nobody` in a directory chowned to it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-/** Where Debian's postgresql-15 puts its programs. */
-export const PG_BIN = process.env.NETREADY_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The newest Debian PostgreSQL's programs (/usr/lib/postgresql/<major>/bin), or NETREADY_TEST_PG_BIN. */
+export function postgresBin(): string {
+  if (process.env.NETREADY_TEST_PG_BIN) return process.env.NETREADY_TEST_PG_BIN;
+  const majors = existsSync('/usr/lib/postgresql')
+    ? readdirSync('/usr/lib/postgresql').filter((d) => /^\d+$/.test(d))
+    : [];
+  const newest = majors.map(Number).sort((a, b) => b - a)[0];
+  return newest === undefined ? '/usr/lib/postgresql/(none)/bin' : `/usr/lib/postgresql/${newest}/bin`;
+}
+
 const USER = 'netready';
 const PASSWORD = 'test-pw-0f3a';
 /** uid/gid of `nobody` on Debian. */
 const NOBODY = 65534;
 
+/**
+ * $1 postgres, $2 data dir, $3 port, $4 the temp dir. Reads one line from
+ * stdin: "keep" stops the server (fast shutdown) and keeps the data for a
+ * later start; anything else, or end of input, also removes the directory.
+ */
+const WRAPPER = `
+"$1" -D "$2" -p "$3" -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync=off >>"$4/log" 2>&1 &
+pg=$!
+read -r what || what=destroy
+kill -INT "$pg" 2>/dev/null
+wait "$pg"
+[ "$what" = keep ] || rm -rf "$4"
+`;
+
 export interface PostgresServer {
   readonly port: number;
+  readonly password: string;
   /** A URL for database `db` on this server, the password in it unless `withPassword` is false. */
   url(db: string, withPassword?: boolean): string;
-  readonly password: string;
-  /** Stops the server (fast shutdown); start() brings it back on the same port and data. */
+  /** Stops the server (fast shutdown: clients cut, everything committed kept). */
   stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
   start(): Promise<void>;
   /** Stops it and removes its directory. */
   destroy(): Promise<void>;
@@ -39,97 +78,99 @@ function freePort(): Promise<number> {
   });
 }
 
-const asServerUser = (): { uid?: number; gid?: number } => (process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {});
+const serverUser = (): { uid?: number; gid?: number } => (process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {});
 
-/** Initializes and starts a new server. */
+/** Initializes and starts a new server; rejects when PostgreSQL is not installed or does not start. */
 export async function startPostgres(): Promise<PostgresServer> {
-  if (!existsSync(join(PG_BIN, 'postgres'))) {
-    throw new Error(`PostgreSQL 15 not found under ${PG_BIN} (Debian package postgresql-15; .ci/run installs it)`);
-  }
+  const bin = postgresBin();
+  if (!existsSync(join(bin, 'postgres')))
+    throw new Error(`PostgreSQL not found under ${bin} (Debian package postgresql; .ci/run installs it)`);
   const dir = mkdtempSync(join(tmpdir(), 'netready-pg-'));
   const data = join(dir, 'data');
+  const ids = serverUser();
   const pwfile = join(dir, 'pw');
   writeFileSync(pwfile, `${PASSWORD}\n`);
-  const ids = asServerUser();
   if (ids.uid !== undefined) {
     chownSync(dir, ids.uid, ids.gid!);
     chownSync(pwfile, ids.uid, ids.gid!);
   }
   chmodSync(dir, 0o700);
-  const init = spawnSync(join(PG_BIN, 'initdb'), ['-D', data, '-U', USER, '--pwfile', pwfile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale', 'C'], {
-    ...ids,
-    encoding: 'utf8',
-    cwd: dir,
-  });
-  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}${init.stdout}`);
+  const init = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', USER, '--pwfile', pwfile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale', 'C'],
+    { ...ids, cwd: dir, encoding: 'utf8' },
+  );
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${init.error?.message ?? ''}${init.stderr}${init.stdout}`);
+  }
   const port = await freePort();
-  let child: ChildProcess | null = null;
+  let wrapper: ChildProcess | null = null;
   let exited: Promise<void> = Promise.resolve();
 
+  const end = async (what: 'keep' | 'destroy') => {
+    const w = wrapper;
+    wrapper = null;
+    if (!w || w.exitCode !== null) return;
+    w.ref();
+    w.stdin!.end(`${what}\n`);
+    await exited;
+  };
   const server: PostgresServer = {
     port,
     password: PASSWORD,
     url: (db, withPassword = true) => `postgres://${USER}${withPassword ? `:${PASSWORD}` : ''}@127.0.0.1:${port}/${db}`,
     async start() {
-      // No unix socket: loopback TCP only. fsync stays on: the tests stop and start it.
-      child = spawn(join(PG_BIN, 'postgres'), ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'], {
+      const w = spawn('/bin/sh', ['-c', WRAPPER, 'pg-wrapper', join(bin, 'postgres'), data, String(port), dir], {
         ...ids,
         cwd: dir,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['pipe', 'ignore', 'ignore'],
       });
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      // The server must not keep the test process alive: it is stopped on exit.
-      child.unref();
-      (child.stderr as unknown as { unref(): void }).unref();
-      const c = child;
-      exited = new Promise((resolve) => c.once('exit', () => resolve()));
+      wrapper = w;
+      exited = new Promise((resolve) => w.once('exit', () => resolve()));
+      // A shared server must not keep the test process alive; its pipe closing stops it.
+      w.unref();
+      (w.stdin as unknown as { unref(): void }).unref();
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const client = new pg.Client({ connectionString: server.url('postgres') });
+        const client = new pg.Client({ connectionString: server.url('postgres'), connectionTimeoutMillis: 2000 });
         try {
           await client.connect();
           await client.end();
           return;
-        } catch {
+        } catch (err) {
           await client.end().catch(() => {});
-          if (c.exitCode !== null || Date.now() > deadline) throw new Error(`postgres did not start: ${stderr}`);
+          if (w.exitCode !== null || Date.now() > deadline) {
+            const log = existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8').slice(-4000) : '';
+            throw new Error(`postgres did not start (${(err as Error).message}): ${log}`);
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
       }
     },
-    async stop() {
-      if (child && child.exitCode === null) {
-        // SIGINT: fast shutdown (clients cut, everything committed kept).
-        child.kill('SIGINT');
-        await exited;
-      }
-      child = null;
-    },
-    async destroy() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => end('keep'),
+    destroy: () => end('destroy'),
   };
-  await server.start();
-  // Whatever happens to the test, the server does not outlive it.
-  process.once('exit', () => {
-    if (child && child.exitCode === null) child.kill('SIGQUIT');
+  try {
+    await server.start();
+  } catch (err) {
+    await server.destroy();
     rmSync(dir, { recursive: true, force: true });
-  });
+    throw err;
+  }
   return server;
 }
 
 let shared: Promise<PostgresServer> | null = null;
 let databases = 0;
 
-/** The server shared by this test process, started on first use. */
+/** The server shared by this test process, started on first use, stopped when the process ends. */
 export function sharedPostgres(): Promise<PostgresServer> {
   shared ??= startPostgres();
   return shared;
 }
 
-/** A new, empty database on the shared server; resolves with its URL. */
+/** A new, empty database on the shared server; resolves with its URL (password included). */
 export async function freshDatabase(): Promise<string> {
   const server = await sharedPostgres();
   const name = `t${process.pid}_${++databases}`;

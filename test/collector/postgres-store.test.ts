@@ -1,0 +1,96 @@
+// What only the PostgreSQL store has to keep, on a real server: several
+// replicas opening one empty database together, the same reports written by
+// two replicas at once, retention on one replica at a time, a schema newer
+// than the collector. The contract both stores keep: store.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { readSummary } from '../../src/collector/dashboard/summary.ts';
+import { LOCK, LOCK_CLASS } from '../../src/collector/postgres-schema.ts';
+import { openStore, type ReportStore } from '../../src/collector/store.ts';
+import { freshDatabase } from '../helpers/postgres.ts';
+import { makeReport } from './helpers.ts';
+
+const T0 = Date.parse('2025-11-25T13:00:00Z');
+const MIN = 60_000;
+
+async function replicas(
+  t: { after(fn: () => Promise<void>): void },
+  db: string,
+  n: number,
+  maxAgeMs = 0,
+): Promise<ReportStore[]> {
+  const stores = await Promise.all(Array.from({ length: n }, () => openStore(db, { maxRows: 1_000_000, maxAgeMs })));
+  t.after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+  });
+  return stores;
+}
+
+test('four replicas opening one empty database together: the schema is created once, all of them take writes', async (t) => {
+  const db = await freshDatabase();
+  const stores = await replicas(t, db, 4);
+  const ids = await Promise.all(stores.map((s, i) => s.insertBatch([makeReport(i)], T0)));
+  assert.ok(ids.every(([id]) => typeof id === 'number'));
+  assert.equal((await stores[0]!.list({ limit: 10 })).reports.length, 4);
+});
+
+test('two replicas storing the same reports at the same moment, in opposite orders: each stored once, no error, counted once', async (t) => {
+  const db = await freshDatabase();
+  const [a, b] = await replicas(t, db, 2);
+  for (let round = 0; round < 5; round++) {
+    const batch = Array.from({ length: 200 }, (_, i) => makeReport(round * 1000 + i, { node: `node-${i % 7}` }));
+    const [ia, ib] = await Promise.all([
+      a!.insertBatch(batch, T0 + round),
+      b!.insertBatch(batch.toReversed(), T0 + round),
+    ]);
+    const storedBy = batch.map((_, i) => [ia![i] !== null, ib![199 - i] !== null]);
+    assert.ok(
+      storedBy.every(([x, y]) => x !== y),
+      'each report stored by exactly one replica',
+    );
+  }
+  const s = await readSummary(a!, T0 - MIN, T0 + MIN);
+  assert.equal(s.totals.reports, 1000);
+  assert.equal(
+    s.nodes.reduce((n, x) => n + x.reports, 0),
+    1000,
+  );
+});
+
+test('retention runs on one replica at a time: while another holds the lock a step does nothing', async (t) => {
+  const db = await freshDatabase();
+  const [a] = await replicas(t, db, 1, 10 * MIN);
+  await a!.insertBatch(
+    Array.from({ length: 50 }, (_, i) => makeReport(i)),
+    T0,
+  );
+  // Another replica in the middle of its step: it holds the lock in its transaction.
+  const other = new pg.Client({ connectionString: db });
+  await other.connect();
+  t.after(() => other.end());
+  await other.query('BEGIN');
+  assert.equal(
+    (await other.query('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [LOCK_CLASS, LOCK.maintain])).rows[0].got,
+    true,
+  );
+  assert.equal(await a!.maintain(T0 + 20 * MIN), 0);
+  assert.equal((await a!.list({ limit: 100 })).reports.length, 50);
+  await other.query('COMMIT');
+  assert.ok((await a!.maintain(T0 + 20 * MIN)) >= 50);
+  assert.equal((await a!.list({ limit: 100 })).reports.length, 0);
+});
+
+test('a database holding a newer schema than this collector: opening fails, saying so', async () => {
+  const db = await freshDatabase();
+  const first = await openStore(db, { maxRows: 10, maxAgeMs: 0 });
+  await first.close();
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  await client.query("UPDATE netready_meta SET value = value + 1 WHERE key = 'schema_version'");
+  await client.end();
+  await assert.rejects(openStore(db, { maxRows: 10, maxAgeMs: 0 }), {
+    code: 'ERR_STORE_SCHEMA',
+    message: /newer than this collector's/,
+  });
+});
