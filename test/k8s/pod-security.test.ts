@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { restrictedViolations } from './pod-security.ts';
+import { addedRestrictedViolations, restrictedViolations } from './pod-security.ts';
 
 const container = () => ({
   name: 'app',
@@ -56,3 +56,13 @@ for (const [rule, breakIt, message] of BROKEN) {
     assert.ok(violations.some((v) => message.test(v)), `${message} in ${JSON.stringify(violations)}`);
   });
 }
+
+test('what an injection added: the new container\'s violations, not those the pod already had', () => {
+  const before = compliant();
+  before.hostNetwork = true;
+  const after = structuredClone(before);
+  after.initContainers!.unshift({ name: 'injected', image: 'x', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } });
+  assert.deepEqual(addedRestrictedViolations(before, after), []);
+  after.initContainers![0]!.securityContext!.privileged = true;
+  assert.deepEqual(addedRestrictedViolations(before, after), ['spec.initContainers[injected].securityContext.privileged is true']);
+});

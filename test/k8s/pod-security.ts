@@ -93,6 +93,16 @@ export function restrictedViolations(spec: IPodSpec): string[] {
   return out;
 }
 
+/**
+ * The violations a mutation added: those of `after` that `before` did not have. A webhook that
+ * injects a container must add none, whatever the pod brought (messages name containers, not
+ * indices, so a container inserted before others does not change theirs).
+ */
+export function addedRestrictedViolations(before: IPodSpec, after: IPodSpec): string[] {
+  const had = new Set(restrictedViolations(before));
+  return restrictedViolations(after).filter((v) => !had.has(v));
+}
+
 function checkSeLinux(options: { type?: string; user?: string; role?: string } | undefined, at: string, out: string[]): void {
   if (!options) return;
   if (!ALLOWED_SELINUX_TYPES.has(options.type ?? '')) out.push(`${at}.seLinuxOptions.type is ${options.type}`);

@@ -48,26 +48,3 @@ export function assertValidPod(pod: any): void {
   const names = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c: any) => c.name);
   if (new Set(names).size !== names.length) throw new Error(`duplicate container names: ${names.join(', ')}`);
 }
-
-/**
- * Violations of Pod Security "restricted" (v1.30) by one container, taking the
- * pod-level context into account where the standard does.
- */
-export function restrictedViolations(container: any, podContext: any = {}): string[] {
-  const sc = container.securityContext ?? {};
-  const pod = podContext ?? {};
-  const out: string[] = [];
-  if (sc.privileged === true) out.push('privileged');
-  if (sc.allowPrivilegeEscalation !== false) out.push('allowPrivilegeEscalation must be false');
-  const drop: string[] = sc.capabilities?.drop ?? [];
-  if (!drop.includes('ALL')) out.push('capabilities must drop ALL');
-  const add: string[] = sc.capabilities?.add ?? [];
-  if (add.some((c) => c !== 'NET_BIND_SERVICE')) out.push('only NET_BIND_SERVICE may be added');
-  if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) out.push('runAsNonRoot must be true');
-  if ((sc.runAsUser ?? pod.runAsUser) === 0) out.push('runAsUser must not be 0');
-  const seccomp = sc.seccompProfile?.type ?? pod.seccompProfile?.type;
-  if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push('seccompProfile must be RuntimeDefault or Localhost');
-  if (sc.procMount !== undefined && sc.procMount !== 'Default') out.push('procMount must be Default');
-  if ((container.ports ?? []).some((p: any) => p.hostPort)) out.push('no hostPort');
-  return out;
-}

@@ -1,11 +1,13 @@
 // The pure core over real AdmissionReview fixtures: every patch is applied with
-// fast-json-patch to the original pod, the result must be a valid Pod whose
-// injected container passes Pod Security "restricted" and equals the expected
-// container in full, and admitting the result again must change nothing.
+// fast-json-patch to the original pod, the result must be a valid Pod to which the
+// injection added no violation of Pod Security "restricted" (the whole pod checked,
+// test/k8s/pod-security.ts), whose injected container equals the expected one in
+// full, and admitting the result again must change nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { injectPod } from '../../src/webhook/inject.ts';
-import { applyPatch, assertValidPod, CONFIG, NOW, restrictedViolations, review } from './helpers.ts';
+import { addedRestrictedViolations } from '../k8s/pod-security.ts';
+import { applyPatch, assertValidPod, CONFIG, NOW, review } from './helpers.ts';
 
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
@@ -94,7 +96,7 @@ for (const row of INJECTS) {
     assertValidPod(patched);
     const injected = patched.spec.initContainers[row.index];
     assert.deepEqual(injected, row.container);
-    assert.deepEqual(restrictedViolations(injected, patched.spec.securityContext), []);
+    assert.deepEqual(addedRestrictedViolations(pod.spec, patched.spec), []);
     // Everything the pod had is still there, in order.
     assert.deepEqual(patched.spec.initContainers.filter((c: any) => c.name !== 'netready-wait'), pod.spec.initContainers ?? []);
     assert.deepEqual(patched.spec.containers, pod.spec.containers);
@@ -145,7 +147,7 @@ test('re-invoked after Istio (classic): moves the one container first and gives 
   const patched = applyPatch(pod, result.patch);
   assertValidPod(patched);
   assert.deepEqual(patched.spec.initContainers.map((c: any) => c.name), ['netready-wait', 'istio-validation']);
-  assert.deepEqual(restrictedViolations(patched.spec.initContainers[0]), []);
+  assert.deepEqual(addedRestrictedViolations(pod.spec, patched.spec), []);
   assert.deepEqual(injectPod(patched, { namespace: request.namespace, now: NOW }, CONFIG), { skip: 'already injected', warnings: [] });
 });
 
