@@ -15,6 +15,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './helpers/agent.ts';
+import { parseLogLines } from './helpers/log-lines.ts';
 import { imageNodeFlags } from './helpers/image.ts';
 import { startTcpListener } from './helpers/servers.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
@@ -117,7 +118,7 @@ test('the image: the bundle alone, read-only, as uid 65532 — wait, collector a
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    const logs = () => stdout.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as Record<string, any>] : []));
+    const logs = () => parseLogLines(stdout);
     const line = (msg: string, timeoutMs = 10_000) =>
       new Promise<Record<string, any>>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)), timeoutMs);

@@ -15,6 +15,7 @@ import { parseCollectorConfig } from '../../src/collector/config.ts';
 import { openStore } from '../../src/collector/store.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { CLI, run } from '../helpers/agent.ts';
+import { parseLogLines } from '../helpers/log-lines.ts';
 import { makeReport, samples, send, tempDir } from './helpers.ts';
 
 const NOBODY = 65534;
@@ -37,7 +38,7 @@ test('a read-only store file: exit 1 at start, saying the store cannot be writte
     ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
-  const line = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.level === 'error' || l.level === 50);
+  const line = parseLogLines(r.stdout).find((l) => l.level === 'error');
   assert.ok(line, r.stdout);
   assert.match(line.msg, /cannot be written/);
   assert.match(line.msg, /writable volume/);

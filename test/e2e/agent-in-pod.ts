@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { reportSchema, type CheckResult, type Report } from '../../src/lib/report.ts';
+import { parseLogLine, type LogLine } from '../helpers/log-lines.ts';
 import { SERVICES, type Pod, type ProgrammedAt, type Testbed } from './testbed.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,7 +20,7 @@ export const COLLECTOR = {
 /** The agent's checks unless a scenario says otherwise. */
 export const CHECKS = ['--check', 'gateway', '--check', 'dns', '--check', `tcp://${SERVICES.api.v4}:443`];
 
-export type LogLine = Record<string, any>;
+export type { LogLine };
 
 export interface AgentRun {
   readonly code: number | null;
@@ -73,15 +74,10 @@ export function runAgent(bed: Testbed, pod: Pod, args: readonly string[], opts: 
     const lines = (partial + chunk).split('\n');
     partial = lines.pop()!;
     for (const text of lines) {
-      let line: unknown;
-      try {
-        line = JSON.parse(text);
-      } catch {
-        continue;
-      }
-      if (line && typeof line === 'object' && 'level' in line) {
-        logs.push(line as LogLine);
-        opts.onLog?.(line as LogLine, child);
+      const line = parseLogLine(text);
+      if (line) {
+        logs.push(line);
+        opts.onLog?.(line, child);
       }
     }
   });

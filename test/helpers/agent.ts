@@ -1,6 +1,7 @@
 // Runs the real CLI (`node src/cli.ts …`) and collects what a user would see.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseLogLines, type LogLine } from './log-lines.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = `${ROOT}src/cli.ts`;
@@ -11,7 +12,7 @@ export interface RunResult {
   readonly stdout: string;
   readonly stderr: string;
   /** stdout parsed as JSON lines. */
-  readonly logs: Array<Record<string, any>>;
+  readonly logs: LogLine[];
   /** Epoch ms when the process was spawned and when it exited. */
   readonly spawnedAt: number;
   readonly exitedAt: number;
@@ -31,15 +32,7 @@ export function run(args: string[], options: { env?: Record<string, string>; arg
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      const logs = stdout.split('\n').flatMap((l) => {
-        try {
-          const entry = JSON.parse(l);
-          return entry && typeof entry === 'object' && 'level' in entry ? [entry] : [];
-        } catch {
-          return [];
-        }
-      });
-      resolve({ code, signal, stdout, stderr, logs, spawnedAt, exitedAt: Date.now() });
+      resolve({ code, signal, stdout, stderr, logs: parseLogLines(stdout), spawnedAt, exitedAt: Date.now() });
     });
   });
 }

@@ -3,12 +3,13 @@
 // when the test ends whatever happened.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { parseLogLines, type LogLine } from './log-lines.ts';
 
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
   /** stdout so far, as parsed JSON log lines. */
-  logs(): Array<Record<string, any>>;
+  logs(): LogLine[];
   stderr(): string;
   /** Resolves with the exit code and signal. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -26,7 +27,7 @@ export async function startServerProcess(t: TestContext, argv: string[], readyMs
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const logs = () => stdout.split('\n').flatMap((l) => (l.startsWith('{') ? [JSON.parse(l)] : []));
+  const logs = () => parseLogLines(stdout);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`"${readyMsg}" not logged within 10 s; stderr: ${stderr}; stdout: ${stdout}`)), 10_000);
     const check = () => {
