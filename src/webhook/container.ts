@@ -4,7 +4,7 @@
 // Pod Security "restricted" on its own, whatever the pod sets.
 import type { InjectSettings } from './annotations.ts';
 
-/** The injected container's name (DESIGN.md). */
+/** The injected container's name, part of the contract with operators and meshes (docs/architecture.md, "Names and ports"). */
 export const CONTAINER_NAME = 'netready-wait';
 /** Set by the webhook at admission, RFC 3339 with milliseconds; the agent reads it through the downward API. */
 export const ADMITTED_AT = 'netready.io/admitted-at';

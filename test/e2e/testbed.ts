@@ -1,5 +1,5 @@
 // Real-kernel test network: pods are network namespaces wired to the host as Calico does it, with
-// a real dnsmasq and real listeners on the host side. See DESIGN.md, "The test network".
+// a real dnsmasq and real listeners on the host side. See docs/architecture.md, "The test network".
 //
 // Traffic stays inside the testbed: pods only have routes to the host through their veth; the
 // host never forwards their packets (the `forward` chain of testbed-plan.ts's ruleset drops them

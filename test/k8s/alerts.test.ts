@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/agent.ts';
+import { anchors } from '../helpers/markdown.ts';
 import { makeReport, postReport, samples, startCollector, tempDir } from '../collector/helpers.ts';
 import { review } from '../webhook/helpers.ts';
 import { https, postReview, startWebhook } from '../webhook/process.ts';
@@ -404,7 +405,7 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
   });
 
   test('every alert has a severity, a summary, a description naming the node or namespace, and a runbook section', () => {
-    const headings = new Set([...GUIDE.matchAll(/^#{2,4} (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
+    const headings = anchors(GUIDE);
     for (const rule of RULES) {
       assert.match(rule.labels.severity ?? '', /^(warning|critical)$/, rule.alert);
       assert.ok(rule.annotations.summary, `${rule.alert}: summary`);
@@ -460,12 +461,3 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     );
   });
 });
-
-/** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as hyphens. */
-function githubAnchor(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-');
-}
