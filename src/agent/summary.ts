@@ -1,6 +1,7 @@
 // Turns the prober's result into the v1 report and the one-line summary.
 import { REPORT_SCHEMA_VERSION } from '../lib/report-version.ts';
-import { MAX_REPORT_SECONDS, type CheckResult, type Report } from '../lib/report.ts';
+import { MAX_REPORT_SECONDS } from '../lib/report-limits.ts';
+import type { CheckResult, Report } from '../lib/report.ts';
 import type { WaitConfig } from './config.ts';
 import type { CheckProgress, ProbeOutcome } from './prober.ts';
 

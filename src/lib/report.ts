@@ -8,17 +8,12 @@ import * as z from 'zod';
 
 export { REPORT_KINDS, REPORT_SCHEMA_VERSION, type ReportKind } from './report-version.ts';
 import { REPORT_SCHEMA_VERSION } from './report-version.ts';
+import { MAX_REPORT_SECONDS } from './report-limits.ts';
 
 /** Error classes an attempt can end with; also the keys of `errors` in a check result. */
 export const errorClassSchema = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'error class must be lower_snake_case');
 
 const rfc3339 = z.iso.datetime({ offset: true });
-/**
- * Largest duration a report may carry, in seconds (7 days): far beyond the
- * agent's longest --timeout (24h), and small enough that no sum of them in a
- * histogram overflows to +Inf (1e308 did, until the collector restarted).
- */
-export const MAX_REPORT_SECONDS = 7 * 24 * 3600;
 const seconds = z.number().finite().nonnegative().max(MAX_REPORT_SECONDS);
 const name = z.string().max(253);
 
