@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseWaitConfig } from './config.ts';
 import { buildChecks, hostResolver } from './checks/build.ts';
-import { parseResolvConf } from './resolv.ts';
+import { apiServiceName, parseResolvConf } from './resolv.ts';
+import { dnsPacer } from './pacer.ts';
 import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
 import { deliverReport } from './reporter.ts';
@@ -78,7 +79,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 
   // The one race: every check passing, the deadline, or a signal.
   const run = new AbortController();
-  const { progress, done } = probe(checks, config, clock, run.signal);
+  // While the dataplane drops everything, one DNS datagram to the pod's nameserver paces the checks.
+  const pacer = await dnsPacer(config.dnsServers[0] ?? resolvConf.servers[0], apiServiceName(resolvConf));
+  const { progress, done } = probe(checks, config, clock, run.signal, pacer);
   const timers: NodeJS.Timeout[] = [];
   // Load the HTTP client (undici) while the network is still down, not after it came up: the
   // report then leaves sooner. Not at once: a pod whose network is already up passes its checks

@@ -1,11 +1,18 @@
 // The prober: attempts per check until every check passes (and, with settle, keeps
 // passing), or until the caller's signal aborts. One timer drives every check: each
 // tick launches the attempts that are due and sleeps until the next one is, so a
-// waiting agent wakes once per interval, not once per check. It knows nothing
+// waiting agent wakes once per interval, not once per check.
+//
+// Pacing: while the dataplane drops everything every check fails for the same reason, so
+// one cheap signal (a Pacer, e.g. a UDP DNS query) is probed at the full rate and the
+// checks whose attempts time out at 1/PACE_FACTOR of it. When the signal
+// answers, or a paced check passes, every check runs at the full rate at once, for good.
+// The reported times stay true: a check's ready estimate is never put before the last
+// pacer probe that went unanswered, when the dataplane was still dropping everything. It knows nothing
 // of flags, logs or stdout: checks, options, a clock and an AbortSignal go in,
 // an outcome and live per-check progress come out.
 import type { CheckKind } from '../lib/report.ts';
-import { attemptInterval } from './schedule.ts';
+import { attemptInterval, PACE_FACTOR } from './schedule.ts';
 import { Streak, type Attempt } from './streak.ts';
 import { classifyError } from './classify.ts';
 
@@ -40,6 +47,19 @@ export interface CheckProgress {
   readySince: number | null;
 }
 
+/** A cheap signal across the dataplane that paces the other checks while it is silent (see pacer.ts). */
+export interface Pacer {
+  /** Sends one probe now, stamped `at` on the prober's clock; never throws. */
+  send(at: number): void;
+  /**
+   * Sets the one callback for the first answer: with the stamp of the probe sent just before
+   * the answered one (the dataplane still dropped that one), or null when unknown.
+   */
+  onAnswer(callback: (silentUntil: number | null) => void): void;
+  /** Releases the socket; no callback after it. */
+  close(): void;
+}
+
 export type ProbeOutcome =
   | { ready: true; /** estimated instant every check was passing */ readyAt: number; detectedAt: number }
   | { ready: false };
@@ -60,17 +80,24 @@ interface Runner {
   readonly inFlight: Map<AbortController, Attempt>;
   /** When its next attempt is due. */
   nextAt: number;
+  /** Whether its traffic crosses the dataplane, so a silent pacer paces it. */
+  readonly paced: boolean;
 }
 
-/** Probes all checks concurrently; `done` resolves when all pass, or with ready false once `signal` aborts. */
+/**
+ * Probes all checks concurrently; `done` resolves when all pass, or with ready false once
+ * `signal` aborts. With a `pacer`, the checks are paced while it is silent; the prober closes it.
+ */
 export function probe(
   checks: readonly Check[],
   options: ProbeOptions,
   clock: Clock,
   signal: AbortSignal,
+  pacer: Pacer | null = null,
 ): { progress: readonly CheckProgress[]; done: Promise<ProbeOutcome> } {
   const { promise, resolve } = Promise.withResolvers<ProbeOutcome>();
   if (signal.aborted) {
+    pacer?.close();
     resolve({ ready: false });
     return { progress: checks.map(newProgress), done: promise };
   }
@@ -81,14 +108,45 @@ export function probe(
     streak: new Streak(options.settleMs),
     inFlight: new Map(),
     nextAt: -Infinity,
+    // Neighbour resolution, the gateway check's signal, is not what an unprogrammed dataplane drops.
+    paced: check.kind !== 'gateway',
   }));
   let timer: NodeJS.Timeout | undefined;
   let totalInFlight = 0;
+  // Nothing to pace (only gateway checks): the pacer would send for nobody.
+  let pacing = pacer !== null && runners.some((r) => r.paced);
+  if (pacer && !pacing) pacer.close();
+  let pacerNextAt = -Infinity;
+
+  /**
+   * Whether the check fails as an unprogrammed dataplane makes it fail: its last attempt timed
+   * out. One that gets answers (refused, NXDOMAIN) is not paced: its target is not behind the
+   * dropped path the pacer stands for, and a slow pace would blur its ready estimate.
+   */
+  const dropped = (r: Runner) => r.paced && r.progress.lastError === 'timeout';
+
+  /** Ends the pacing: every check is due at once. `silentUntil` bounds the paced checks' estimates. */
+  const stopPacing = (silentUntil: number | null) => {
+    if (!pacing) return;
+    pacing = false;
+    pacer!.close();
+    for (const r of runners) {
+      if (!r.paced) continue;
+      if (silentUntil !== null && r.streak.readySince === null && dropped(r)) r.streak.failedUntil(silentUntil);
+      r.nextAt = -Infinity;
+    }
+    if (!stop.signal.aborted) {
+      clearTimeout(timer);
+      timer = setTimeout(tick, 0);
+    }
+  };
+  pacer?.onAnswer(stopPacing);
 
   const finish = (outcome: ProbeOutcome) => {
     if (stop.signal.aborted) return;
     stop.abort();
     clearTimeout(timer);
+    if (pacing) pacer!.close();
     signal.removeEventListener('abort', onAbort);
     resolve(outcome);
   };
@@ -124,6 +182,8 @@ export function probe(
           if (stop.signal.aborted) return r.streak.cancel(attempt);
           const result = r.streak.pass(attempt, clock.now());
           r.progress.readySince = r.streak.readySince;
+          // The pacer's signal is silent but this path works: pacing would only delay the others.
+          if (r.paced) stopPacing(null);
           if (result !== 'first') return;
           // Older attempts went into a path that did not work; their late answers would only
           // blur the estimate. Without settle, the check is done and needs none of the others.
@@ -153,6 +213,14 @@ export function probe(
     timer = undefined;
     if (stop.signal.aborted || evaluate(clock.now())) return;
     let next = Infinity;
+    if (pacing) {
+      const now = clock.now();
+      if (now >= pacerNextAt) {
+        pacer!.send(now);
+        pacerNextAt = now + attemptInterval(options.intervalMs, now);
+      }
+      next = pacerNextAt;
+    }
     for (const r of runners) {
       // Without settle, a passing check needs no more attempts.
       if (options.settleMs === 0 && r.streak.readySince !== null) continue;
@@ -160,7 +228,7 @@ export function probe(
       if (now >= r.nextAt) {
         // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
         if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
-        r.nextAt = now + attemptInterval(options.intervalMs, now);
+        r.nextAt = now + attemptInterval(options.intervalMs, now) * (pacing && dropped(r) ? PACE_FACTOR : 1);
       }
       next = Math.min(next, r.nextAt);
     }

@@ -6,6 +6,13 @@ export const INTERVAL_GROWTH_MS = 10_000;
 export const INTERVAL_MAX_FACTOR = 1.25;
 
 /**
+ * While the pacer's signal is silent, the paced checks are attempted this many times less
+ * often: they would fail for the same reason, and the pacer ends the pacing within one
+ * interval of the dataplane letting packets through.
+ */
+export const PACE_FACTOR = 25;
+
+/**
  * Interval between attempt launches `elapsedMs` into a wait: `baseMs` at first,
  * growing smoothly to 1.25 times that over the first 10 s, then flat. Detection
  * lag is bounded by the interval, so it stays near 20 ms, while a two-minute

@@ -35,6 +35,8 @@ export class Streak {
   /** Launch times of attempts still in flight. */
   readonly #inFlight: number[] = [];
   #lastFailedLaunch = -Infinity;
+  /** The check is known to have failed until then (see failedUntil). */
+  #floor = -Infinity;
   // Passing attempts launched after the last failing one, in launch order; the first is the
   // streak. A failure launched later cuts the list there, so a flap restarts the streak at
   // the first pass after it, not at the next one.
@@ -52,6 +54,14 @@ export class Streak {
     return attempt;
   }
 
+  /**
+   * The check is known to have been failing until `at` (the pacer saw the dataplane drop
+   * everything then): a later pass is not estimated to have begun before it.
+   */
+  failedUntil(at: number): void {
+    this.#floor = Math.max(this.#floor, at);
+  }
+
   /** `attempt` passed; the answer came back at `now`. */
   pass(attempt: Attempt, now: number): PassResult {
     this.#settle(attempt);
@@ -59,8 +69,10 @@ export class Streak {
     // A pass that took longer than the kernel's first SYN retransmit may be a retransmission
     // that got through: its launch says nothing about when the path began to work, so count
     // it from when it came back.
+    // The last instant it is known to have failed: its previous launch, or the pacer's floor.
+    const failing = Math.max(attempt.previous ?? -Infinity, Math.min(this.#floor, attempt.launch));
     const estimate =
-      now - attempt.launch < SYN_RETRANSMIT_MS ? readyEstimate(attempt.launch, attempt.previous) : now;
+      now - attempt.launch < SYN_RETRANSMIT_MS ? readyEstimate(attempt.launch, failing === -Infinity ? null : failing) : now;
     const first = this.#passes.length === 0;
     let i = this.#passes.length;
     while (i > 0 && this.#passes[i - 1]!.launch > attempt.launch) i--;

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PACE_FACTOR } from '../../src/agent/schedule.ts';
 import { MAX_IN_FLIGHT_TOTAL, probe, type Check, type Clock, type ProbeOptions } from '../../src/agent/prober.ts';
 import type { CheckKind } from '../../src/lib/report.ts';
 
@@ -45,6 +46,8 @@ interface FakeOptions {
   delayMs?: number | ((n: number) => number);
   /** Clock to stamp and step at each attempt start; the real clock if unset. */
   clock?: StepClock;
+  /** How far the clock steps at each attempt start; STEP by default. */
+  step?: number;
 }
 
 /**
@@ -52,7 +55,7 @@ interface FakeOptions {
  * after `delayMs`. Every attempt settles promptly on abort, as real checks do.
  */
 function fakeCheck(spec: string, kind: CheckKind, behave: (n: number, at: number) => Behaviour, opts: FakeOptions = {}): FakeCheck {
-  const { delayMs = 1, clock: step } = opts;
+  const { delayMs = 1, clock: step, step: stepMs = STEP } = opts;
   const c = step ?? clock;
   const fake: FakeCheck = {
     spec,
@@ -64,7 +67,7 @@ function fakeCheck(spec: string, kind: CheckKind, behave: (n: number, at: number
     attempt(signal) {
       // The prober stamped this launch with the same reading (nothing steps the clock in between).
       const at = c.now();
-      if (step) step.t += STEP;
+      if (step) step.t += stepMs;
       const n = fake.calls.length + 1;
       const behaviour = behave(n, at);
       const call = { at, behaviour, completed: false };
@@ -315,4 +318,101 @@ test('at most MAX_IN_FLIGHT_TOTAL attempts are in flight for the whole agent, wh
   assert.equal(progress.reduce((n, p) => n + p.attempts, 0), MAX_IN_FLIGHT_TOTAL);
   await sleep(10);
   assert.deepEqual(checks.map((c) => c.pending), [0, 0, 0]);
+});
+
+/** A Pacer the test answers by hand; it records every send. */
+function fakePacer() {
+  const pacer = {
+    sends: [] as number[],
+    closed: false,
+    answer: null as ((silentUntil: number | null) => void) | null,
+    send(at: number) {
+      pacer.sends.push(at);
+    },
+    onAnswer(cb: (silentUntil: number | null) => void) {
+      pacer.answer = cb;
+    },
+    close() {
+      pacer.closed = true;
+    },
+  };
+  return pacer;
+}
+
+const gaps = (f: FakeCheck) => f.calls.slice(1).map((c, i) => c.at - f.calls[i]!.at);
+
+test('pacing: while the pacer is silent, the paced checks are attempted PACE_FACTOR times less often; gateway is not paced', async (t) => {
+  const pacer = fakePacer();
+  const gateway = fakeCheck('gateway', 'gateway', () => coded('EHOSTUNREACH'));
+  const dns = fakeCheck('dns', 'dns', () => coded('ETIMEOUT'));
+  const { progress, done } = probe([gateway, dns], OPTIONS, clock, abortAfter(400, t), pacer);
+  assert.deepEqual(await done, { ready: false });
+  assert.ok(dns.calls.length >= 2, `${dns.calls.length} dns attempts`);
+  // From its first timeout on; before it, nothing said the path drops packets.
+  for (const gap of gaps(dns).slice(1)) assert.ok(gap >= PACE_FACTOR * OPTIONS.intervalMs, `dns attempts ${gap} ms apart`);
+  assert.ok(gateway.calls.length > dns.calls.length, `gateway ${gateway.calls.length}, dns ${dns.calls.length}`);
+  assert.ok(pacer.sends.length > dns.calls.length, `pacer ${pacer.sends.length}, dns ${dns.calls.length}`);
+  assert.equal(progress[1]!.attempts, dns.calls.length);
+  assert.equal(pacer.closed, true);
+});
+
+test('pacing: the pacer answers, the paced checks go at once, and none is estimated ready before the last silent probe', async (t) => {
+  const pacer = fakePacer();
+  // Whole milliseconds that move only between tasks, so the prober and the fake checks read the same stamp.
+  const ms: StepClock = stepClock();
+  const ticker = setInterval(() => ms.t++, 1);
+  t.after(() => clearInterval(ticker));
+  let answeredAt = Infinity;
+  const dns = fakeCheck('dns', 'dns', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), { clock: ms, step: 0 });
+  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), { clock: ms, step: 0 });
+  const { progress, done } = probe([dns, tcp], OPTIONS, ms, abortAfter(5000, t), pacer);
+  await sleep(200);
+  const silentUntil = pacer.sends.at(-2)!;
+  answeredAt = ms.now();
+  pacer.answer!(silentUntil);
+  const outcome = await done;
+  assert.ok(outcome.ready);
+  assert.equal(pacer.closed, true);
+  for (const [i, f] of [dns, tcp].entries()) {
+    const [before, passed] = f.calls.slice(-2);
+    assert.ok(passed!.at >= answeredAt && before!.at < answeredAt);
+    // The paced launch before the answer is long before it; the pacer's silent probe bounds the estimate.
+    assert.ok(before!.at < silentUntil, `${f.spec}: launched at ${before!.at}, pacer silent until ${silentUntil}`);
+    assert.equal(progress[i]!.readySince, (silentUntil + passed!.at) / 2);
+  }
+});
+
+test('pacing: a paced check that passes while the pacer is silent ends the pacing', async () => {
+  const pacer = fakePacer();
+  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', (n) => (n >= 2 ? 'pass' : coded('ETIMEOUT')));
+  const dns = fakeCheck('dns', 'dns', () => coded('ETIMEOUT'));
+  const end = new AbortController();
+  const { done } = probe([tcp, dns], OPTIONS, clock, end.signal, pacer);
+  while (tcp.calls.length < 2) await sleep(5);
+  await sleep(20);
+  assert.equal(pacer.closed, true);
+  const sends = pacer.sends.length;
+  await sleep(100);
+  assert.equal(pacer.sends.length, sends, 'no probe sent after the pacing ended');
+  assert.equal(dns.calls.at(-1)!.at > tcp.calls[1]!.at, true, 'dns attempted again once pacing ended');
+  end.abort();
+  assert.deepEqual(await done, { ready: false });
+});
+
+test('pacing: a check that gets answers (refused) is not paced, whatever the pacer says', async (t) => {
+  const pacer = fakePacer();
+  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', () => coded('ECONNREFUSED'));
+  const { done } = probe([tcp], OPTIONS, clock, abortAfter(300, t), pacer);
+  assert.deepEqual(await done, { ready: false });
+  assert.ok(gaps(tcp).some((gap) => gap < PACE_FACTOR * OPTIONS.intervalMs), `gaps ${gaps(tcp).join(' ')}`);
+  assert.ok(tcp.calls.length > 300 / (PACE_FACTOR * OPTIONS.intervalMs) + 1, `${tcp.calls.length} attempts`);
+});
+
+test('pacing: with only a gateway check there is nothing to pace; the pacer is closed at once', async (t) => {
+  const pacer = fakePacer();
+  const gateway = fakeCheck('gateway', 'gateway', () => 'pass');
+  const { done } = probe([gateway], OPTIONS, clock, abortAfter(2000, t), pacer);
+  assert.equal((await done).ready, true);
+  assert.equal(pacer.closed, true);
+  assert.deepEqual(pacer.sends, []);
 });

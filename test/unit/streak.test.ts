@@ -9,7 +9,8 @@ type Step =
   | { launch: number; readySince: number | null }
   | { pass: number; now: number; result: PassResult; readySince: number | null }
   | { fail: number; readySince: number | null }
-  | { cancel: number; readySince: number | null };
+  | { cancel: number; readySince: number | null }
+  | { failedUntil: number; readySince: number | null };
 
 const CASES: { name: string; steps: Step[] }[] = [
   {
@@ -90,6 +91,34 @@ const CASES: { name: string; steps: Step[] }[] = [
     ],
   },
   {
+    name: 'failedUntil: a pass after a long gap is estimated from the pacer\'s last silent probe, not from the old launch',
+    steps: [
+      { launch: 1000, readySince: null },
+      { fail: 0, readySince: null },
+      { failedUntil: 1480, readySince: null },
+      { launch: 1500, readySince: null },
+      { pass: 1, now: 1502, result: 'first', readySince: 1490 },
+    ],
+  },
+  {
+    name: 'failedUntil later than the passing launch is capped at the launch',
+    steps: [
+      { launch: 1000, readySince: null },
+      { launch: 1500, readySince: null },
+      { failedUntil: 1600, readySince: null },
+      { pass: 1, now: 1502, result: 'first', readySince: 1500 },
+    ],
+  },
+  {
+    name: 'failedUntil earlier than the previous launch changes nothing',
+    steps: [
+      { failedUntil: 900, readySince: null },
+      { launch: 1000, readySince: null },
+      { launch: 1010, readySince: null },
+      { pass: 1, now: 1012, result: 'first', readySince: 1005 },
+    ],
+  },
+  {
     name: 'a cancelled attempt is no result',
     steps: [
       { launch: 1000, readySince: null },
@@ -108,10 +137,11 @@ for (const { name, steps } of CASES) {
       if ('launch' in step) attempts.push(streak.launch(step.launch));
       else if ('pass' in step) assert.equal(streak.pass(attempts[step.pass]!, step.now), step.result, `step ${i}`);
       else if ('fail' in step) streak.fail(attempts[step.fail]!);
+      else if ('failedUntil' in step) streak.failedUntil(step.failedUntil);
       else streak.cancel(attempts[step.cancel]!);
       assert.equal(streak.readySince, step.readySince, `readySince after step ${i}`);
     }
-    assert.equal(streak.inFlight, attempts.length - steps.filter((s) => !('launch' in s)).length);
+    assert.equal(streak.inFlight, attempts.length - steps.filter((s) => 'pass' in s || 'fail' in s || 'cancel' in s).length);
   });
 }
 

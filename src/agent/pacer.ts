@@ -1,0 +1,95 @@
+// The pacer's signal: one UDP socket to the pod's first nameserver, one small DNS query per
+// send, and a callback when anything comes back. While the dataplane drops everything, every
+// check fails for the same reason; this one datagram costs far less than a TCP connect or a
+// c-ares resolver per attempt, so it is the one thing probed at the full rate while the
+// other checks are paced (see prober.ts). Any reply counts, even NXDOMAIN or REFUSED, and so
+// does an ICMP port unreachable (ECONNREFUSED on the connected socket): each means packets
+// crossed the dataplane. Written by hand because it is one query type, no parsing beyond
+// the 16-bit id; a DNS library would cost more start-up than it saves.
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Pacer } from './prober.ts';
+
+/** Sends remembered to match a reply's id to its send time; older ones no longer matter. */
+const REMEMBERED_SENDS = 256;
+
+/** Splits `ADDR`, `ADDR:PORT` or `[ADDR]:PORT` (the --dns-server and resolv.conf forms) into address and port. */
+export function parseServer(server: string): { address: string; port: number } {
+  const v6 = /^\[(.+)\](?::(\d+))?$/.exec(server);
+  if (v6) return { address: v6[1]!, port: Number(v6[2] ?? 53) };
+  const v4 = /^([\d.]+):(\d+)$/.exec(server);
+  if (v4) return { address: v4[1]!, port: Number(v4[2]) };
+  return { address: server, port: 53 };
+}
+
+/** A DNS query for `name`, type A, class IN, recursion desired, with id 0 (set per send). */
+export function dnsQuery(name: string): Buffer {
+  const labels = name.replace(/\.$/, '').split('.').filter((l) => l.length > 0);
+  const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])]);
+  const header = Buffer.from([0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([header, qname, Buffer.from([0, 1, 0, 1])]);
+}
+
+/**
+ * Opens the pacer's socket to `server`, asking for `name`; null when there is no usable
+ * server or the socket cannot connect (the checks then run at the full rate from the start).
+ */
+export async function dnsPacer(server: string | undefined, name: string): Promise<Pacer | null> {
+  if (server === undefined) return null;
+  const { address, port } = parseServer(server);
+  const family = isIP(address.replace(/%.*$/, ''));
+  if (family === 0) return null;
+  const template = dnsQuery(name);
+  const sentAt = new Map<number, number>();
+  let seq = 0;
+  let onAnswer: ((silentUntil: number | null) => void) | null = null;
+  let closed = false;
+  const socket: Socket = createSocket(family === 6 ? 'udp6' : 'udp4');
+
+  const answered = (id: number | null) => {
+    if (closed || !onAnswer) return;
+    const cb = onAnswer;
+    onAnswer = null;
+    // The send just before the answered one got no answer: the dataplane still dropped it then.
+    const at = id === null ? undefined : sentAt.get(id);
+    const before = id === null ? undefined : sentAt.get((id + 0xffff) & 0xffff);
+    cb(at === undefined ? null : (before ?? null));
+  };
+  socket.on('message', (msg) => answered(msg.length >= 2 ? msg.readUInt16BE(0) : null));
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    // The host answered with ICMP port unreachable: packets cross the dataplane.
+    if (err.code === 'ECONNREFUSED') answered(null);
+  });
+  // Connecting an address (no name to look up) takes well under a millisecond.
+  const connected = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.connect(port, address, () => resolve(true));
+  });
+  if (!connected) {
+    socket.close();
+    return null;
+  }
+  // The socket must never keep the agent alive by itself.
+  socket.unref();
+
+  return {
+    send(at) {
+      if (closed) return;
+      const id = seq++ & 0xffff;
+      sentAt.set(id, at);
+      sentAt.delete((id - REMEMBERED_SENDS) & 0xffff);
+      const query = Buffer.from(template);
+      query.writeUInt16BE(id, 0);
+      // A failed send (no route yet, say) is one more silent probe; the error event handles the rest.
+      socket.send(query, () => {});
+    },
+    onAnswer(cb) {
+      onAnswer = cb;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.close();
+    },
+  };
+}
