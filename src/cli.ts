@@ -8,6 +8,7 @@ const USAGE = `Usage: netready <command> [options]
 
 Commands:
   wait       block until the pod network works, report the delay, exit (init container)
+  watch      after the wait, fail readiness while the pod's network is lost, report outages (native sidecar)
   collector  receive the agents' reports, keep them, serve /metrics (Deployment)
   webhook    inject the wait init container into opted-in pods (admission webhook)
   certs      make a CA and the webhook's serving certificate (clusters without cert-manager)
@@ -22,6 +23,8 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'wait':
       return (await import('./agent/main.ts')).main(rest, process.env);
+    case 'watch':
+      return (await import('./agent/watch-main.ts')).main(rest, process.env);
     case 'collector':
       return (await import('./collector/main.ts')).main(rest, process.env);
     case 'webhook':

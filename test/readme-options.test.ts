@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { OptionDef } from '../src/lib/cli-options.ts';
 import { IDENTITY_ENV, WAIT_OPTIONS } from '../src/agent/options.ts';
 import { COLLECTOR_OPTIONS } from '../src/collector/options.ts';
+import { WATCH_OPTIONS } from '../src/agent/watch-options.ts';
 import { WEBHOOK_OPTIONS } from '../src/webhook/options.ts';
 import { CERTS_OPTIONS } from '../src/webhook/certs-main.ts';
 import { ROOT } from './helpers/agent.ts';
@@ -23,6 +24,7 @@ function section(heading: string): string {
 
 const PROGRAMS: { heading: string; table: Readonly<Record<string, OptionDef>> }[] = [
   { heading: '## `netready wait`', table: WAIT_OPTIONS },
+  { heading: '## `netready watch`', table: WATCH_OPTIONS },
   { heading: '## `netready collector`', table: COLLECTOR_OPTIONS },
   { heading: '## `netready webhook`', table: WEBHOOK_OPTIONS },
   { heading: '### `netready certs`', table: CERTS_OPTIONS },

@@ -1,6 +1,8 @@
 // `netready wait` configuration: flags and NETREADY_* environment variables
 // (flags win), validated by one zod schema into a frozen, typed object.
 // A bad value fails fast with the option's name and the value in the message.
+// The value parsers are exported for `netready watch` (watch-config.ts), which
+// shares the probing, collector and identity options.
 import { isIP } from 'node:net';
 // zod/mini: the same validation as zod, tree-shaken to a fraction of its start-up cost.
 import * as z from 'zod/mini';
@@ -12,10 +14,10 @@ import { IDENTITY_ENV, waitHelp, WAIT_OPTIONS } from './options.ts';
 type Env = Record<string, string | undefined>;
 
 /** Thrown by option parsers; becomes a zod issue carrying its message. */
-class OptionError extends Error {}
+export class OptionError extends Error {}
 
 /** A string option turned into a value by `parse`, which throws OptionError on a bad value. */
-const parsed = <T>(parse: (s: string) => T) =>
+export const parsed = <T>(parse: (s: string) => T) =>
   z.pipe(
     z.string(),
     z.transform((s: string, ctx) => {
@@ -30,14 +32,14 @@ const parsed = <T>(parse: (s: string) => T) =>
   );
 
 /** A duration held to its option's documented maximum (the table's `max`) and to `min` ms. */
-const duration = (def: OptionDef, min = 0) =>
+export const duration = (def: OptionDef, min = 0) =>
   parsed((s) => {
     const r = durationWithin(s, def, { min });
     if ('error' in r) throw new OptionError(r.error);
     return r.ms;
   });
 
-const statusList = parsed((s) => {
+export const statusList = parsed((s) => {
   if (s.trim() === 'any') return null;
   return s.split(',').map((part): [number, number] => {
     const m = /^\s*([1-5]\d\d)(?:-([1-5]\d\d))?\s*$/.exec(part);
@@ -59,11 +61,11 @@ function isDnsServer(s: string): boolean {
   return isIP(s) === 6;
 }
 
-const dnsServer = z.string().check(
+export const dnsServer = z.string().check(
   z.refine(isDnsServer, 'expected an IP address with an optional port, e.g. 192.0.2.10, 192.0.2.10:5353 or [2001:db8::1]:53'),
 );
 
-const collectorUrl = parsed((s) => {
+export const collectorUrl = parsed((s) => {
   if (s === '') return null;
   let url: URL | null = null;
   try {
@@ -75,7 +77,7 @@ const collectorUrl = parsed((s) => {
   return url.href.replace(/\/+$/, '');
 });
 
-const ipList = parsed((s) => {
+export const ipList = parsed((s) => {
   const ips = s.split(/[\s,]+/).filter(Boolean);
   const bad = ips.find((ip) => isIP(ip) === 0);
   if (bad !== undefined) throw new OptionError(`"${bad}" is not an IP address`);
@@ -83,13 +85,13 @@ const ipList = parsed((s) => {
   return ips;
 });
 
-const count = parsed((s) => {
+export const count = parsed((s) => {
   const n = /^\d+$/.test(s) ? Number(s) : NaN;
   if (!(n >= 1 && n <= 1024)) throw new OptionError('expected a whole number from 1 to 1024');
   return n;
 });
 
-const identity = z.string().check(z.maxLength(253));
+export const identity = z.string().check(z.maxLength(253));
 
 /** The schema over raw strings; its output is the typed configuration. */
 const configSchema = z.object({
@@ -191,18 +193,18 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
 }
 
 /** Reads the token file (a mounted Secret) with the collector's own validator; an unusable file is bad configuration. */
-function readToken(path: string | undefined, source: string): string | null {
+export function readToken(path: string | undefined, source: string): string | null {
   if (!path) return null;
   const r = readTokenFile(path);
   if ('error' in r) throw optionError(source, path, r.error);
   return r.token;
 }
 
-function defaultChecks(env: Env): string[] {
+export function defaultChecks(env: Env): string[] {
   return env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT ? ['gateway', 'dns', 'kubernetes'] : ['gateway', 'dns'];
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);

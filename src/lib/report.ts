@@ -78,7 +78,7 @@ export const outageSchema = z.object({
   detectedAt: rfc3339,
   /** When the first passing probe came back: readiness passed again from here. */
   endedAt: rfc3339,
-  /** endedAt - startedAt, in seconds (monotonic clock, so it is exact where the wall clock may step). */
+  /** endedAt - startedAt, in seconds: both from the monotonic clock, so a wall-clock step does not bend it. */
   durationSeconds: seconds,
   checks: z.array(outageCheckSchema).min(1).max(64),
   /** Outages before this one that were not sent because of the watch's per-minute cap. */

@@ -1,0 +1,110 @@
+// `netready watch` configuration: the watch's option table (watch-options.ts)
+// through the wait's value parsers (config.ts), into a frozen, typed object.
+// A bad value fails fast with the option's name and the value in the message.
+import * as z from 'zod/mini';
+import { parseCheckSpec, type CheckSpec } from '../lib/check-spec.ts';
+import { optionError, resolveOptions } from '../lib/cli-options.ts';
+import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
+import { collectorUrl, count, deepFreeze, defaultChecks, dnsServer, duration, identity, ipList, OptionError, parsed, readToken, statusList } from './config.ts';
+import { IDENTITY_ENV } from './options.ts';
+import { watchHelp, WATCH_OPTIONS } from './watch-options.ts';
+
+type Env = Record<string, string | undefined>;
+
+const listen = parsed((s) => {
+  const r = parseListenAddress(s);
+  if (!r.ok) throw new OptionError(r.error);
+  return r.value;
+});
+
+const perMinute = parsed((s) => {
+  const n = /^\d{1,4}$/.test(s) ? Number(s) : NaN;
+  if (!(n >= 0 && n <= 1000)) throw new OptionError('expected a whole number from 0 to 1000');
+  return n;
+});
+
+const configSchema = z.object({
+  check: z.array(z.string()),
+  interval: duration(WATCH_OPTIONS.interval, 1),
+  failures: count,
+  'recover-interval': duration(WATCH_OPTIONS['recover-interval'], 1),
+  listen,
+  'attempt-timeout': duration(WATCH_OPTIONS['attempt-timeout'], 1),
+  'max-in-flight': count,
+  'http-status': statusList,
+  'dns-server': z.array(dnsServer),
+  collector: z.optional(collectorUrl),
+  'collector-token-file': z.optional(z.string()),
+  'report-budget': duration(WATCH_OPTIONS['report-budget'], 1),
+  'max-outages-per-minute': perMinute,
+  'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
+  'dry-run': z.boolean(),
+  podName: identity,
+  podNamespace: identity,
+  podUid: z.string().check(z.maxLength(64)),
+  nodeName: identity,
+  podIps: ipList,
+});
+
+export interface WatchConfig {
+  readonly checks: readonly CheckSpec[];
+  readonly intervalMs: number;
+  readonly failures: number;
+  readonly recoverIntervalMs: number;
+  readonly listen: ListenAddress;
+  readonly attemptTimeoutMs: number;
+  readonly maxInFlight: number;
+  /** Inclusive status ranges that pass http checks; null = any response. */
+  readonly httpStatus: readonly (readonly [number, number])[] | null;
+  readonly dnsServers: readonly string[];
+  readonly collectorUrl: string | null;
+  readonly collectorToken: string | null;
+  readonly reportBudgetMs: number;
+  readonly maxOutagesPerMinute: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly dryRun: boolean;
+  readonly pod: { readonly name: string; readonly namespace: string; readonly uid: string; readonly node: string; readonly ips: readonly string[] };
+}
+
+/** Parses `netready watch` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
+export function parseWatchConfig(argv: readonly string[], env: Env): WatchConfig {
+  const resolved = resolveOptions(WATCH_OPTIONS, argv, env, watchHelp);
+  const raw: Record<string, unknown> = { ...resolved.raw };
+  const source: Record<string, string> = { ...resolved.source };
+  for (const [key, name] of Object.entries(IDENTITY_ENV)) {
+    if (key === 'admittedAt') continue; // a start-up figure: the watch has no use for it
+    raw[key] = env[name] ?? '';
+    source[key] = name;
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const [key, index] = issue.path as [string, number | undefined];
+    const value = index === undefined ? raw[key] : (raw[key] as string[])[index];
+    throw optionError(source[key]!, value as string, issue.message);
+  }
+  const c = result.data;
+  const checks = (c.check.length > 0 ? c.check : defaultChecks(env)).map((s) => {
+    const r = parseCheckSpec(s, env);
+    if (!r.ok) throw optionError(source.check!, s, r.error);
+    return Object.freeze(r.value);
+  });
+  return deepFreeze({
+    checks,
+    intervalMs: c.interval,
+    failures: c.failures,
+    recoverIntervalMs: c['recover-interval'],
+    listen: c.listen,
+    attemptTimeoutMs: c['attempt-timeout'],
+    maxInFlight: c['max-in-flight'],
+    httpStatus: c['http-status'],
+    dnsServers: c['dns-server'],
+    collectorUrl: c.collector ?? null,
+    collectorToken: readToken(c['collector-token-file'], source['collector-token-file']!),
+    reportBudgetMs: c['report-budget'],
+    maxOutagesPerMinute: c['max-outages-per-minute'],
+    logLevel: c['log-level'],
+    dryRun: c['dry-run'],
+    pod: { name: c.podName, namespace: c.podNamespace, uid: c.podUid, node: c.nodeName, ips: c.podIps },
+  });
+}
