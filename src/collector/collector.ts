@@ -80,6 +80,7 @@ export async function createCollector(config: CollectorConfig, options: Collecto
     log,
     clock,
     token: config.token,
+    readToken: config.reads === 'token' ? config.token : null,
     stopping: () => stopping,
   });
 

@@ -29,6 +29,8 @@ export interface CollectorConfig {
   /** Bearer token required on POST /v1/reports; null: none. */
   readonly token: string | null;
   readonly tokenFile: string | null;
+  /** `token`: the read endpoints need the bearer token too. */
+  readonly reads: 'open' | 'token';
   readonly maxLabelValues: number;
   /** Open connections at most; more are closed as they arrive. */
   readonly maxConnections: number;
@@ -73,6 +75,7 @@ const schema = z.object({
   'retention-rows': wholeNumber(1, 1_000_000_000),
   'db-password-file': z.string().min(1, 'must not be empty').optional(),
   'token-file': z.string().min(1, 'must not be empty').optional(),
+  reads: z.enum(['open', 'token'], { error: 'expected open or token' }),
   'max-label-values': wholeNumber(1, 100_000),
   'max-connections': wholeNumber(1, 100_000),
   'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
@@ -89,6 +92,7 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
   }
   const c = result.data;
   const tokenFile = c['token-file'] ?? null;
+  if (c.reads === 'token' && tokenFile === null) throw optionError(source.reads!, raw.reads, 'needs --token-file (the token the reads must carry)');
   return Object.freeze({
     listen: Object.freeze(c.listen),
     db: checkDb(c.db ?? join(c['data-dir'], 'reports.db'), source.db ?? '--db'),
@@ -98,6 +102,7 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
     retentionRows: c['retention-rows'],
     token: tokenFile === null ? null : readToken(tokenFile, source['token-file']!, readText),
     tokenFile,
+    reads: c.reads,
     maxLabelValues: c['max-label-values'],
     maxConnections: c['max-connections'],
     otlp: parseOtlpConfig(

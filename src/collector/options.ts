@@ -16,6 +16,7 @@ export const COLLECTOR_OPTIONS = {
   'retention-rows': { env: 'NETREADY_COLLECTOR_RETENTION_ROWS', default: '500000', value: 'N', help: 'keep at most this many reports, deleting the oldest' },
   'token-file': { env: 'NETREADY_COLLECTOR_TOKEN_FILE', value: 'PATH', help: 'file holding a bearer token that POST /v1/reports must carry; unset: no token needed' },
   'max-connections': { env: 'NETREADY_COLLECTOR_MAX_CONNECTIONS', default: '1000', value: 'N', help: 'open connections at most (1 to 100000); more are closed at once (keep it under the file limit)' },
+  reads: { env: 'NETREADY_COLLECTOR_READS', default: 'open', value: 'open|token', help: 'who may GET /v1/reports, /v1/summary and /v1/outages (pod names, uids, IPs): open, or token (the --token-file bearer token, as POST needs)' },
   'max-label-values': { env: 'NETREADY_COLLECTOR_MAX_LABEL_VALUES', default: '1000', value: 'N', help: 'distinct values per metric label (node, namespace, error class); later ones are counted as "other"' },
   'otlp-endpoint': { env: 'NETREADY_COLLECTOR_OTLP_ENDPOINT', value: 'URL', help: 'also push the metrics over OTLP/HTTP to this base URL, e.g. http://otel-collector:4318 (/v1/metrics is appended); empty: no push [default OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, else no push]' },
   'otlp-interval': { env: 'NETREADY_COLLECTOR_OTLP_INTERVAL', max: '1h', value: 'DURATION', help: 'time between OTLP pushes [default OTEL_METRIC_EXPORT_INTERVAL (ms) or 15s]' },

@@ -6,7 +6,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import type { Outage, Report } from '../lib/report.ts';
-import { checkRequestHead, decodeDocument, MAX_BODY_BYTES, tooLarge, type Rejection } from './report-request.ts';
+import { bearerMatches, checkRequestHead, decodeDocument, MAX_BODY_BYTES, tooLarge, type Rejection } from './report-request.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import type { Clock } from './clock.ts';
 import { encodeCursor, parseListQuery, parseOutageQuery } from './query.ts';
@@ -29,6 +29,8 @@ export interface ServerDeps {
   readonly clock: Clock;
   /** Bearer token required on POST /v1/reports; null: none. */
   readonly token: string | null;
+  /** Bearer token required on the READS (--reads token); null: they are open. */
+  readonly readToken: string | null;
   /** True once SIGTERM arrived: answers carry Connection: close and /readyz fails. */
   readonly stopping: () => boolean;
   /** The dashboard's figures for reports received since `sinceMs`; absent: GET /v1/summary answers 404. */
@@ -39,6 +41,9 @@ export interface ServerDeps {
 const MAX_DISCARD_BYTES = 16 * 1024 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, deps: ServerDeps) => Promise<void> | void;
+
+/** What --reads token guards: the endpoints that list pods (names, uids, IPs). */
+const READS = new Set(['/v1/reports', '/v1/outages', '/v1/summary']);
 
 const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/v1/reports': { POST: postReport, GET: listReports },
@@ -80,6 +85,9 @@ function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Pro
   if (!route) return sendJson(res, 404, { error: 'not_found', message: `no route ${path.slice(0, 200)}` }, deps);
   const handler = Object.hasOwn(route, method) ? route[method] : undefined;
   if (!handler) return sendJson(res, 405, { error: 'method_not_allowed', message: `use ${Object.keys(route).join(' or ')}` }, deps, { allow: Object.keys(route).join(', ') });
+  if (method === 'GET' && READS.has(path) && deps.readToken !== null && !bearerMatches(req.headers.authorization, deps.readToken)) {
+    return sendJson(res, 401, { error: 'unauthorized', message: 'a valid bearer token is required to read (Authorization: Bearer TOKEN; --reads token)' }, deps, { 'www-authenticate': 'Bearer realm="netready"' });
+  }
   return handler(req, res, deps);
 }
 

@@ -12,8 +12,12 @@ import { ErrorThrottle } from '../../src/collector/ingest.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { makeReport, postReport, samples, send } from './helpers.ts';
 
-async function startInProcess(t: TestContext, options: { token?: string; maxLabelValues?: number } = {}) {
-  const args = ['--db', ':memory:', '--max-label-values', String(options.maxLabelValues ?? 1000), ...(options.token === undefined ? [] : ['--token-file', '/token'])];
+async function startInProcess(t: TestContext, options: { token?: string; maxLabelValues?: number; reads?: 'token' } = {}) {
+  const args = [
+    ...['--db', ':memory:', '--max-label-values', String(options.maxLabelValues ?? 1000)],
+    ...(options.token === undefined ? [] : ['--token-file', '/token']),
+    ...(options.reads === undefined ? [] : ['--reads', options.reads]),
+  ];
   const config = parseCollectorConfig(args, {}, () => `${options.token}\n`);
   const clock = { ms: Date.now(), now: () => clock.ms };
   const logs: Record<string, any>[] = [];
@@ -48,6 +52,26 @@ test('bearer token: 401 without it or with a wrong one, 202 with it', async (t) 
   assert.equal((await send(c.url, { path: '/v1/reports' })).json().reports.length, 2);
   const text = await c.registry.metrics();
   assert.equal(samples(text, 'netready_reports_rejected_total').find((s) => s.labels.reason === 'unauthorized')!.value, 2 + 1);
+});
+
+test('--reads token: the endpoints that list pods need the token too; the dashboard page, metrics and probes do not', async (t) => {
+  const c = await startInProcess(t, { token: 'tok-123', reads: 'token' });
+  const auth = { authorization: 'Bearer tok-123' };
+  assert.equal((await postReport(c.url, makeReport(1), auth)).status, 202);
+  for (const path of ['/v1/reports', '/v1/reports?limit=1', '/v1/summary?since=1h', '/v1/outages']) {
+    for (const [headers, status] of [[{}, 401], [{ authorization: 'Bearer tok-1234' }, 401], [auth, 200]] as const) {
+      const res = await send(c.url, { path, headers });
+      assert.equal(res.status, status, `${path} ${JSON.stringify(headers)}: ${res.text}`);
+      if (status === 401) {
+        assert.equal(res.headers['www-authenticate'], 'Bearer realm="netready"');
+        assert.equal(res.json().error, 'unauthorized');
+        assert.equal(res.text.includes('web-1'), false, 'nothing of the store in a 401');
+      }
+    }
+    assert.equal((await send(c.url, { method: 'HEAD', path })).status, 401, `HEAD ${path}`);
+  }
+  assert.equal((await send(c.url, { path: '/v1/reports', headers: auth })).json().reports[0].report.pod.name, 'web-1');
+  for (const path of ['/', '/metrics', '/healthz', '/readyz']) assert.equal((await send(c.url, { path })).status, 200, path);
 });
 
 test('202 answers say stored or duplicate; a duplicate changes no metric but its own counter', async (t) => {
