@@ -218,4 +218,30 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
       });
     }
   });
+
+  describe('components/servicemonitor', () => {
+    const objects = () => ws!.render('components/servicemonitor');
+    const monitor = (name: string) => find<{ spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<Record<string, any>> } }>(objects(), 'ServiceMonitor', name);
+    const servicesOf = (name: string) => objects().filter((o) => o.kind === 'Service' && selects(monitor(name).spec.selector, o.metadata.labels ?? {})) as Array<IService & K8sObject>;
+
+    test("each ServiceMonitor selects its program's Service alone and scrapes /metrics on a port it names", () => {
+      for (const name of ['netready-collector', 'netready-webhook']) {
+        assert.deepEqual(servicesOf(name).map((s) => s.metadata.name), [name]);
+        const [ep] = monitor(name).spec.endpoints;
+        assert.equal(ep!.path, '/metrics');
+        assert.ok(servicesOf(name)[0]!.spec!.ports!.some((p) => p.name === ep!.port), `${name}: port ${ep!.port}`);
+      }
+    });
+
+    test("the collector's keeps the pods' namespace label (honorLabels); the webhook's verifies the serving certificate", () => {
+      assert.equal(monitor('netready-collector').spec.endpoints[0]!.honorLabels, true);
+      const ep = monitor('netready-webhook').spec.endpoints[0]!;
+      assert.equal(ep.scheme, 'https');
+      assert.equal(ep.tlsConfig.insecureSkipVerify, undefined);
+      const tls = find<IDeployment>(objects(), 'Deployment', 'netready-webhook').spec!.template.spec!.volumes!.find((v) => v.name === 'tls');
+      assert.deepEqual(ep.tlsConfig.ca, { secret: { name: tls!.secret!.secretName, key: 'ca.crt' } });
+      const certificate = find<{ spec: { dnsNames: string[] } }>(ws!.render('overlays/cert-manager'), 'Certificate', 'netready-webhook');
+      assert.ok(certificate.spec.dnsNames.includes(ep.tlsConfig.serverName), ep.tlsConfig.serverName);
+    });
+  });
 });
