@@ -1,4 +1,4 @@
-// bench/startup-ab: two builds of the agent side by side, and `node -e 0`, interleaved in one
+// bench/startup-ab: builds of the agent side by side, and `node -e 0`, interleaved in one
 // run: `netready wait --check tcp://…` against a loopback listener, delivering its report to a
 // loopback collector stub, with the image's Node flags. No root, no pod: a quick A/B of a
 // start-up change before `bench/startup` measures it in a simulated pod.
@@ -6,16 +6,18 @@
 // of each; CPU time is the figure least moved by other work on the machine.
 //
 //   node scripts/build.ts /tmp/a; node scripts/build.ts /tmp/b   (in two trees)
-//   node bench/startup-ab.ts /tmp/a /tmp/b [RUNS]
+//   node bench/startup-ab.ts /tmp/a /tmp/b … [RUNS]
+// A build may also be a V8 startup snapshot blob (a path ending in .blob), run as
+// `node --snapshot-blob BLOB wait …`.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { imageNodeFlags } from '../test/helpers/image.ts';
 
-const [dirA, dirB] = process.argv.slice(2, 4);
-if (!dirA || !dirB) throw new Error('usage: node bench/startup-ab.ts DIST_A DIST_B [RUNS]');
-const RUNS = Number(process.argv[4] ?? 31);
+const args = process.argv.slice(2);
+const RUNS = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 31;
+if (args.length === 0) throw new Error('usage: node bench/startup-ab.ts DIST_A [DIST_B …] [RUNS]');
 
 const tcp = createTcpServer((s) => s.destroy()).listen(0, '127.0.0.1');
 let reports = 0;
@@ -30,10 +32,11 @@ await Promise.all([once(tcp, 'listening'), once(collector, 'listening')]);
 const port = (s: { address(): unknown }) => (s.address() as AddressInfo).port;
 
 const agent = (dir: string) => [
-  process.execPath, ...imageNodeFlags(), `${dir}/netready.mjs`, 'wait',
+  process.execPath, ...imageNodeFlags(), ...(dir.endsWith('.blob') ? ['--snapshot-blob', dir] : [`${dir}/netready.mjs`]), 'wait',
   '--check', `tcp://127.0.0.1:${port(tcp)}`, '--collector', `http://127.0.0.1:${port(collector)}`, '--termination-log', '',
 ];
-const commands: Record<string, string[]> = { 'node -e 0': [process.execPath, '-e', '0'], [`A ${dirA}`]: agent(dirA), [`B ${dirB}`]: agent(dirB) };
+const commands: Record<string, string[]> = { 'node -e 0': [process.execPath, '-e', '0'] };
+for (const dir of args) commands[dir] = agent(dir);
 
 /** Runs argv under /usr/bin/time; resolves with wall ms and peak RSS MiB. */
 async function run(argv: string[]): Promise<{ wall: number; cpu: number; rss: number }> {
@@ -60,7 +63,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 tcp.close();
 collector.close();
-if (reports !== 2 * RUNS) throw new Error(`collector stub got ${reports} reports, expected ${2 * RUNS}`);
+if (reports !== args.length * RUNS) throw new Error(`collector stub got ${reports} reports, expected ${args.length * RUNS}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const base = samples['node -e 0']!;
