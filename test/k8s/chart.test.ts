@@ -41,6 +41,17 @@ const POSTGRESQL = {
   },
 };
 
+/** The values that render what k8s/components/collector-postgres adds to the base. */
+const POSTGRESQL_AS_COMPONENT = {
+  collector: {
+    replicas: 2,
+    store: {
+      type: 'postgresql',
+      postgresql: { existingSecret: 'netready-collector-db', urlKey: 'url', passwordKey: 'password' },
+    },
+  },
+};
+
 /** The combinations users install: each is linted, rendered, validated and checked for restricted. */
 const COMBINATIONS: Array<[string, object]> = [
   ['defaults (self-signed certificate)', {}],
@@ -142,6 +153,12 @@ describe('Helm chart charts/netready', { timeout: 180_000 }, () => {
         ALL_ON,
         'components/collector-pvc',
         ['PersistentVolumeClaim', 'Deployment'],
+      ],
+      [
+        'collector.store.postgresql',
+        POSTGRESQL_AS_COMPONENT,
+        'components/collector-postgres',
+        ['PodDisruptionBudget', 'Deployment'],
       ],
       ['serviceMonitor', ALL_ON, 'components/servicemonitor', ['ServiceMonitor']],
       ['prometheusRule', ALL_ON, 'components/prometheusrule', ['PrometheusRule']],

@@ -1,12 +1,13 @@
 // What each overlay and component adds to the base, checked as it will be used:
 // certificates that chain and name the webhook Service, a caBundle from
-// `netready certs`, a PersistentVolumeClaim in place of the emptyDir, a
-// ServiceMonitor and NetworkPolicies that reach the ports the programs serve,
+// `netready certs`, a PersistentVolumeClaim in place of the emptyDir, the
+// store in PostgreSQL for two replicas, a ServiceMonitor and NetworkPolicies that reach the ports the programs serve,
 // and one `images:` entry that sets every image.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IMutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -16,8 +17,9 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import { kustomize, parseYaml, type K8sObject } from './kubectl.ts';
 import { find, NAMESPACE, Workspace } from './render.ts';
 import { validateObject } from './schemas.ts';
-import { selects } from './selectors.ts';
-import { container } from './wiring.ts';
+import { selects, type LabelSelector } from './selectors.ts';
+import { argValue, container } from './wiring.ts';
+import { run } from '../helpers/agent.ts';
 
 
 /** The Secret the webhook Deployment mounts at /tls. */
@@ -105,6 +107,35 @@ describe('k8s overlays and components', { timeout: 120_000 }, () => {
     assert.deepEqual((pvc.spec as { accessModes: string[] }).accessModes, ['ReadWriteOnce']);
     assert.equal(d.spec!.strategy?.type, 'Recreate');
     assert.equal(d.spec!.template.spec!.securityContext?.fsGroup, 65532, 'the volume is writable by the collector');
+  });
+
+  test('components/collector-postgres: two replicas on the URL and password from the Secret, a PodDisruptionBudget, no data volume', async (t) => {
+    const objects = ws.render('components/collector-postgres');
+    const d = find<IDeployment>(objects, 'Deployment', 'netready-collector');
+    assert.equal(d.spec!.replicas, 2);
+    const c = container(d, 'collector');
+    assert.deepEqual(c.env, [{ name: 'NETREADY_COLLECTOR_DB', valueFrom: { secretKeyRef: { name: 'netready-collector-db', key: 'url' } } }]);
+    const file = argValue(c.args!, '--db-password-file')!;
+    const mount = c.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`))!;
+    const volume = d.spec!.template.spec!.volumes!.find((v) => v.name === mount.name)!;
+    assert.equal(volume.secret?.secretName, 'netready-collector-db');
+    assert.deepEqual(volume.secret?.items, [{ key: 'password', path: file.slice(mount.mountPath.length + 1) }]);
+    assert.equal(argValue(c.args!, '--data-dir'), undefined);
+    assert.equal(c.volumeMounts!.some((m) => m.mountPath === '/var/lib/netready'), false, 'no store volume');
+    const pdb = find(objects, 'PodDisruptionBudget', 'netready-collector').spec as { minAvailable: number; selector: LabelSelector };
+    assert.ok(selects(pdb.selector, d.spec!.template.metadata!.labels!), 'the budget covers the collector pods');
+    assert.ok(pdb.minAvailable >= 1 && pdb.minAvailable < d.spec!.replicas!, 'a drain may take one replica, never both');
+
+    // The command line as the kubelet runs it, with what it reads from the Secret.
+    const dir = mkdtempSync(join(tmpdir(), 'netready-pg-component-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'password'), 'sample\n');
+    const args = c.args!.map((a) => (a === file ? join(dir, 'password') : a));
+    const r = await run([...args, '--dry-run'], { env: { NETREADY_COLLECTOR_DB: 'postgres://netready@db.example:5432/netready' } });
+    assert.equal(r.code, 0, r.stderr);
+    const config = JSON.parse(r.stdout);
+    assert.equal(config.db, 'postgres://netready@db.example:5432/netready');
+    assert.equal(config.dbPassword, '(redacted)');
   });
 
   test('components/servicemonitor: scrapes /metrics from the collector Service', () => {
