@@ -110,7 +110,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const report = buildReport(config, progress, outcome, clock.now(), startWallMs, VERSION);
   const summary = summaryLine(report);
   if (outcome.ready) {
-    log.info({ delaySeconds: report.delaySeconds, detectedAfterSeconds: secs(outcome.detectedAt), checks: report.checks }, summary);
+    // A check that passed at its first attempt reports 0 s; this says how late the agent got to look (start-up on a busy node).
+    const firstLookAfterSeconds = secs(Math.min(...progress.map((p) => p.firstAttemptAt ?? Infinity)));
+    log.info({ delaySeconds: report.delaySeconds, detectedAfterSeconds: secs(outcome.detectedAt), firstLookAfterSeconds, checks: report.checks }, summary);
   } else {
     const failing = progress.filter((p) => p.readySince === null).map((p) => {
       const error = dominantError(p.errors);

@@ -45,6 +45,8 @@ export interface CheckProgress {
   lastError: string | null;
   /** Estimated instant (ms) the current passing streak began; null while the check fails. */
   readySince: number | null;
+  /** When its first attempt went out (ms); null before. A passing first attempt counts from 0, not from here. */
+  firstAttemptAt: number | null;
 }
 
 /** A cheap signal across the dataplane that paces the other checks while it is silent (see pacer.ts). */
@@ -163,6 +165,7 @@ export function probe(
   const launch = (r: Runner) => {
     const attempt = r.streak.launch(clock.now());
     r.progress.attempts++;
+    r.progress.firstAttemptAt ??= attempt.launch;
     totalInFlight++;
     const ac = new AbortController();
     r.inFlight.set(ac, attempt);
@@ -240,5 +243,5 @@ export function probe(
 }
 
 function newProgress(check: Check): CheckProgress {
-  return { spec: check.spec, kind: check.kind, attempts: 0, errors: {}, lastError: null, readySince: null };
+  return { spec: check.spec, kind: check.kind, attempts: 0, errors: {}, lastError: null, readySince: null, firstAttemptAt: null };
 }

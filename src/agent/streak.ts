@@ -42,8 +42,12 @@ export class Streak {
   // the first pass after it, not at the next one.
   #passes: Pass[] = [];
 
-  constructor(settleMs: number) {
+  readonly #origin: number;
+
+  /** `origin`: when the wait began (the agent's start); a check that passes at its first attempt is ready since then. */
+  constructor(settleMs: number, origin = 0) {
     this.#settleMs = settleMs;
+    this.#origin = origin;
   }
 
   /** Records an attempt launched at `at`. */
@@ -71,8 +75,14 @@ export class Streak {
     // it from when it came back.
     // The last instant it is known to have failed: its previous launch, or the pacer's floor.
     const failing = Math.max(attempt.previous ?? -Infinity, Math.min(this.#floor, attempt.launch));
+    // Never seen failing: it did not hold the pod up at all, however late the agent got to look
+    // (a busy node can take seconds to start it), so it counts from the start of the wait.
     const estimate =
-      now - attempt.launch < SYN_RETRANSMIT_MS ? readyEstimate(attempt.launch, failing === -Infinity ? null : failing) : now;
+      now - attempt.launch >= SYN_RETRANSMIT_MS
+        ? now
+        : failing === -Infinity
+          ? this.#origin
+          : readyEstimate(attempt.launch, failing);
     const first = this.#passes.length === 0;
     let i = this.#passes.length;
     while (i > 0 && this.#passes[i - 1]!.launch > attempt.launch) i--;

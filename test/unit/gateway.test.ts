@@ -11,6 +11,7 @@ import {
   neighbourAdvertisements,
   parseRoute4,
   parseRoute6,
+  recheckGap,
   type Gateway,
   type ProcFiles,
 } from '../../src/agent/checks/gateway.ts';
@@ -215,3 +216,19 @@ test('an attempt given an already-aborted signal rejects without connecting', as
   const proc = fakeProc({ '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/arp': { fixture: 'arp-empty' } });
   await assert.rejects(gatewayCheck('gateway', proc).attempt(AbortSignal.abort(reason)), reason);
 });
+
+const GAPS: [number, number][] = [
+  [0, 5],
+  [1, 10],
+  [2, 20],
+  [3, 40],
+  [4, 40],
+  [100, 40],
+  [-1, 5],
+];
+
+for (const [n, want] of GAPS) {
+  test(`recheckGap(${n}) = ${want} ms`, () => {
+    assert.equal(recheckGap(n), want);
+  });
+}

@@ -115,7 +115,7 @@ test('a check that passes on its 3rd attempt: ready, 2 errors counted, readyAt m
     check.calls.map((c) => c.at),
     [1000, 1010, 1020],
   );
-  assert.deepEqual(progress[0], { spec: 'tcp://10.96.0.10:53', kind: 'tcp', attempts: 3, errors: { refused: 2 }, lastError: 'refused', readySince: 1015 });
+  assert.deepEqual(progress[0], { spec: 'tcp://10.96.0.10:53', kind: 'tcp', attempts: 3, errors: { refused: 2 }, lastError: 'refused', readySince: 1015, firstAttemptAt: 1000 });
   assert.equal(outcome.ready, true);
   assert.ok(outcome.ready);
   // The network came up between the 2nd (failed) and 3rd (passed) launch.
@@ -123,14 +123,14 @@ test('a check that passes on its 3rd attempt: ready, 2 errors counted, readyAt m
   assert.ok(outcome.detectedAt >= 1020);
 });
 
-test('a check that passes at once: readyAt is its first launch', async (t) => {
+test('a check that passes at once: ready since the start (0), its first look at 1000', async (t) => {
   const steps = stepClock();
   const check = fakeCheck('gateway', 'gateway', () => 'pass', { clock: steps });
   const { progress, done } = probe([check], OPTIONS, steps, abortAfter(2000, t));
   const outcome = await done;
   assert.ok(outcome.ready);
-  assert.equal(outcome.readyAt, 1000);
-  assert.deepEqual(progress[0], { spec: 'gateway', kind: 'gateway', attempts: 1, errors: {}, lastError: null, readySince: 1000 });
+  assert.equal(outcome.readyAt, 0);
+  assert.deepEqual(progress[0], { spec: 'gateway', kind: 'gateway', attempts: 1, errors: {}, lastError: null, readySince: 0, firstAttemptAt: 1000 });
 });
 
 test('checks that never pass: ready false at abort, every failed attempt counted by class', async (t) => {
@@ -243,13 +243,13 @@ test('without settle, a check that passed stops: its other attempts are cancelle
   assert.deepEqual(progress[0]!.errors, {});
 });
 
-test('settle: a steady check is probed through the window and ready at its first pass', async (t) => {
+test('settle: a steady check is probed through the window and ready since the start', async (t) => {
   const steps = stepClock();
   const check = fakeCheck('gateway', 'gateway', () => 'pass', { clock: steps });
   const { progress, done } = probe([check], { ...OPTIONS, settleMs: 60 }, steps, abortAfter(2000, t));
   const outcome = await done;
   assert.ok(outcome.ready);
-  assert.equal(outcome.readyAt, 1000);
+  assert.equal(outcome.readyAt, 0);
   assert.ok(outcome.detectedAt - outcome.readyAt >= 60);
   assert.ok(progress[0]!.attempts >= 1 + 60 / STEP, `${progress[0]!.attempts} attempts`);
   assert.deepEqual(progress[0]!.errors, {});
@@ -366,7 +366,10 @@ test('pacing: the pacer answers, the paced checks go at once, and none is estima
   const dns = fakeCheck('dns', 'dns', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), { clock: ms, step: 0 });
   const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), { clock: ms, step: 0 });
   const { progress, done } = probe([dns, tcp], OPTIONS, ms, abortAfter(5000, t), pacer);
-  await sleep(200);
+  // Answer between two paced launches: after the dns check's 3rd launch and three pacer sends later.
+  while (dns.calls.length < 3) await sleep(2);
+  const paced = dns.calls[2]!.at;
+  while (pacer.sends.filter((at) => at > paced).length < 3) await sleep(2);
   const silentUntil = pacer.sends.at(-2)!;
   answeredAt = ms.now();
   pacer.answer!(silentUntil);
@@ -378,6 +381,7 @@ test('pacing: the pacer answers, the paced checks go at once, and none is estima
     assert.ok(passed!.at >= answeredAt && before!.at < answeredAt);
     // The paced launch before the answer is long before it; the pacer's silent probe bounds the estimate.
     assert.ok(before!.at < silentUntil, `${f.spec}: launched at ${before!.at}, pacer silent until ${silentUntil}`);
+    assert.equal(before!.at, f.calls[2]!.at, `${f.spec}: no launch between the 3rd and the answer`);
     assert.equal(progress[i]!.readySince, (silentUntil + passed!.at) / 2);
   }
 });

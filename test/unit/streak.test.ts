@@ -14,10 +14,10 @@ type Step =
 
 const CASES: { name: string; steps: Step[] }[] = [
   {
-    name: 'passes at once: ready at its launch',
+    name: 'passes at its first attempt: ready since the wait began (0), however late it looked',
     steps: [
       { launch: 1000, readySince: null },
-      { pass: 0, now: 1003, result: 'first', readySince: 1000 },
+      { pass: 0, now: 1003, result: 'first', readySince: 0 },
     ],
   },
   {
@@ -43,6 +43,13 @@ const CASES: { name: string; steps: Step[] }[] = [
     ],
   },
   {
+    name: 'a first attempt slower than the SYN retransmit counts from when it came back, not from 0',
+    steps: [
+      { launch: 1000, readySince: null },
+      { pass: 0, now: 2000, result: 'first', readySince: 2000 },
+    ],
+  },
+  {
     name: 'a pass slower than the SYN retransmit counts from when it came back',
     steps: [
       { launch: 1000, readySince: null },
@@ -63,8 +70,8 @@ const CASES: { name: string; steps: Step[] }[] = [
     name: 'a flap: the failure ends the streak, the next pass starts a new one',
     steps: [
       { launch: 1000, readySince: null },
-      { pass: 0, now: 1001, result: 'first', readySince: 1000 },
-      { launch: 1010, readySince: 1000 },
+      { pass: 0, now: 1001, result: 'first', readySince: 0 },
+      { launch: 1010, readySince: 0 },
       { fail: 1, readySince: null },
       { launch: 1020, readySince: null },
       { pass: 2, now: 1021, result: 'first', readySince: 1015 },
@@ -74,10 +81,10 @@ const CASES: { name: string; steps: Step[] }[] = [
     name: 'a failure still in flight cuts the streak back to the first pass launched after it',
     steps: [
       { launch: 1000, readySince: null },
-      { pass: 0, now: 1001, result: 'first', readySince: 1000 },
-      { launch: 1010, readySince: 1000 },
-      { launch: 1020, readySince: 1000 },
-      { pass: 2, now: 1021, result: 'later', readySince: 1000 },
+      { pass: 0, now: 1001, result: 'first', readySince: 0 },
+      { launch: 1010, readySince: 0 },
+      { launch: 1020, readySince: 0 },
+      { pass: 2, now: 1021, result: 'later', readySince: 0 },
       { fail: 1, readySince: 1015 },
     ],
   },
@@ -87,7 +94,7 @@ const CASES: { name: string; steps: Step[] }[] = [
       { launch: 1000, readySince: null },
       { launch: 1010, readySince: null },
       { pass: 1, now: 1011, result: 'first', readySince: 1005 },
-      { pass: 0, now: 1012, result: 'later', readySince: 1000 },
+      { pass: 0, now: 1012, result: 'later', readySince: 0 },
     ],
   },
   {

@@ -29,6 +29,7 @@ const progress = (spec: string, kind: CheckProgress['kind'], readySince: number 
   errors,
   lastError: Object.keys(errors).at(-1) ?? null,
   readySince,
+  firstAttemptAt: attempts > 0 ? 0 : null,
 });
 
 const readyProgress = () => [

@@ -33,8 +33,19 @@ export interface Gateway {
 
 /** Discard port: almost never served, so a host that accepts packets from the pod answers RST. */
 const GATEWAY_PORT = 9;
-/** How soon an attempt looks at the neighbour table again after sending its SYN. */
-const RECHECK_MS = 5;
+/** The first gap before an attempt looks at the neighbour table again after sending its SYN. */
+const RECHECK_FIRST_MS = 5;
+/** The longest gap: the kernel retries neighbour resolution once a second, so finer looks find nothing sooner. */
+const RECHECK_MAX_MS = 40;
+
+/**
+ * Milliseconds before the n-th look (0-based) at the neighbour table after the SYN: 5, 10,
+ * 20, 40, 40… Resolution on a veth takes well under 5 ms when the host answers, so the first
+ * look is soon; a pod whose first hop is slow to answer should not cost a wake-up every 5 ms.
+ */
+export function recheckGap(n: number): number {
+  return Math.min(RECHECK_MAX_MS, RECHECK_FIRST_MS * 2 ** Math.max(0, n));
+}
 
 /** Where the kernel files live; tests point this at fixtures. */
 export interface ProcFiles {
@@ -109,7 +120,13 @@ function firstHopAnswers(gw: Gateway, proc: ProcFiles, signal: AbortSignal): Pro
   return new Promise((resolve, reject) => {
     const done = new AbortController();
     // The SYN below starts neighbour resolution; a few ms later the table may say it worked.
-    const recheck = setTimeout(() => neighbourAnswered(gw, proc) && finish(), RECHECK_MS);
+    let looks = 0;
+    let recheck: NodeJS.Timeout;
+    const look = () => {
+      if (neighbourAnswered(gw, proc)) return finish();
+      recheck = setTimeout(look, recheckGap(++looks));
+    };
+    recheck = setTimeout(look, recheckGap(0));
     const finish = (err?: unknown) => {
       clearTimeout(recheck);
       signal.removeEventListener('abort', onAbort);
