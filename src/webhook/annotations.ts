@@ -21,6 +21,10 @@ export interface InjectSettings {
   readonly cpuLimit: string;
   readonly memoryRequest: string;
   readonly memoryLimit: string;
+  /** Add the netready-watch native sidecar after netready-wait. */
+  readonly watch: boolean;
+  /** Port of the watch's GET /readyz. */
+  readonly watchPort: number;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -67,6 +71,13 @@ export const parse = {
     // Loose on purpose: the registry decides what exists; this only keeps out what cannot be a reference.
     return /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]{0,510}$/.test(text) ? ok(text) : bad('not an image reference');
   },
+  bool(text: string): Parsed<boolean> {
+    return text === 'true' ? ok(true) : text === 'false' ? ok(false) : bad('expected "true" or "false"');
+  },
+  port(text: string): Parsed<number> {
+    const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+    return n >= 1 && n <= 65535 ? ok(n) : bad('expected a port from 1 to 65535');
+  },
   quantity(text: string): Parsed<string> {
     const v = quantityValue(text);
     return v !== null && v > 0 ? ok(text) : bad('expected a positive quantity such as 50m or 64Mi');
@@ -90,6 +101,8 @@ export const ANNOTATIONS: readonly Entry[] = [
   { key: `${PREFIX}cpu-limit`, setting: 'cpuLimit', parse: parse.quantity },
   { key: `${PREFIX}memory-request`, setting: 'memoryRequest', parse: parse.quantity },
   { key: `${PREFIX}memory-limit`, setting: 'memoryLimit', parse: parse.quantity },
+  { key: `${PREFIX}watch`, setting: 'watch', parse: parse.bool },
+  { key: `${PREFIX}watch-port`, setting: 'watchPort', parse: parse.port },
 ];
 
 /** Admission warnings must stay short (the API server truncates long ones); ours stay under 120 characters. */

@@ -46,6 +46,8 @@ const schema = z.object({
   'cpu-limit': via(parse.quantity),
   'memory-request': via(parse.quantity),
   'memory-limit': via(parse.quantity),
+  watch: via(parse.bool),
+  'watch-port': via(parse.port),
   'run-as-user': z.string().regex(/^[1-9]\d{0,9}$/, 'expected a non-zero uid').transform(Number).refine((n) => n < 2 ** 31, 'expected a non-zero uid'),
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name'),
   'max-connections': z.string().regex(/^\d{1,6}$/, 'expected a whole number from 1 to 100000').transform(Number).refine((n) => n >= 1 && n <= 100_000, 'expected a whole number from 1 to 100000'),
@@ -82,6 +84,8 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
     cpuLimit: c['cpu-limit'],
     memoryRequest: c['memory-request'],
     memoryLimit: c['memory-limit'],
+    watch: c.watch,
+    watchPort: c['watch-port'],
   });
   return Object.freeze({
     listen: Object.freeze(c.listen),

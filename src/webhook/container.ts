@@ -6,10 +6,29 @@ import type { InjectSettings } from './annotations.ts';
 
 /** The injected container's name, part of the contract with operators and meshes (docs/architecture.md, "Names and ports"). */
 export const CONTAINER_NAME = 'netready-wait';
+/** The watch sidecar's name (docs/architecture.md, "Names and ports"); also its port's name (at most 15 characters). */
+export const WATCH_CONTAINER_NAME = 'netready-watch';
 /** Set by the webhook at admission, RFC 3339 with milliseconds; the agent reads it through the downward API. */
 export const ADMITTED_AT = 'netready.io/admitted-at';
 
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+
+/** The collector and the pod's identity from the downward API, as both programs read them. */
+function agentEnv(s: InjectSettings): Record<string, unknown>[] {
+  return [
+    ...(s.collector === null ? [] : [{ name: 'NETREADY_COLLECTOR_URL', value: s.collector }]),
+    fieldEnv('NETREADY_POD_NAME', 'metadata.name'),
+    fieldEnv('NETREADY_POD_NAMESPACE', 'metadata.namespace'),
+    fieldEnv('NETREADY_POD_UID', 'metadata.uid'),
+    fieldEnv('NETREADY_NODE_NAME', 'spec.nodeName'),
+    fieldEnv('NETREADY_POD_IPS', 'status.podIPs'),
+  ];
+}
+
+const resources = (s: InjectSettings) => ({
+  requests: { cpu: s.cpuRequest, memory: s.memoryRequest },
+  limits: { cpu: s.cpuLimit, memory: s.memoryLimit },
+});
 
 /** The `netready-wait` container running `netready wait` as `uid`. */
 export function buildContainer(s: InjectSettings, uid: number): Record<string, unknown> {
@@ -20,21 +39,36 @@ export function buildContainer(s: InjectSettings, uid: number): Record<string, u
     name: CONTAINER_NAME,
     image: s.image,
     args,
-    env: [
-      ...(s.collector === null ? [] : [{ name: 'NETREADY_COLLECTOR_URL', value: s.collector }]),
-      fieldEnv('NETREADY_POD_NAME', 'metadata.name'),
-      fieldEnv('NETREADY_POD_NAMESPACE', 'metadata.namespace'),
-      fieldEnv('NETREADY_POD_UID', 'metadata.uid'),
-      fieldEnv('NETREADY_NODE_NAME', 'spec.nodeName'),
-      fieldEnv('NETREADY_POD_IPS', 'status.podIPs'),
-      fieldEnv('NETREADY_ADMITTED_AT', `metadata.annotations['${ADMITTED_AT}']`),
-    ],
-    resources: {
-      requests: { cpu: s.cpuRequest, memory: s.memoryRequest },
-      limits: { cpu: s.cpuLimit, memory: s.memoryLimit },
-    },
+    env: [...agentEnv(s), fieldEnv('NETREADY_ADMITTED_AT', `metadata.annotations['${ADMITTED_AT}']`)],
+    resources: resources(s),
     securityContext: securityContext(uid),
     // The agent's one-line summary, or its last log lines if it crashed, in `kubectl describe pod`.
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+
+/**
+ * The `netready-watch` native sidecar (an init container with restartPolicy
+ * Always: it starts after netready-wait has passed, before the app's own init
+ * containers, and runs for the pod's life). Its readiness probe is an httpGet
+ * on the pod IP: kubelet connects from the node through the pod's host route,
+ * so a removed route fails the probe as surely as the watch's 503 does.
+ */
+export function buildWatchContainer(s: InjectSettings, uid: number): Record<string, unknown> {
+  const args = ['watch', `--listen=0.0.0.0:${s.watchPort}`];
+  for (const check of s.checks) args.push(`--check=${check}`);
+  return {
+    name: WATCH_CONTAINER_NAME,
+    image: s.image,
+    args,
+    restartPolicy: 'Always',
+    ports: [{ name: WATCH_CONTAINER_NAME, containerPort: s.watchPort, protocol: 'TCP' }],
+    env: agentEnv(s),
+    resources: resources(s),
+    // Every 2 s, and one failure is enough: the watch already waited for a
+    // streak of failed rounds before it answered 503.
+    readinessProbe: { httpGet: { path: '/readyz', port: s.watchPort }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 1, successThreshold: 1 },
+    securityContext: securityContext(uid),
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
 }

@@ -2,7 +2,7 @@
 // to leave it alone) out. No HTTP, no clock, no I/O: the server decodes the
 // review, calls injectPod, encodes the answer.
 import { PREFIX, resolveSettings, warning, type InjectSettings } from './annotations.ts';
-import { ADMITTED_AT, buildContainer, CONTAINER_NAME, securityContext } from './container.ts';
+import { ADMITTED_AT, buildContainer, buildWatchContainer, CONTAINER_NAME, securityContext, WATCH_CONTAINER_NAME } from './container.ts';
 import { leadingSidecars, meshUid, type Json } from './mesh.ts';
 import { insertAt, removeAt, setEntries, type Operation } from './patch.ts';
 
@@ -69,8 +69,13 @@ export function injectPod(pod: unknown, admission: Admission, config: InjectConf
   const uid = meshUid(annotations, others, containers, warnings)?.uid ?? config.runAsUser;
   const { settings, warnings: settingWarnings } = resolveSettings(annotations, config.defaults);
   warnings.push(...settingWarnings);
+  const at = leadingSidecars(others);
+  const wait = buildContainer(settings, uid);
+  const watch = settings.watch && watchFits(settings.watchPort, [...others, ...containers], warnings) ? buildWatchContainer(settings, uid) : null;
   const patch = [
-    insertAt(INITS, inits, leadingSidecars(others), buildContainer(settings, uid)),
+    insertAt(INITS, inits, at, wait),
+    // Right after netready-wait: it starts once the network first worked, before the app's own init containers.
+    ...(watch ? [insertAt(INITS, [...others.slice(0, at), wait, ...others.slice(at)], at + 1, watch)] : []),
     // A null or absent map is replaced whole; entries go into an existing one.
     ...setEntries('/metadata/annotations', metadata.annotations === annotations ? annotations : undefined, {
       [STATUS]: STATUS_INJECTED,
@@ -80,25 +85,55 @@ export function injectPod(pod: unknown, admission: Admission, config: InjectConf
   return { patch, action: 'injected', uid, warnings };
 }
 
+/** Whether the watch can be added beside `existing` containers: its name and port are free. Else a warning says why not. */
+function watchFits(port: number, existing: readonly unknown[], warnings: string[]): boolean {
+  if (existing.some((c) => obj(c).name === WATCH_CONTAINER_NAME)) {
+    warnings.push(warning(`${PREFIX}watch`, 'true', `a container is already named ${WATCH_CONTAINER_NAME}; no watch added`));
+    return false;
+  }
+  const user = existing.find((c) => (list(obj(c).ports) ?? []).some((p) => obj(p).containerPort === port || obj(p).name === WATCH_CONTAINER_NAME));
+  if (user !== undefined) {
+    warnings.push(warning(`${PREFIX}watch-port`, String(port), `container ${String(obj(user).name)} uses it; no watch added`));
+    return false;
+  }
+  return true;
+}
+
 /**
  * A re-invocation (another injector ran after us) or a second admission: keep the
  * one container, move it back behind the leading native sidecars and give it the
  * uid the mesh now needs (and its restricted context back). Nothing to fix means no patch.
  */
 function reconcile(inits: readonly unknown[], index: number, annotations: Json, containers: readonly unknown[], config: InjectConfig, warnings: string[]): InjectResult {
-  const current = obj(inits[index]);
-  const others = inits.filter((_c, i) => i !== index);
+  // Ours: netready-wait, and the watch when it was added with it (it moves with the wait, right behind it).
+  const watchIndex = inits.findIndex((c) => obj(c).name === WATCH_CONTAINER_NAME && obj(c).restartPolicy === 'Always');
+  const ours = watchIndex >= 0 ? [index, watchIndex] : [index];
+  const others = inits.filter((_c, i) => !ours.includes(i));
   const uid = meshUid(annotations, others, containers, warnings)?.uid ?? config.runAsUser;
   const target = leadingSidecars(others);
-  const currentContext = obj(current.securityContext);
-  // Ours by its status annotation, so it must pass "restricted" whoever touched it since:
-  // our fields win, fields that could weaken it go, anything else someone added stays.
-  const { privileged: _privileged, procMount: _procMount, ...kept } = currentContext;
-  const context = { ...kept, ...securityContext(uid) };
-  const contextOk = JSON.stringify(context) === JSON.stringify(current.securityContext);
-  if (contextOk && target === index) return { skip: 'already injected', warnings };
+  const fixed = ours.map((i) => withContext(obj(inits[i]), uid));
+  const placed = index === target && (watchIndex < 0 || watchIndex === target + 1);
+  if (placed) {
+    const patch: Operation[] = ours.flatMap((i, k) => (fixed[k]!.ok ? [] : [{ op: 'add' as const, path: `${INITS}/${i}/securityContext`, value: fixed[k]!.context }]));
+    return patch.length === 0 ? { skip: 'already injected', warnings } : { patch, action: 'fixed', uid, warnings };
+  }
+  // Removed from the highest index down, so that each index still means what it meant; then inserted in order.
+  const patch: Operation[] = [...ours].sort((a, b) => b - a).map((i) => removeAt(INITS, i));
+  const rest = [...others];
+  fixed.forEach((f, k) => {
+    patch.push(insertAt(INITS, rest, target + k, f.container));
+    rest.splice(target + k, 0, f.container);
+  });
+  return { patch, action: 'fixed', uid, warnings };
+}
 
-  if (target === index) return { patch: [{ op: 'add', path: `${INITS}/${index}/securityContext`, value: context }], action: 'fixed', uid, warnings };
-  const moved = contextOk ? current : { ...current, securityContext: context };
-  return { patch: [removeAt(INITS, index), insertAt(INITS, others, target, moved)], action: 'fixed', uid, warnings };
+/**
+ * Ours by its status annotation, so it must pass "restricted" whoever touched it since:
+ * our fields win, fields that could weaken it go, anything else someone added stays.
+ */
+function withContext(current: Json, uid: number): { ok: boolean; context: Json; container: Json } {
+  const { privileged: _privileged, procMount: _procMount, ...kept } = obj(current.securityContext);
+  const context = { ...kept, ...securityContext(uid) };
+  const ok = JSON.stringify(context) === JSON.stringify(current.securityContext);
+  return { ok, context, container: ok ? current : { ...current, securityContext: context } };
 }

@@ -18,6 +18,8 @@ export const WEBHOOK_OPTIONS = {
   'cpu-limit': { env: 'NETREADY_WEBHOOK_CPU_LIMIT', default: '200m', value: 'QUANTITY', help: 'CPU limit of the injected container' },
   'memory-request': { env: 'NETREADY_WEBHOOK_MEMORY_REQUEST', default: '32Mi', value: 'QUANTITY', help: 'memory request of the injected container' },
   'memory-limit': { env: 'NETREADY_WEBHOOK_MEMORY_LIMIT', default: '64Mi', value: 'QUANTITY', help: 'memory limit of the injected container' },
+  watch: { env: 'NETREADY_WEBHOOK_WATCH', default: 'false', value: 'true|false', help: 'add the netready-watch native sidecar (after netready-wait) to pods that do not set netready.io/watch themselves' },
+  'watch-port': { env: 'NETREADY_WEBHOOK_WATCH_PORT', default: '9471', value: 'PORT', help: "default port of the watch's GET /readyz (netready.io/watch-port overrides it per pod)" },
   'run-as-user': { env: 'NETREADY_WEBHOOK_RUN_AS_USER', default: '65532', value: 'UID', help: 'uid of the injected container when no mesh needs another (Istio 1337, Linkerd 2102)' },
   namespace: { env: 'NETREADY_WEBHOOK_NAMESPACE', default: 'netready-system', value: 'NAME', help: 'the webhook\'s own namespace, never injected (set it from the downward API)' },
   'max-connections': { env: 'NETREADY_WEBHOOK_MAX_CONNECTIONS', default: '500', value: 'N', help: 'open connections at most; more are closed at once (keep it under the file limit)' },

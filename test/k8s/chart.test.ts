@@ -286,6 +286,7 @@ describe('Helm chart charts/netready', { timeout: 180_000 }, () => {
       onTimeout: 'continue',
       settle: '2s',
       resources: { requests: { cpu: '5m', memory: '16Mi' }, limits: { cpu: '100m', memory: '48Mi' } },
+      watch: { enabled: true, port: 19471 },
     };
     const d = find<IDeployment>(
       renderChart({ agent, image: { repository: 'registry.example/netready', tag: '1.2.3' } }),
@@ -307,6 +308,8 @@ describe('Helm chart charts/netready', { timeout: 180_000 }, () => {
       cpuLimit: '100m',
       memoryRequest: '16Mi',
       memoryLimit: '48Mi',
+      watch: true,
+      watchPort: 19471,
     });
   });
 

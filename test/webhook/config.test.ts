@@ -15,7 +15,7 @@ test('defaults: 0.0.0.0:9443, the mounted Secret, 2m fail, small resources, uid 
     tlsCert: '/etc/netready/tls/tls.crt',
     tlsKey: '/etc/netready/tls/tls.key',
     inject: {
-      defaults: { image: 'registry.example/netready:0.1.0', checks: [], timeout: '2m', onTimeout: 'fail', settle: '0', collector: null, cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi' },
+      defaults: { image: 'registry.example/netready:0.1.0', checks: [], timeout: '2m', onTimeout: 'fail', settle: '0', collector: null, cpuRequest: '10m', cpuLimit: '200m', memoryRequest: '32Mi', memoryLimit: '64Mi', watch: false, watchPort: 9471 },
       runAsUser: 65532,
       ownNamespace: 'netready-system',
     },
@@ -48,6 +48,8 @@ const BAD: [string[], Record<string, string>, string][] = [
   [['--on-timeout', 'retry'], {}, '--on-timeout "retry": expected fail or continue'],
   [['--max-connections', '0'], {}, '--max-connections "0": expected a whole number from 1 to 100000'],
   [[], { NETREADY_WEBHOOK_TLS_HANDSHAKE_TIMEOUT: '2m' }, 'NETREADY_WEBHOOK_TLS_HANDSHAKE_TIMEOUT "2m": at most 60s'],
+  [['--watch', 'yes'], {}, '--watch "yes": expected "true" or "false"'],
+  [[], { NETREADY_WEBHOOK_WATCH_PORT: '70000' }, 'NETREADY_WEBHOOK_WATCH_PORT "70000": expected a port from 1 to 65535'],
 ];
 for (const [argv, env, message] of BAD) {
   test(`bad configuration: ${message.split(':')[0]}`, () => {

@@ -22,6 +22,8 @@ export const CONFIG: InjectConfig = Object.freeze({
     cpuLimit: '200m',
     memoryRequest: '32Mi',
     memoryLimit: '64Mi',
+    watch: false,
+    watchPort: 9471,
   }),
   runAsUser: 65532,
   ownNamespace: 'netready-system',
