@@ -4,10 +4,10 @@
 // process's CPU seconds and response-time percentiles (sub-millisecond) as one
 // JSON line.
 //
-//   node bench/collector-load.ts URL --run N --connections C (--duration S | --amount N)
+//   node bench/collector-load.ts URL --run N --connections C (--duration S | --amount N) [--nodes N --namespaces N]
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { makeBenchReport, prng } from './collector-reports.ts';
+import { clusterOf, makeBenchReport, prng, SMALL_CLUSTER } from './collector-reports.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -16,6 +16,8 @@ const { positionals, values } = parseArgs({
     connections: { type: 'string', default: '32' },
     duration: { type: 'string' },
     amount: { type: 'string' },
+    nodes: { type: 'string' },
+    namespaces: { type: 'string' },
   },
 });
 const url = positionals[0];
@@ -26,6 +28,7 @@ if (!url || (values.duration === undefined) === (values.amount === undefined)) {
 
 const run = Number(values.run);
 const rand = prng(run);
+const shape = values.nodes === undefined ? SMALL_CLUSTER : clusterOf(Number(values.nodes), Number(values.namespaces ?? 25));
 let i = 0;
 
 // Every response time, in ms: autocannon's own percentiles are whole milliseconds.
@@ -45,7 +48,7 @@ const instance = autocannon({
       path: '/v1/reports',
       headers: { 'content-type': 'application/json' },
       // A new document per request: built here, in the generator's process.
-      setupRequest: (req) => ({ ...req, body: JSON.stringify(makeBenchReport(run, i++, rand)) }),
+      setupRequest: (req) => ({ ...req, body: JSON.stringify(makeBenchReport(run, i++, rand, shape)) }),
     },
   ],
 }, (err, r) => (err ? failed(err) : finished(r)));

@@ -1,6 +1,6 @@
 // Realistic, varied v1 reports for bench/collector: every one a distinct pod
 // run (its own uid, so the collector's dedupe never short-cuts it), spread over
-// 40 nodes and 25 namespaces, delays log-uniform from 5 ms to 30 s, 2 % of runs
+// 40 nodes and 25 namespaces (or a shape of any size), delays log-uniform from 5 ms to 30 s, 2 % of runs
 // timing out, 3-4 checks each with attempt and error counts that fit their
 // delay, admission time on most. Deterministic for a seed.
 import type { Report } from '../src/lib/report.ts';
@@ -11,6 +11,23 @@ const NAMESPACES = ['shop', 'payments', 'search', 'checkout', 'catalog', 'auth',
   'reports', 'analytics', 'gateway', 'frontend', 'backend'];
 const APPS = ['web', 'api', 'worker', 'cron', 'cache-warmer', 'consumer', 'scheduler'];
 const BASE_MS = Date.parse('2026-11-25T08:00:00Z');
+
+/** Where the reports come from: node and namespace names. */
+export interface BenchShape {
+  readonly nodes: readonly string[];
+  readonly namespaces: readonly string[];
+}
+
+/** bench/collector's 40 nodes and 25 namespaces. */
+export const SMALL_CLUSTER: BenchShape = { nodes: NODES, namespaces: NAMESPACES };
+
+/** A cluster of `nodes` nodes and `namespaces` namespaces (bench/collector-scale: 5,000 and 500). */
+export function clusterOf(nodes: number, namespaces: number): BenchShape {
+  return {
+    nodes: Array.from({ length: nodes }, (_x, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`),
+    namespaces: Array.from({ length: namespaces }, (_x, i) => `${NAMESPACES[i % NAMESPACES.length]}-${Math.floor(i / NAMESPACES.length)}`),
+  };
+}
 
 /** mulberry32: a small seeded PRNG, so a run's reports are the same every time. */
 export function prng(seed: number): () => number {
@@ -40,9 +57,9 @@ function uuid(run: number, i: number, rand: () => number): string {
 }
 
 /** Report number `i` of run `run` (runs sharing a collector must differ in `run`). */
-export function makeBenchReport(run: number, i: number, rand: () => number): Report {
-  const node = pick(NODES, rand());
-  const namespace = pick(NAMESPACES, rand());
+export function makeBenchReport(run: number, i: number, rand: () => number, shape: BenchShape = SMALL_CLUSTER): Report {
+  const node = pick(shape.nodes, rand());
+  const namespace = pick(shape.namespaces, rand());
   const app = pick(APPS, rand());
   const timedOut = rand() < 0.02;
   // Log-uniform 5 ms .. 30 s: most pods wait little, a long tail waits seconds.

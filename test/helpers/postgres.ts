@@ -5,9 +5,9 @@
 // The postmaster runs under a small sh wrapper whose stdin is a pipe from the
 // test process: when that pipe closes (the test process ended, however: even
 // kill -9) the wrapper stops the server and removes its directory, so no
-// server outlives its test. fsync is off: a commit still waits for the
-// server (and survives its stop, kill or restart), only not for the disk,
-// which no test crashes. PostgreSQL refuses to run as root: as root, the
+// server outlives its test. fsync is off unless asked for (benchmarks): a
+// commit still waits for the server (and survives its stop, kill or
+// restart), only not for the disk, which no test crashes. PostgreSQL refuses to run as root: as root, the
 // wrapper (and so the server) runs as `nobody` in a directory chowned to it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -41,12 +41,12 @@ const PASSWORD = 'test-pw-0f3a';
 const NOBODY = 65534;
 
 /**
- * $1 postgres, $2 data dir, $3 port, $4 the temp dir. Reads one line from
+ * $1 postgres, $2 data dir, $3 port, $4 the temp dir, $5 fsync (on|off). Reads one line from
  * stdin: "keep" stops the server (fast shutdown) and keeps the data for a
  * later start; anything else, or end of input, also removes the directory.
  */
 const WRAPPER = `
-"$1" -D "$2" -p "$3" -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync=off >>"$4/log" 2>&1 &
+"$1" -D "$2" -p "$3" -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync="$5" >>"$4/log" 2>&1 &
 pg=$!
 read -r what || what=destroy
 kill -INT "$pg" 2>/dev/null
@@ -81,7 +81,7 @@ function freePort(): Promise<number> {
 const serverUser = (): { uid?: number; gid?: number } => (process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {});
 
 /** Initializes and starts a new server; rejects when PostgreSQL is not installed or does not start. */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBin();
   if (!existsSync(join(bin, 'postgres')))
     throw new Error(`PostgreSQL not found under ${bin} (Debian package postgresql; .ci/run installs it)`);
@@ -121,7 +121,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     password: PASSWORD,
     url: (db, withPassword = true) => `postgres://${USER}${withPassword ? `:${PASSWORD}` : ''}@127.0.0.1:${port}/${db}`,
     async start() {
-      const w = spawn('/bin/sh', ['-c', WRAPPER, 'pg-wrapper', join(bin, 'postgres'), data, String(port), dir], {
+      const w = spawn('/bin/sh', ['-c', WRAPPER, 'pg-wrapper', join(bin, 'postgres'), data, String(port), dir, options.fsync ? 'on' : 'off'], {
         ...ids,
         cwd: dir,
         stdio: ['pipe', 'ignore', 'ignore'],

@@ -1,0 +1,249 @@
+// bench/collector-scale: the collector at cluster scale, on SQLite and on
+// PostgreSQL side by side (issue 11). For each store:
+//   1. preload: N reports (default 1,000,000) over 5,000 nodes and 500
+//      namespaces, received over the last 7 days, written through the store
+//      itself (as the collector writes them: batches, aggregates in the same
+//      transaction), then its upkeep run once (hours and days rolled up), as
+//      a collector running all week would have it;
+//   2. the collector from the bundle, with the image's Node flags, on that
+//      store; queries one at a time while nothing else runs: GET /v1/summary
+//      for 1 h, 24 h and 7 days, and list pages filtered by node, namespace,
+//      outcome and slower-than;
+//   3. ingest while queries run: autocannon (collector-load.ts, 32
+//      connections, distinct reports of the same 5,000-node cluster) for
+//      LOAD_S seconds, the same queries beside it, one every 250 ms;
+//   4. the collector's RSS (VmRSS at the end, VmHWM the peak).
+// SQLite is the file store in a temp dir (WAL, synchronous=FULL); PostgreSQL
+// is a server of its own started for the bench (test/helpers/postgres.ts)
+// with fsync on and its default settings, on the same disk and cores. Every
+// process shares the machine's cores: the generator, the query loop, the
+// collector and PostgreSQL. Run under the bench lock:
+//
+//   flock /work/team/bench.lock node bench/collector-scale.ts [--reports N] [--store sqlite|postgres|both]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { sweepOnce } from '../src/collector/retention.ts';
+import { openStore } from '../src/collector/store.ts';
+import { startPostgres, type PostgresServer } from '../test/helpers/postgres.ts';
+import { imageNodeFlags } from '../test/helpers/image.ts';
+import { clusterOf, makeBenchReport, prng } from './collector-reports.ts';
+
+const { values } = parseArgs({
+  options: {
+    reports: { type: 'string', default: '1000000' },
+    store: { type: 'string', default: 'both' },
+    'load-seconds': { type: 'string', default: '10' },
+  },
+});
+const REPORTS = Number(values.reports);
+const STORES = values.store === 'both' ? (['sqlite', 'postgres'] as const) : ([values.store] as ('sqlite' | 'postgres')[]);
+const LOAD_S = Number(values['load-seconds']);
+const NODES = 5000;
+const NAMESPACES = 500;
+const DAY_MS = 86_400_000;
+/** The preload's reports are received over this span, ending a few minutes before the collector starts. */
+const SPAN_MS = 7 * DAY_MS - 10 * 60_000;
+const PRELOAD_BATCH = 1000;
+const CONNECTIONS = 32;
+/** Sequential runs of each query when nothing else runs. */
+const QUERY_RUNS = 40;
+/** During ingest, one query starts every this many ms (a few dashboards refreshing, an operator listing): not back to back. */
+const BUSY_QUERY_EVERY_MS = 250;
+const TARGET = { reportsPerSecond: 5000, ingestP99Ms: 20, summaryP99Ms: 100, listP99Ms: 20, rssMiB: 200 };
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NODE = process.execPath;
+const dir = mkdtempSync(join(tmpdir(), 'netready-bench-scale-'));
+const children = new Set<ChildProcess>();
+const shape = clusterOf(NODES, NAMESPACES);
+
+/** The queries measured: name and path (a node or namespace picked per request). */
+const QUERIES: readonly { name: string; kind: 'summary' | 'list'; path: (r: () => number) => string }[] = [
+  { name: 'summary 1h', kind: 'summary', path: () => '/v1/summary?since=1h' },
+  { name: 'summary 24h', kind: 'summary', path: () => '/v1/summary?since=24h' },
+  { name: 'summary 7d', kind: 'summary', path: () => '/v1/summary?since=168h' },
+  { name: 'list ?node=', kind: 'list', path: (r) => `/v1/reports?limit=50&node=${shape.nodes[Math.floor(r() * NODES)]}` },
+  { name: 'list ?namespace=', kind: 'list', path: (r) => `/v1/reports?limit=50&namespace=${shape.namespaces[Math.floor(r() * NAMESPACES)]}` },
+  { name: 'list ?outcome=timeout', kind: 'list', path: () => '/v1/reports?limit=50&outcome=timeout' },
+  { name: 'list ?slower-than=20s', kind: 'list', path: () => '/v1/reports?limit=50&slower-than=20s' },
+];
+
+interface StoreResult {
+  store: string;
+  preloadS: number;
+  upkeepS: number;
+  idle: Map<string, number[]>;
+  busy: Map<string, number[]>;
+  ingest: { reportsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number };
+  rssEndMiB: number;
+  rssPeakMiB: number;
+  storedAtEnd: number;
+}
+
+const results: StoreResult[] = [];
+let pg: PostgresServer | null = null;
+try {
+  console.error(`temp dir ${dir}; ${REPORTS.toLocaleString('en')} reports over ${NODES} nodes / ${NAMESPACES} namespaces; stores: ${STORES.join(', ')}`);
+  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (const store of STORES) {
+    let db: string;
+    if (store === 'sqlite') db = join(dir, 'reports.db');
+    else {
+      pg = await startPostgres({ fsync: true });
+      db = pg.url('postgres');
+    }
+    results.push(await benchStore(store, db));
+  }
+  report();
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+  await pg?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function benchStore(name: string, db: string): Promise<StoreResult> {
+  // 1. Preload through the store, in receive order, then its upkeep.
+  const t0 = performance.now();
+  const store = await openStore(db, { maxRows: 10 * REPORTS, maxAgeMs: 0 });
+  const rand = prng(1);
+  const start = Date.now() - SPAN_MS - 5 * 60_000;
+  for (let i = 0; i < REPORTS; i += PRELOAD_BATCH) {
+    const n = Math.min(PRELOAD_BATCH, REPORTS - i);
+    const batch = Array.from({ length: n }, (_x, k) => makeBenchReport(1, i + k, rand, shape));
+    await store.insertBatch(batch, start + Math.floor((i / REPORTS) * SPAN_MS));
+    if (i % 100_000 === 0) console.error(`${name}: preloaded ${i.toLocaleString('en')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const preloadS = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  await sweepOnce(store, { now: () => Date.now() });
+  const upkeepS = (performance.now() - t1) / 1000;
+  await store.close();
+  console.error(`${name}: preload ${preloadS.toFixed(0)} s, upkeep ${upkeepS.toFixed(0)} s`);
+
+  // 2. The collector on it; queries alone.
+  const collector = await startCollector(db);
+  try {
+    const idle = new Map<string, number[]>();
+    const qrand = prng(3);
+    for (const q of QUERIES) await timed(collector.url, q.path(qrand)); // warm each once
+    for (let run = 0; run < QUERY_RUNS; run++) {
+      for (const q of QUERIES) push(idle, q.name, await timed(collector.url, q.path(qrand)));
+    }
+
+    // 3. Ingest with queries beside it.
+    const busy = new Map<string, number[]>();
+    let loading = true;
+    const queryLoop = (async () => {
+      for (let k = 0; loading; k++) {
+        const q = QUERIES[k % QUERIES.length]!;
+        const took = await timed(collector.url, q.path(qrand));
+        push(busy, q.name, took);
+        await sleep(Math.max(0, BUSY_QUERY_EVERY_MS - took));
+      }
+    })();
+    const ingest = await load(collector.url);
+    loading = false;
+    await queryLoop;
+
+    // 4. Memory, and how many reports it holds.
+    const status = readFileSync(`/proc/${collector.child.pid}/status`, 'utf8');
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+    const storedAtEnd = Number(/^netready_store_reports (\d+)$/m.exec(metrics)?.[1]);
+    return { store: name, preloadS, upkeepS, idle, busy, ingest, rssEndMiB: kib('VmRSS') / 1024, rssPeakMiB: kib('VmHWM') / 1024, storedAtEnd };
+  } finally {
+    collector.child.kill('SIGTERM');
+    await new Promise((r) => collector.child.once('exit', r));
+    children.delete(collector.child);
+  }
+}
+
+function push(m: Map<string, number[]>, key: string, v: number): void {
+  const list = m.get(key);
+  if (list) list.push(v);
+  else m.set(key, [v]);
+}
+
+/** One GET; resolves with its time in ms; throws on a non-200. */
+async function timed(url: string, path: string): Promise<number> {
+  const t = performance.now();
+  const res = await fetch(url + path);
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+  return performance.now() - t;
+}
+
+/** Starts the bundled collector on `db`; resolves once it listens. */
+async function startCollector(db: string): Promise<{ child: ChildProcess; url: string }> {
+  const argv = [...imageNodeFlags(), join(dir, 'dist/netready.mjs'), 'collector', '--listen', '127.0.0.1:0', '--db', db, '--retention-age', '8d', '--retention-rows', String(10 * REPORTS)];
+  const child = spawn(NODE, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
+  children.add(child);
+  let buffered = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`collector did not start in 60 s: ${buffered}`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`collector exited with ${code}: ${buffered}`)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      const line = buffered.split('\n').find((l) => l.includes('"collector listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    });
+  });
+  child.stdout!.removeAllListeners('data').resume();
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** LOAD_S seconds of collector-load.ts against `url`. */
+async function load(url: string): Promise<StoreResult['ingest']> {
+  const args = [join(ROOT, 'bench/collector-load.ts'), url, '--run', '2', '--connections', String(CONNECTIONS), '--duration', String(LOAD_S), '--nodes', String(NODES), '--namespaces', String(NAMESPACES)];
+  const child = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  children.delete(child);
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  const r = JSON.parse(out);
+  return { reportsPerSecond: r['2xx'] / r.duration, p50: r.latencyMs.p50, p99: r.latencyMs.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+}
+
+/** Nearest rank. */
+function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+function report(): void {
+  const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+  const verdict = (ok: boolean) => (ok ? 'met' : '**MISSED**');
+  const names = results.map((r) => r.store);
+  console.log(`\n${REPORTS.toLocaleString('en')} reports over ${NODES.toLocaleString('en')} nodes and ${NAMESPACES} namespaces, received over 7 days.\n`);
+  console.log(`| | ${names.join(' | ')} |`);
+  console.log(`| --- |${names.map(() => ' ---: |').join('')}`);
+  const row = (label: string, f: (r: StoreResult) => string) => console.log(`| ${label} | ${results.map(f).join(' | ')} |`);
+  row('preload through the store (s)', (r) => r.preloadS.toFixed(0));
+  row('its upkeep: rollups (s)', (r) => r.upkeepS.toFixed(0));
+  row(`ingest while queries run (one per ${BUSY_QUERY_EVERY_MS} ms), reports/s (${CONNECTIONS} connections, ${LOAD_S} s)`, (r) => Math.round(r.ingest.reportsPerSecond).toLocaleString('en'));
+  row('ingest p50 / p99', (r) => `${ms(r.ingest.p50)} / ${ms(r.ingest.p99)}`);
+  for (const q of QUERIES) row(`${q.name} p50 / p99, alone (${QUERY_RUNS} runs)`, (r) => `${ms(pct(r.idle.get(q.name)!, 50))} / ${ms(pct(r.idle.get(q.name)!, 99))}`);
+  for (const q of QUERIES) row(`${q.name} p50 / p99, during ingest`, (r) => `${ms(pct(r.busy.get(q.name) ?? [], 50))} / ${ms(pct(r.busy.get(q.name) ?? [], 99))} (${(r.busy.get(q.name) ?? []).length})`);
+  row('collector RSS at the end / peak (VmHWM)', (r) => `${r.rssEndMiB.toFixed(1)} / ${r.rssPeakMiB.toFixed(1)} MiB`);
+  row('reports stored at the end', (r) => r.storedAtEnd.toLocaleString('en'));
+  console.log(`\n- ${cpus().length} cores, Linux ${release()}, Node.js ${process.versions.node}; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('\nTargets:\n');
+  for (const r of results) {
+    const worst = (kind: 'summary' | 'list', m: Map<string, number[]>) => Math.max(...QUERIES.filter((q) => q.kind === kind).map((q) => pct(m.get(q.name) ?? [NaN], 99)));
+    const ok = r.ingest.non2xx === 0 && r.ingest.errors === 0 && r.ingest.timeouts === 0;
+    console.log(`- ${r.store}: ingest ≥ ${TARGET.reportsPerSecond}/s: ${Math.round(r.ingest.reportsPerSecond)} — ${verdict(r.ingest.reportsPerSecond >= TARGET.reportsPerSecond)}; p99 ≤ ${TARGET.ingestP99Ms} ms: ${ms(r.ingest.p99)} — ${verdict(r.ingest.p99 <= TARGET.ingestP99Ms)}; every request 202: ${verdict(ok)}`);
+    console.log(`- ${r.store}: summary p99 ≤ ${TARGET.summaryP99Ms} ms: worst alone ${ms(worst('summary', r.idle))} — ${verdict(worst('summary', r.idle) <= TARGET.summaryP99Ms)}, worst during ingest ${ms(worst('summary', r.busy))} — ${verdict(worst('summary', r.busy) <= TARGET.summaryP99Ms)}`);
+    console.log(`- ${r.store}: list page p99 ≤ ${TARGET.listP99Ms} ms: worst alone ${ms(worst('list', r.idle))} — ${verdict(worst('list', r.idle) <= TARGET.listP99Ms)}, worst during ingest ${ms(worst('list', r.busy))} — ${verdict(worst('list', r.busy) <= TARGET.listP99Ms)}`);
+    console.log(`- ${r.store}: RSS ≤ ${TARGET.rssMiB} MiB: peak ${r.rssPeakMiB.toFixed(1)} MiB — ${verdict(r.rssPeakMiB <= TARGET.rssMiB)}`);
+  }
+}
