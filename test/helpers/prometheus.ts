@@ -17,27 +17,34 @@ export interface PromSample {
 
 const SCRAPE_INTERVAL = '1s';
 
+/** More for the Prometheus under test: labels on the collector target, other scrape jobs, rule files. */
+export interface PrometheusOptions {
+  readonly collectorLabels?: Readonly<Record<string, string>>;
+  /** Prometheus `scrape_configs` entries, as objects. */
+  readonly scrapeConfigs?: readonly object[];
+  readonly ruleFiles?: readonly string[];
+}
+
 /**
  * Starts Prometheus on a free loopback port with a 1 s scrape of `target`'s
- * /metrics; resolves once it is ready. Each process is pushed to `spawned` at
- * once, for the caller's teardown to kill.
+ * /metrics (job netready-collector); resolves once it is ready. Each process is
+ * pushed to `spawned` at once, for the caller's teardown to kill.
  */
-export async function startPrometheus(bin: string, dir: string, target: string, spawned: ChildProcess[]): Promise<{ url: string }> {
+export async function startPrometheus(bin: string, dir: string, target: string, spawned: ChildProcess[], options: PrometheusOptions = {}): Promise<{ url: string }> {
   const config = join(dir, 'prometheus.yml');
+  // JSON is YAML: the configuration as an object.
+  const collectorJob = {
+    job_name: 'netready-collector',
+    metrics_path: '/metrics',
+    static_configs: [{ targets: [target], labels: options.collectorLabels ?? {} }],
+  };
   writeFileSync(
     config,
-    [
-      'global:',
-      `  scrape_interval: ${SCRAPE_INTERVAL}`,
-      `  scrape_timeout: ${SCRAPE_INTERVAL}`,
-      `  evaluation_interval: ${SCRAPE_INTERVAL}`,
-      'scrape_configs:',
-      '  - job_name: netready-collector',
-      '    metrics_path: /metrics',
-      '    static_configs:',
-      `      - targets: ['${target}']`,
-      '',
-    ].join('\n'),
+    JSON.stringify({
+      global: { scrape_interval: SCRAPE_INTERVAL, scrape_timeout: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
+      rule_files: options.ruleFiles ?? [],
+      scrape_configs: [collectorJob, ...(options.scrapeConfigs ?? [])],
+    }),
   );
   // No --web.listen-address=…:0 in Prometheus: a free port, taken again if another process got it first.
   for (let attempt = 1; ; attempt++) {
