@@ -141,6 +141,28 @@ export class Testbed {
   }
 
   /**
+   * Programs several blocked pods in one nftables transaction, as Felix does catching up after a
+   * resync: one `before..at` for all of them.
+   */
+  async programAll(pods: readonly Pod[]): Promise<ProgrammedAt> {
+    for (const pod of pods) {
+      if (!this.#blocks.has(pod.name) || this.#programmed.has(pod.name)) {
+        throw new CodedError('NOT_BLOCKED', `programAll: pod ${pod.name} is not blocked`);
+      }
+    }
+    const script = pods.map((pod) => `insert rule inet ${this.#names.table} input iifname "${pod.hostVeth}" accept\n`).join('');
+    const before = now();
+    const echo = await run('nft', ['--echo', '--handle', '-f', '-'], script);
+    const at = now();
+    for (const [, veth, handle] of echo.matchAll(/iifname "([^"]+)" accept # handle (\d+)/g)) {
+      const pod = pods.find((p) => p.hostVeth === veth);
+      if (pod) this.#programmed.set(pod.name, Number(handle));
+    }
+    if (pods.some((pod) => !this.#programmed.has(pod.name))) throw new CodedError('COMMAND_FAILED', `nft printed no rule handle for some pods: ${echo}`);
+    return { before, at };
+  }
+
+  /**
    * Packet loss (percent) and/or delay (ms) on the pod's link, in both directions: a round trip
    * survives with probability (1 - loss/100)^2 and takes 2 x delay longer. Replaces earlier faults.
    */

@@ -1,0 +1,232 @@
+// bench/burst: N pods on one node (30 by default), each a testbed network namespace laid out as
+// Calico does (test/e2e/testbed.ts), all blocked by the testbed's nftables drop, then all let
+// through in ONE nftables transaction (Felix catching up after a Typha resync). In every pod, side
+// by side: `netready wait` from the built bundle with the image's Node flags, `wait-for-it -t 0`
+// and a busybox loop (see bench/lag.ts for what those two do), all on SERVICES.api.v4:443.
+// Rounds, on the same pods (blocked again between rounds):
+//   default     netready's default checks (gateway, dns, kubernetes), no collector
+//   tcp         netready with a single tcp:// check, no collector
+//   collector   the default checks, each agent delivering its report to a collector on this machine
+// Per waiter: detection lag (its exit minus the transaction's end; the transaction took
+// `at - before`), CPU per second of waiting after the first second (utime+stime+cutime+cstime
+// from /proc/PID/stat between spawn + 1 s and the programming instant: 10 ms ticks, so the mean
+// over the pods is the figure, single pods are coarse), Private_Dirty (smaps_rollup) just before
+// the programming, and peak RSS (VmHWM, read every 10 ms until exit; the last read before exit).
+// Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox. Run alone:
+//
+//   flock /work/team/bench.lock node bench/burst.ts [--pods N] [--wait-ms MS] [--rounds default,tcp,collector]
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createTestbed, SERVICES, type Pod, type ProgrammedAt } from '../test/e2e/testbed.ts';
+import { names, now, which } from '../test/e2e/testbed-host.ts';
+
+const { values } = parseArgs({
+  options: {
+    pods: { type: 'string', default: '30' },
+    'wait-ms': { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: 'default,tcp,collector' },
+  },
+});
+const PODS = Number(values.pods);
+const WAIT_MS = Number(values['wait-ms']);
+const ROUNDS = values.rounds.split(',') as Round[];
+if (!(PODS >= 1 && PODS <= 150) || !(WAIT_MS >= 2000) || ROUNDS.some((r) => !['default', 'tcp', 'collector'].includes(r))) {
+  console.error('usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=2000] [--rounds default,tcp,collector]');
+  process.exit(2);
+}
+
+type Round = 'default' | 'tcp' | 'collector';
+type Tool = 'netready' | 'wait-for-it' | 'busybox';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const API = SERVICES.api.v4;
+const COLLECTOR_PORT = 9470;
+/** The image's ENTRYPOINT flags (image/Containerfile). */
+const NODE_FLAGS = ['--max-semi-space-size=16'];
+const CLK_TCK_MS = 10;
+
+function command(tool: Tool, round: Round, bundle: string): string[] {
+  if (tool === 'wait-for-it') return ['wait-for-it', '-h', API, '-p', '443', '-t', '0'];
+  if (tool === 'busybox') return ['sh', '-c', `until busybox nc -w 1 ${API} 443 </dev/null; do sleep 1; done`];
+  const base = [process.execPath, ...NODE_FLAGS, bundle, 'wait', '--termination-log', '', '--timeout', '120s'];
+  if (round === 'tcp') return [...base, '--check', `tcp://${API}:443`];
+  if (round === 'collector') return [...base, '--collector', `http://${SERVICES.collector.v4}:${COLLECTOR_PORT}`];
+  return base;
+}
+
+interface Waiter {
+  readonly tool: Tool;
+  readonly pod: Pod;
+  child?: ChildProcess;
+  spawnedAt: number;
+  exitedAt?: number;
+  code?: number | null;
+  cpuAt1s?: { at: number; ms: number };
+  cpuAtProgram?: { at: number; ms: number };
+  privateDirtyKiB?: number;
+  peakRssKiB?: number;
+  output: string;
+}
+
+/** utime+stime+cutime+cstime of a process, in ms; null once it is gone. */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * CLK_TCK_MS;
+  } catch {
+    return null;
+  }
+}
+
+function kib(path: string, key: string): number | null {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(path, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+for (const tool of ['wait-for-it', 'busybox', 'sh']) {
+  if (!which(tool)) {
+    console.error(`bench/burst: missing ${tool} (apt-get install wait-for-it busybox)`);
+    process.exit(1);
+  }
+}
+
+const loadBefore = loadavg();
+const results: { round: Round; programmed: ProgrammedAt; waiters: Waiter[]; reports: number }[] = [];
+console.error('bench/burst: waiting for the testbed (another e2e run may hold it)…');
+const bed = await createTestbed();
+const live = new Set<ChildProcess>();
+try {
+  const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
+  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const bundle = join(bundleDir, 'netready.mjs');
+  await bed.listenTcp(API, 443);
+  let reports = 0;
+  await bed.listenHttp(SERVICES.collector.v4, COLLECTOR_PORT, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      reports++;
+      res.writeHead(202).end();
+    });
+  });
+  const pods: Pod[] = [];
+  for (let i = 0; i < PODS; i++) pods.push(await bed.createPod({ blocked: true }));
+
+  for (const [i, round] of ROUNDS.entries()) {
+    if (i > 0) for (const pod of pods) await bed.block(pod);
+    reports = 0;
+    const waiters: Waiter[] = [];
+    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KUBERNETES_SERVICE_HOST: API, KUBERNETES_SERVICE_PORT: '443' };
+    const exits: Promise<void>[] = [];
+    for (const pod of pods) {
+      for (const tool of ['netready', 'wait-for-it', 'busybox'] as Tool[]) {
+        const w: Waiter = { tool, pod, spawnedAt: now(), output: '' };
+        const child = bed.podExec(pod, command(tool, round, bundle), { env: { ...env, NETREADY_POD_NAME: pod.name }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        w.child = child;
+        live.add(child);
+        const keep = (chunk: string) => {
+          w.output = (w.output + chunk).slice(-4096);
+        };
+        child.stdout!.setEncoding('utf8').on('data', keep);
+        child.stderr!.setEncoding('utf8').on('data', keep);
+        exits.push(
+          new Promise((resolve) => {
+            child.once('exit', (code) => {
+              w.exitedAt = now();
+              w.code = code;
+            });
+            child.once('close', () => {
+              live.delete(child);
+              resolve();
+            });
+          }),
+        );
+        waiters.push(w);
+      }
+    }
+    const lastSpawn = now();
+    // CPU baseline one second after each waiter started (start-up excluded).
+    await sleep(1000);
+    for (const w of waiters) {
+      const ms = cpuMs(w.child!.pid!);
+      if (ms !== null) w.cpuAt1s = { at: now(), ms };
+    }
+    await sleep(Math.max(0, lastSpawn + WAIT_MS - now()));
+    for (const w of waiters) {
+      const ms = cpuMs(w.child!.pid!);
+      if (ms !== null) w.cpuAtProgram = { at: now(), ms };
+      w.privateDirtyKiB = kib(`/proc/${w.child!.pid}/smaps_rollup`, 'Private_Dirty') ?? undefined;
+    }
+    const programmed = await bed.programAll(pods);
+    // Peak RSS: VmHWM until each netready exits.
+    const netready = waiters.filter((w) => w.tool === 'netready');
+    const poll = setInterval(() => {
+      for (const w of netready) {
+        if (w.exitedAt !== undefined) continue;
+        const hwm = kib(`/proc/${w.child!.pid}/status`, 'VmHWM');
+        if (hwm !== null) w.peakRssKiB = hwm;
+      }
+    }, 10);
+    const guard = setTimeout(() => {
+      for (const child of live) killGroup(child);
+    }, 60_000);
+    await Promise.all(exits);
+    clearInterval(poll);
+    clearTimeout(guard);
+    results.push({ round, programmed, waiters, reports });
+    console.error(`bench/burst: round ${round} done (transaction ${f1(programmed.at - programmed.before)} ms)`);
+  }
+} finally {
+  for (const child of live) killGroup(child);
+  await bed.close();
+}
+
+const lines: string[] = [];
+lines.push(`${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg().map((x) => x.toFixed(2)).join(' ')} after.`);
+lines.push('');
+lines.push('| round | waiter | ok | lag p50 ms | lag p99 ms | lag max ms | CPU ms/s per pod (after 1st s), mean | p99 | Private_Dirty MiB, mean | max | peak RSS MiB, mean | max |');
+lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+let failed = false;
+for (const { round, programmed, waiters, reports } of results) {
+  for (const tool of ['netready', 'wait-for-it', 'busybox'] as Tool[]) {
+    const ws = waiters.filter((w) => w.tool === tool);
+    const ok = ws.filter((w) => w.code === 0 && w.exitedAt !== undefined);
+    if (ok.length < ws.length) failed = true;
+    const lags = ok.map((w) => w.exitedAt! - programmed.at);
+    const cpu = ws.filter((w) => w.cpuAt1s && w.cpuAtProgram).map((w) => (w.cpuAtProgram!.ms - w.cpuAt1s!.ms) / ((w.cpuAtProgram!.at - w.cpuAt1s!.at) / 1000));
+    const pd = ws.flatMap((w) => (w.privateDirtyKiB === undefined ? [] : [w.privateDirtyKiB / 1024]));
+    const rss = ws.flatMap((w) => (w.peakRssKiB === undefined ? [] : [w.peakRssKiB / 1024]));
+    const label = tool === 'netready' ? `netready (${round}${round === 'collector' ? `, ${reports} reports` : ''})` : tool;
+    lines.push(`| ${round} | ${label} | ${ok.length}/${ws.length} | ${f1(pct(lags, 50))} | ${f1(pct(lags, 99))} | ${f1(Math.max(...lags))} | ${f1(mean(cpu))} | ${f1(pct(cpu, 99))} | ${f1(mean(pd))} | ${f1(Math.max(...pd))} | ${f1(mean(rss))} | ${f1(Math.max(...rss))} |`);
+  }
+}
+console.log(lines.join('\n'));
+for (const { round, waiters } of results) {
+  for (const w of waiters.filter((x) => x.code !== 0)) console.error(`bench/burst: ${round} ${w.tool} in ${w.pod.name} exited ${w.code}: ${w.output.slice(-400)}`);
+}
+if (failed) process.exitCode = 1;
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
