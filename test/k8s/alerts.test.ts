@@ -120,6 +120,21 @@ const CASES: Case[] = [
     ],
   },
   {
+    title: "a node's first timeout since the collector started: the series appears at minute 20 with 1",
+    series: {
+      'netready_ready_delay_seconds_count{node="node-c",outcome="timeout",COLLECTOR}': '_x20 1x40',
+      'netready_ready_delay_seconds_count{node="node-c",outcome="ready",COLLECTOR}': '0+5x60',
+    },
+    at: '30m',
+    alert: 'NetreadyAgentsGivingUp',
+    firing: [
+      {
+        labels: { node: 'node-c', severity: 'critical' },
+        description: 'netready agents on node node-c gave up waiting for the network in the last 15m (count: 1); with on-timeout fail, their pods did not start.',
+      },
+    ],
+  },
+  {
     title: 'the agent that gave up at minute 20, half an hour later',
     series: {
       'netready_ready_delay_seconds_count{node="node-a",outcome="timeout",COLLECTOR}': '0x20 1x40',
@@ -384,7 +399,7 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     assert.match(slow.expr, /\[1h\]\)\) > 0\.15\n[\s\S]*\[1h\]\)\) >= 20\n/);
     assert.equal(slow.for, '20m');
     assert.match(slow.annotations.description!, /in the last 1h .*\(threshold 15%\)/);
-    assert.match(rule('NetreadyAgentsGivingUp').expr, /\[30m\]\)\) > 2\n/);
+    assert.match(rule('NetreadyAgentsGivingUp').expr, /\[30m\][\s\S]*offset 30m\)\n\s*\) > 2\n/);
     assert.match(rule('NetreadyCollectorDown').expr, /up\{job="netready-collector", namespace="ops"\}/);
     assert.match(rule('NetreadyCollectorRejectingReports').expr, /\[20m\][\s\S]*\) > 0\.25\n/);
     assert.match(rule('NetreadyInjectedPodsNotReporting').expr, /\[45m\]\)\) >= 7\n/);
