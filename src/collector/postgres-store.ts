@@ -5,26 +5,18 @@
 // instant) is skipped by INSERT ... ON CONFLICT DO NOTHING; the schema is
 // migrated under an advisory lock (postgres-schema.ts); retention and rollups
 // run on whichever replica takes a try-advisory-lock for the step, so on one
-// replica at a time.
+// replica at a time (postgres-upkeep.ts).
 //
 // Lock order: a batch inserts its reports sorted by identity, then its cells
 // sorted by (scope, key, bucket) (cellsOf), so two replicas writing the same
 // reports or cells wait for each other instead of deadlocking.
 import type pg from 'pg';
 import type { Outage, Report } from '../lib/report.ts';
-import { cellsOf, LEVEL_MS, MINUTE_MS, periodStart, type Scope } from './aggregates.ts';
-import {
-  createPool,
-  describeTarget,
-  inTransaction,
-  LOCK,
-  LOCK_CLASS,
-  migrate,
-  openError,
-  type Queryable,
-} from './postgres-schema.ts';
-import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
-import { parseBody, parseOutageBody, SWEEP_CHUNK } from './sqlite-store.ts';
+import { cellsOf, MINUTE_MS, periodStart } from './aggregates.ts';
+import { createPool, describeTarget, inTransaction, migrate, openError } from './postgres-schema.ts';
+import { PgAggregates, upkeepStep } from './postgres-upkeep.ts';
+import { WindowReader } from './rollups.ts';
+import { parseBody, parseOutageBody } from './sqlite-store.ts';
 import type {
   OpenOptions,
   OutageFilter,
@@ -77,43 +69,6 @@ export async function openPostgresStore(url: string, options: OpenOptions): Prom
     const error = openError(err, describeTarget(pool));
     await pool.end().catch(() => {});
     throw error;
-  }
-}
-
-/** The aggregate queries (rollups.ts) over the pool, or over the client of a transaction. */
-class PgAggregates implements AggregateSource {
-  readonly #q: Queryable;
-  constructor(q: Queryable) {
-    this.#q = q;
-  }
-
-  async rolledPeriods(fromMs: number, untilMs: number): Promise<{ level: 1 | 2; periodMs: number }[]> {
-    const r = await this.#q.query<{ level: number; period_ms: string }>(
-      'SELECT level, period_ms FROM netready_rollups WHERE period_ms >= $1 AND period_ms < $2',
-      [fromMs, untilMs],
-    );
-    return r.rows.map((row) => ({ level: row.level as 1 | 2, periodMs: Number(row.period_ms) }));
-  }
-
-  async readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null> {
-    const r = await this.#q.query<{ data: Buffer }>(
-      'SELECT data FROM netready_rollups WHERE level = $1 AND period_ms = $2',
-      [level, periodMs],
-    );
-    return r.rows[0]?.data ?? null;
-  }
-
-  async readMinuteCells(
-    fromMs: number,
-    untilMs: number,
-    add: (scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
-  ): Promise<void> {
-    const r = await this.#q.query<[number, string, number, string, string, number]>({
-      text: 'SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2',
-      values: [fromMs, untilMs],
-      rowMode: 'array',
-    });
-    for (const c of r.rows) add(c[0] as Scope, c[1], c[2], Number(c[3]), Number(c[4]), c[5]);
   }
 }
 
@@ -349,109 +304,16 @@ class PostgresStore implements ReportStore {
 
   async maintain(nowMs: number): Promise<number> {
     await this.refresh(nowMs);
-    const work = await inTransaction(this.#pool, async (c) => {
-      const locked = await c.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [
-        LOCK_CLASS,
-        LOCK.maintain,
-      ]);
-      // Another replica is at it: nothing to do here now.
-      if (!locked.rows[0]!.got) return 0;
-      return this.#maintainLocked(c, nowMs);
+    const step = await upkeepStep(this.#pool, nowMs, {
+      rows: this.#rows,
+      maxRows: this.#options.maxRows,
+      maxAgeMs: this.#options.maxAgeMs,
     });
-    return work;
-  }
-
-  /** One step of retention and rollups, in the transaction `c` that holds the maintain lock. */
-  async #maintainLocked(c: pg.PoolClient, nowMs: number): Promise<number> {
-    const meta = async (key: string) => {
-      const r = await c.query<{ value: string }>('SELECT value FROM netready_meta WHERE key = $1', [key]);
-      return r.rows[0] ? Number(r.rows[0].value) : null;
-    };
-    const setMeta = (key: string, value: number) =>
-      c.query(
-        'INSERT INTO netready_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-        [key, value],
-      );
-    let work = 0;
-    // Retention: the floor moves to the newest cutoff, in whole minutes, never into the current minute.
-    const floor = (await meta('floor_ms')) ?? 0;
-    const cutoffs = [floor];
-    if (this.#options.maxAgeMs > 0) cutoffs.push(periodStart(nowMs - this.#options.maxAgeMs, 0));
-    const excess = this.#rows - this.#options.maxRows;
-    if (excess > 0) {
-      const nth = await c.query<{ received_ms: string }>(
-        'SELECT received_ms FROM netready_reports ORDER BY received_ms, id OFFSET $1 LIMIT 1',
-        [excess - 1],
-      );
-      if (nth.rows[0]) cutoffs.push(periodStart(Number(nth.rows[0].received_ms), 0) + MINUTE_MS);
-    }
-    const newFloor = Math.min(Math.max(...cutoffs), periodStart(nowMs, 0));
-    if (newFloor > floor) await setMeta('floor_ms', newFloor);
-    this.#floorMs = Math.max(this.#floorMs, newFloor);
-    const deleted =
-      (
-        await c.query(
-          'DELETE FROM netready_reports WHERE id IN (SELECT id FROM netready_reports WHERE received_ms < $1 ORDER BY received_ms, id LIMIT $2)',
-          [newFloor, SWEEP_CHUNK],
-        )
-      ).rowCount ?? 0;
-    this.#rows = Math.max(0, this.#rows - deleted);
-    work += deleted;
-    // Outages: the same floor, and at most maxRows of them (ids have gaps here: counted from the newest).
-    work +=
-      (
-        await c.query(
-          `DELETE FROM netready_outages WHERE id IN (SELECT id FROM netready_outages
-             WHERE received_ms < $1 OR id <= (SELECT id FROM netready_outages ORDER BY id DESC OFFSET $2 LIMIT 1) ORDER BY id LIMIT $3)`,
-          [newFloor, Math.floor(this.#options.maxRows), SWEEP_CHUNK],
-        )
-      ).rowCount ?? 0;
-    const oldest = await c.query<{ minute_ms: string }>(
-      'SELECT minute_ms FROM netready_agg_minute ORDER BY minute_ms LIMIT 1',
-    );
-    const oldestCell = oldest.rows[0] ? Number(oldest.rows[0].minute_ms) : null;
-    if (oldestCell !== null && oldestCell < newFloor) {
-      // Ten minutes of cells per step: bounded work whatever the rate.
-      work +=
-        (
-          await c.query('DELETE FROM netready_agg_minute WHERE minute_ms < $1', [
-            Math.min(newFloor, oldestCell + 10 * MINUTE_MS),
-          ])
-        ).rowCount ?? 0;
-    }
-    work +=
-      (
-        await c.query(
-          'DELETE FROM netready_rollups WHERE period_ms + (CASE level WHEN 1 THEN $1::bigint ELSE $2::bigint END) <= $3',
-          [LEVEL_MS[1], LEVEL_MS[2], newFloor],
-        )
-      ).rowCount ?? 0;
-
-    // Rollups: one due hour and one due day per step, if any.
-    let hours = (await meta('rolled_1')) ?? periodStart(oldestCell ?? nowMs, 1);
-    let days = (await meta('rolled_2')) ?? periodStart(hours, 2);
-    // Periods that began before the floor were partly deleted: never rolled up.
-    hours = Math.max(hours, Math.ceil(newFloor / LEVEL_MS[1]) * LEVEL_MS[1]);
-    days = Math.max(days, Math.ceil(newFloor / LEVEL_MS[2]) * LEVEL_MS[2]);
-    const reader = new WindowReader(new PgAggregates(c));
-    for (const level of [1, 2] as const) {
-      const from = level === 1 ? hours : days;
-      const due = duePeriod(level, from, hours, nowMs);
-      if (due !== null) {
-        const blob = await buildRollup(reader, level, due);
-        if (blob)
-          await c.query(
-            'INSERT INTO netready_rollups (level, period_ms, data) VALUES ($1, $2, $3) ON CONFLICT (level, period_ms) DO UPDATE SET data = excluded.data',
-            [level, due, blob],
-          );
-        await setMeta(`rolled_${level}`, due + LEVEL_MS[level]);
-        if (level === 1) hours = due + LEVEL_MS[1];
-        work++;
-      } else if ((await meta(`rolled_${level}`)) === null) {
-        await setMeta(`rolled_${level}`, from);
-      }
-    }
-    return work;
+    // null: another replica is at it; nothing to do here now.
+    if (step === null) return 0;
+    this.#rows = Math.max(0, this.#rows - step.deleted);
+    this.#floorMs = Math.max(this.#floorMs, step.floorMs);
+    return step.work;
   }
 
   async probeWritable(nowMs: number): Promise<void> {
