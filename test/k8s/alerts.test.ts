@@ -144,6 +144,28 @@ const CASES: Case[] = [
     firing: [],
   },
   {
+    title: 'watches on node-a report two outages at minutes 20 and 25; node-b has one, an hour ago',
+    series: {
+      'netready_network_lost_total{node="node-a",COLLECTOR}': '0x20 1x5 2x20',
+      'netready_network_lost_total{node="node-b",COLLECTOR}': '1x90',
+    },
+    at: '30m',
+    alert: 'NetreadyNodeNetworkLost',
+    firing: [
+      {
+        labels: { node: 'node-a', severity: 'warning' },
+        description: 'Running pods on node node-a lost their network in the last 15m (outages: 2); while lost, netready watch took them out of their Services.',
+      },
+    ],
+  },
+  {
+    title: "a node's first outage since the collector started; then, 20 min later, quiet",
+    series: { 'netready_network_lost_total{node="node-c",COLLECTOR}': '_x20 1x40' },
+    at: '45m',
+    alert: 'NetreadyNodeNetworkLost',
+    firing: [],
+  },
+  {
     title: 'the only collector stops answering scrapes at minute 10',
     series: { 'up{COLLECTOR}': '1x10 0x20' },
     at: '20m',
@@ -379,6 +401,7 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     const thresholds = {
       nodeSlowNetwork: { share: 0.15, minPods: 20, window: '1h', for: '20m' },
       agentsGivingUp: { count: 2, window: '30m', for: '1m' },
+      networkLost: { count: 1, window: '20m', for: '2m' },
       collectorDown: { for: '3m' },
       reportsRejected: { share: 0.25, window: '20m', for: '5m' },
       injectedNotReporting: { minInjected: 7, window: '45m', for: '10m' },
@@ -400,6 +423,7 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     assert.equal(slow.for, '20m');
     assert.match(slow.annotations.description!, /in the last 1h .*\(threshold 15%\)/);
     assert.match(rule('NetreadyAgentsGivingUp').expr, /\[30m\][\s\S]*offset 30m\)\n\s*\) > 2\n/);
+    assert.match(rule('NetreadyNodeNetworkLost').expr, /\[20m\][\s\S]*offset 20m\)\n\s*\) > 1\n/);
     assert.match(rule('NetreadyCollectorDown').expr, /up\{job="netready-collector", namespace="ops"\}/);
     assert.match(rule('NetreadyCollectorRejectingReports').expr, /\[20m\][\s\S]*\) > 0\.25\n/);
     assert.match(rule('NetreadyInjectedPodsNotReporting').expr, /\[45m\]\)\) >= 7\n/);
@@ -441,6 +465,8 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
       const res = await postReport(collector.url, makeReport(i, { node: 'node-a' }, { outcome }));
       assert.equal(res.status, 202, res.text);
     }
+    const outage = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'reports', 'valid-outage.json'), 'utf8'));
+    assert.equal((await postReport(collector.url, outage)).status, 202, 'an outage from netready watch');
     assert.equal((await postReport(collector.url, '{')).status, 400);
     const collectorText = (await fetch(`${collector.url}/metrics`).then((r) => r.text()));
 
