@@ -80,8 +80,8 @@ interface Runner {
   readonly progress: CheckProgress;
   readonly streak: Streak;
   readonly inFlight: Map<AbortController, Attempt>;
-  /** When its next attempt is due. */
-  nextAt: number;
+  /** When its last attempt slot came (launched, or skipped at a cap); its next is due an interval later. */
+  lastSlot: number;
   /** Whether its traffic crosses the dataplane, so a silent pacer paces it. */
   readonly paced: boolean;
 }
@@ -109,11 +109,13 @@ export function probe(
     progress: newProgress(check),
     streak: new Streak(options.settleMs),
     inFlight: new Map(),
-    nextAt: -Infinity,
+    lastSlot: -Infinity,
     // Neighbour resolution, the gateway check's signal, is not what an unprogrammed dataplane drops.
     paced: check.kind !== 'gateway',
   }));
   let timer: NodeJS.Timeout | undefined;
+  /** When the timer fires; Infinity when none is set. */
+  let timerAt = Infinity;
   let totalInFlight = 0;
   // Nothing to pace (only gateway checks): the pacer would send for nobody.
   let pacing = pacer !== null && runners.some((r) => r.paced);
@@ -121,11 +123,30 @@ export function probe(
   let pacerNextAt = -Infinity;
 
   /**
-   * Whether the check fails as an unprogrammed dataplane makes it fail: its last attempt timed
-   * out. One that gets answers (refused, NXDOMAIN) is not paced: its target is not behind the
-   * dropped path the pacer stands for, and a slow pace would blur its ready estimate.
+   * Whether the check fails as an unprogrammed dataplane makes it fail: no answer yet, or its last
+   * attempt timed out. One that gets answers (refused, NXDOMAIN) is not paced: its target is not
+   * behind the dropped path the pacer stands for, and a slow pace would blur its ready estimate.
    */
-  const dropped = (r: Runner) => r.paced && r.progress.lastError === 'timeout';
+  const dropped = (r: Runner) =>
+    r.paced && r.streak.readySince === null && (r.progress.lastError === null || r.progress.lastError === 'timeout');
+
+  /** When the check's next attempt is due; Infinity when it needs none. */
+  const dueAt = (r: Runner) => {
+    // Without settle, a passing check needs no more attempts.
+    if (options.settleMs === 0 && r.streak.readySince !== null) return Infinity;
+    return r.lastSlot + attemptInterval(options.intervalMs, r.lastSlot) * (pacing && dropped(r) ? PACE_FACTOR : 1);
+  };
+
+  /** Sets the one timer for the earliest thing due, unless it is already set for then or sooner. */
+  const schedule = () => {
+    if (stop.signal.aborted) return;
+    let next = pacing ? pacerNextAt : Infinity;
+    for (const r of runners) next = Math.min(next, dueAt(r));
+    if (next >= timerAt) return;
+    clearTimeout(timer);
+    timerAt = next;
+    if (next !== Infinity) timer = setTimeout(tick, Math.max(0, next - clock.now()));
+  };
 
   /** Ends the pacing: every check is due at once. `silentUntil` bounds the paced checks' estimates. */
   const stopPacing = (silentUntil: number | null) => {
@@ -134,13 +155,10 @@ export function probe(
     pacer!.close();
     for (const r of runners) {
       if (!r.paced) continue;
-      if (silentUntil !== null && r.streak.readySince === null && dropped(r)) r.streak.failedUntil(silentUntil);
-      r.nextAt = -Infinity;
+      if (silentUntil !== null && dropped(r)) r.streak.failedUntil(silentUntil);
+      r.lastSlot = -Infinity;
     }
-    if (!stop.signal.aborted) {
-      clearTimeout(timer);
-      timer = setTimeout(tick, 0);
-    }
+    schedule();
   };
   pacer?.onAnswer(stopPacing);
 
@@ -207,35 +225,31 @@ export function probe(
         stop.signal.removeEventListener('abort', cancel);
         r.inFlight.delete(ac);
         totalInFlight--;
-        if (!stop.signal.aborted) evaluate(clock.now());
+        // A check that stopped looking dropped (an answer came back) may be due sooner now.
+        if (!stop.signal.aborted && !evaluate(clock.now())) schedule();
       });
   };
 
   /** Launches every attempt that is due, then sleeps until the next one is. */
   const tick = () => {
     timer = undefined;
+    timerAt = Infinity;
     if (stop.signal.aborted || evaluate(clock.now())) return;
-    let next = Infinity;
     if (pacing) {
       const now = clock.now();
       if (now >= pacerNextAt) {
         pacer!.send(now);
         pacerNextAt = now + attemptInterval(options.intervalMs, now);
       }
-      next = pacerNextAt;
     }
     for (const r of runners) {
-      // Without settle, a passing check needs no more attempts.
-      if (options.settleMs === 0 && r.streak.readySince !== null) continue;
       const now = clock.now();
-      if (now >= r.nextAt) {
-        // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
-        if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
-        r.nextAt = now + attemptInterval(options.intervalMs, now) * (pacing && dropped(r) ? PACE_FACTOR : 1);
-      }
-      next = Math.min(next, r.nextAt);
+      if (now < dueAt(r)) continue;
+      // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
+      if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
+      r.lastSlot = now;
     }
-    if (next !== Infinity && !stop.signal.aborted) timer = setTimeout(tick, Math.max(0, next - clock.now()));
+    schedule();
   };
   tick();
 

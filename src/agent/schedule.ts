@@ -7,10 +7,13 @@ export const INTERVAL_MAX_FACTOR = 1.25;
 
 /**
  * While the pacer's signal is silent, the paced checks are attempted this many times less
- * often: they would fail for the same reason, and the pacer ends the pacing within one
- * interval of the dataplane letting packets through.
+ * often (once a second at the default 20 ms): they would fail for the same reason, and the
+ * pacer ends the pacing within one interval of the dataplane letting packets through. Their
+ * estimates do not depend on this rate (the pacer's last silent probe bounds them); it only
+ * bounds how late a check is noticed if the pacer's nameserver stays silent while its own
+ * path works.
  */
-export const PACE_FACTOR = 25;
+export const PACE_FACTOR = 50;
 
 /**
  * Interval between attempt launches `elapsedMs` into a wait: `baseMs` at first,
