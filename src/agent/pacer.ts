@@ -42,7 +42,7 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
   const template = dnsQuery(name);
   const sentAt = new Map<number, number>();
   let seq = 0;
-  let onAnswer: ((silentUntil: number | null) => void) | null = null;
+  let onAnswer: ((silentUntil: number | null, answeredSentAt: number | null) => void) | null = null;
   let closed = false;
   const socket: Socket = createSocket(family === 6 ? 'udp6' : 'udp4');
 
@@ -53,7 +53,7 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
     // The send just before the answered one got no answer: the dataplane still dropped it then.
     const at = id === null ? undefined : sentAt.get(id);
     const before = id === null ? undefined : sentAt.get((id + 0xffff) & 0xffff);
-    cb(at === undefined ? null : (before ?? null));
+    cb(at === undefined ? null : (before ?? null), at ?? null);
   };
   socket.on('message', (msg) => answered(msg.length >= 2 ? msg.readUInt16BE(0) : null));
   socket.on('error', (err: NodeJS.ErrnoException) => {

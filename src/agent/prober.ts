@@ -7,8 +7,8 @@
 // one cheap signal (a Pacer, e.g. a UDP DNS query) is probed at the full rate and the
 // checks whose attempts time out at 1/PACE_FACTOR of it. When the signal
 // answers, or a paced check passes, every check runs at the full rate at once, for good.
-// The reported times stay true: a check's ready estimate is never put before the last
-// pacer probe that went unanswered, when the dataplane was still dropping everything. It knows nothing
+// The reported times stay true: a paced check's ready estimate is put between the last pacer
+// probe that went unanswered and the one that was answered (see Streak.pacerWindow). It knows nothing
 // of flags, logs or stdout: checks, options, a clock and an AbortSignal go in,
 // an outcome and live per-check progress come out.
 import type { CheckKind } from '../lib/report.ts';
@@ -55,9 +55,9 @@ export interface Pacer {
   send(at: number): void;
   /**
    * Sets the one callback for the first answer: with the stamp of the probe sent just before
-   * the answered one (the dataplane still dropped that one), or null when unknown.
+   * the answered one (the dataplane still dropped that one) and of the answered one; null when unknown.
    */
-  onAnswer(callback: (silentUntil: number | null) => void): void;
+  onAnswer(callback: (silentUntil: number | null, answeredSentAt: number | null) => void): void;
   /** Releases the socket; no callback after it. */
   close(): void;
 }
@@ -148,14 +148,14 @@ export function probe(
     if (next !== Infinity) timer = setTimeout(tick, Math.max(0, next - clock.now()));
   };
 
-  /** Ends the pacing: every check is due at once. `silentUntil` bounds the paced checks' estimates. */
-  const stopPacing = (silentUntil: number | null) => {
+  /** Ends the pacing: every check is due at once. The pacer's window bounds the paced checks' estimates. */
+  const stopPacing = (silentUntil: number | null, answeredSentAt: number | null) => {
     if (!pacing) return;
     pacing = false;
     pacer!.close();
     for (const r of runners) {
       if (!r.paced) continue;
-      if (silentUntil !== null && dropped(r)) r.streak.failedUntil(silentUntil);
+      if (dropped(r)) r.streak.pacerWindow(silentUntil, answeredSentAt);
       r.lastSlot = -Infinity;
     }
     schedule();
@@ -204,7 +204,7 @@ export function probe(
           const result = r.streak.pass(attempt, clock.now());
           r.progress.readySince = r.streak.readySince;
           // The pacer's signal is silent but this path works: pacing would only delay the others.
-          if (r.paced) stopPacing(null);
+          if (r.paced) stopPacing(null, null);
           if (result !== 'first') return;
           // Older attempts went into a path that did not work; their late answers would only
           // blur the estimate. Without settle, the check is done and needs none of the others.

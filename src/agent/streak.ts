@@ -35,8 +35,9 @@ export class Streak {
   /** Launch times of attempts still in flight. */
   readonly #inFlight: number[] = [];
   #lastFailedLaunch = -Infinity;
-  /** The check is known to have failed until then (see failedUntil). */
+  /** The check is known to have failed until then, and to work by then, says the pacer (see pacerWindow). */
   #floor = -Infinity;
+  #workingBy = Infinity;
   // Passing attempts launched after the last failing one, in launch order; the first is the
   // streak. A failure launched later cuts the list there, so a flap restarts the streak at
   // the first pass after it, not at the next one.
@@ -59,11 +60,15 @@ export class Streak {
   }
 
   /**
-   * The check is known to have been failing until `at` (the pacer saw the dataplane drop
-   * everything then): a later pass is not estimated to have begun before it.
+   * The pacer's window: the dataplane dropped everything at `silentUntil` and let its probe sent
+   * at `workingBy` through (either may be null when unknown). A pass is not estimated to have
+   * begun before the window, and a first pass launched after it is put inside it: the launch
+   * only came once the pacer's answer had been seen, later by the answer's round trip and by
+   * however long a busy node took to run the agent.
    */
-  failedUntil(at: number): void {
-    this.#floor = Math.max(this.#floor, at);
+  pacerWindow(silentUntil: number | null, workingBy: number | null): void {
+    if (silentUntil !== null) this.#floor = Math.max(this.#floor, silentUntil);
+    if (workingBy !== null) this.#workingBy = workingBy;
   }
 
   /** `attempt` passed; the answer came back at `now`. */
@@ -82,7 +87,7 @@ export class Streak {
         ? now
         : failing === -Infinity
           ? this.#origin
-          : readyEstimate(attempt.launch, failing);
+          : readyEstimate(failing < this.#workingBy && this.#workingBy < attempt.launch ? this.#workingBy : attempt.launch, failing);
     const first = this.#passes.length === 0;
     let i = this.#passes.length;
     while (i > 0 && this.#passes[i - 1]!.launch > attempt.launch) i--;

@@ -34,7 +34,7 @@ test('no usable server: no pacer', async () => {
   assert.equal(await dnsPacer(undefined, 'kubernetes.default.svc.cluster.local.'), null);
 });
 
-test('the answer to the 4th query reports the 3rd send as the last silent one', async (t) => {
+test('the answer to the 4th query reports the 3rd send as the last silent one and the 4th as answered', async (t) => {
   const server = createSocket('udp4');
   t.after(() => server.close());
   server.bind(0, '127.0.0.1');
@@ -48,13 +48,13 @@ test('the answer to the 4th query reports the 3rd send as the last silent one', 
   });
   const pacer = (await dnsPacer(`127.0.0.1:${server.address().port}`, 'kubernetes.default.svc.cluster.local.'))!;
   t.after(() => pacer.close());
-  const answers: (number | null)[] = [];
-  pacer.onAnswer((silentUntil) => answers.push(silentUntil));
+  const answers: (number | null)[][] = [];
+  pacer.onAnswer((silentUntil, answeredSentAt) => answers.push([silentUntil, answeredSentAt]));
   for (const at of [100, 120, 140, 160, 180]) {
     pacer.send(at);
     await sleep(20);
   }
-  assert.deepEqual(answers, [140]);
+  assert.deepEqual(answers, [[140, 160]]);
   assert.deepEqual(questions, Array(5).fill('kubernetes.default.svc.cluster.local'));
 });
 

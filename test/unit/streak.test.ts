@@ -10,7 +10,7 @@ type Step =
   | { pass: number; now: number; result: PassResult; readySince: number | null }
   | { fail: number; readySince: number | null }
   | { cancel: number; readySince: number | null }
-  | { failedUntil: number; readySince: number | null };
+  | { pacer: [number | null, number | null]; readySince: number | null };
 
 const CASES: { name: string; steps: Step[] }[] = [
   {
@@ -98,28 +98,61 @@ const CASES: { name: string; steps: Step[] }[] = [
     ],
   },
   {
-    name: 'failedUntil: a pass after a long gap is estimated from the pacer\'s last silent probe, not from the old launch',
+    name: 'pacer window: a pass after a long gap is put inside the window (silent at 1480, answered the probe of 1500)',
     steps: [
       { launch: 1000, readySince: null },
       { fail: 0, readySince: null },
-      { failedUntil: 1480, readySince: null },
+      { pacer: [1480, 1500], readySince: null },
+      { launch: 1530, readySince: null },
+      { pass: 1, now: 1532, result: 'first', readySince: 1490 },
+    ],
+  },
+  {
+    name: 'pacer window without the answered probe\'s stamp: from the silent probe to the launch',
+    steps: [
+      { launch: 1000, readySince: null },
+      { fail: 0, readySince: null },
+      { pacer: [1480, null], readySince: null },
       { launch: 1500, readySince: null },
       { pass: 1, now: 1502, result: 'first', readySince: 1490 },
     ],
   },
   {
-    name: 'failedUntil later than the passing launch is capped at the launch',
+    name: 'pacer window: a paced attempt launched inside the window bounds it from below',
+    steps: [
+      { launch: 1000, readySince: null },
+      { fail: 0, readySince: null },
+      { launch: 1490, readySince: null },
+      { pacer: [1480, 1500], readySince: null },
+      { launch: 1530, readySince: null },
+      { pass: 2, now: 1532, result: 'first', readySince: 1495 },
+    ],
+  },
+  {
+    name: 'pacer window: a failure after the window means the check\'s own path opened later; its own launches count',
+    steps: [
+      { launch: 1000, readySince: null },
+      { pacer: [1480, 1500], readySince: null },
+      { launch: 1530, readySince: null },
+      { fail: 1, readySince: null },
+      { fail: 0, readySince: null },
+      { launch: 1550, readySince: null },
+      { pass: 2, now: 1551, result: 'first', readySince: 1540 },
+    ],
+  },
+  {
+    name: 'pacer window later than the passing launch is capped at the launch',
     steps: [
       { launch: 1000, readySince: null },
       { launch: 1500, readySince: null },
-      { failedUntil: 1600, readySince: null },
+      { pacer: [1600, 1620], readySince: null },
       { pass: 1, now: 1502, result: 'first', readySince: 1500 },
     ],
   },
   {
-    name: 'failedUntil earlier than the previous launch changes nothing',
+    name: 'pacer window earlier than the previous launch changes nothing',
     steps: [
-      { failedUntil: 900, readySince: null },
+      { pacer: [900, 920], readySince: null },
       { launch: 1000, readySince: null },
       { launch: 1010, readySince: null },
       { pass: 1, now: 1012, result: 'first', readySince: 1005 },
@@ -144,7 +177,7 @@ for (const { name, steps } of CASES) {
       if ('launch' in step) attempts.push(streak.launch(step.launch));
       else if ('pass' in step) assert.equal(streak.pass(attempts[step.pass]!, step.now), step.result, `step ${i}`);
       else if ('fail' in step) streak.fail(attempts[step.fail]!);
-      else if ('failedUntil' in step) streak.failedUntil(step.failedUntil);
+      else if ('pacer' in step) streak.pacerWindow(...step.pacer);
       else streak.cancel(attempts[step.cancel]!);
       assert.equal(streak.readySince, step.readySince, `readySince after step ${i}`);
     }
