@@ -61,6 +61,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const port = (server.address() as { port: number }).port;
   log.info({ version: VERSION, listen: formatHostPort(config.listen.host, port), port, checks: config.checks.map((c) => c.spec), intervalMs: config.intervalMs, failures: config.failures }, 'watch listening');
 
+  // The HTTP client (undici) loads now, not when the first outage ends: loading it takes tens of
+  // ms of the event loop, and right then /readyz must answer 200 again at once.
+  if (config.collectorUrl) await import('./http-client.ts');
   const stop = new AbortController();
   const resolve = hostResolver({ resolvConf, dnsServers: config.dnsServers, attemptTimeoutMs: config.attemptTimeoutMs });
   const outages = outageSender(config, { agentVersion: VERSION, pod: config.pod, checks, originWallMs: performance.timeOrigin }, resolve, log, stop.signal);

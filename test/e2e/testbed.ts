@@ -76,6 +76,8 @@ export class Testbed {
   readonly #blocks = new Map<string, number>();
   readonly #programmed = new Map<string, number>();
   readonly #lossRules = new Map<string, { chain: string; handle: number }[]>();
+  /** Pods whose packets may not leave the host any other way than their veth (see removeRoute). */
+  readonly #routeGuards = new Set<string>();
   readonly #children = new Set<ChildProcess>();
   readonly #servers = new Set<net.Server>();
   readonly #sockets = new Set<net.Socket>();
@@ -160,6 +162,35 @@ export class Testbed {
     }
     if (pods.some((pod) => !this.#programmed.has(pod.name))) throw new CodedError('COMMAND_FAILED', `nft printed no rule handle for some pods: ${echo}`);
     return { before, at };
+  }
+
+  /**
+   * What Felix does to a running pod when it loses track of its WorkloadEndpoint: the host's route
+   * to the pod is deleted, so nothing on the host (DNS answers, SYN-ACKs, kubelet's probes) reaches
+   * it any more. Packets to the pod that would then follow the host's default route out of the
+   * testbed are dropped by a rule kept until close() (it spares the pod's own veth, so it never
+   * needs removing for restoreRoute). Says when, as program() does.
+   */
+  async removeRoute(pod: Pod): Promise<ProgrammedAt> {
+    if (!this.#routeGuards.has(pod.name)) {
+      for (const [family, address] of [['ip', pod.ipv4], ['ip6', pod.ipv6]] as const) {
+        if (address) await this.#addRule('add', 'loss_out', `${family} daddr ${address} oifname != "${pod.hostVeth}" drop`);
+      }
+      this.#routeGuards.add(pod.name);
+    }
+    return this.#routes(pod, 'del');
+  }
+
+  /** Puts the pod's host route back (Felix programming it again), and says when. */
+  async restoreRoute(pod: Pod): Promise<ProgrammedAt> {
+    return this.#routes(pod, 'add');
+  }
+
+  async #routes(pod: Pod, verb: 'add' | 'del'): Promise<ProgrammedAt> {
+    const lines = [pod.ipv4 && `route ${verb} ${pod.ipv4}/32 dev ${pod.hostVeth}`, pod.ipv6 && `route ${verb} ${pod.ipv6}/128 dev ${pod.hostVeth}`];
+    const before = now();
+    await run('ip', ['-batch', '-'], lines.filter(Boolean).join('\n'));
+    return { before, at: now() };
   }
 
   /**
