@@ -11,7 +11,9 @@ import { readSummary } from './dashboard/summary.ts';
 import { createIngest, createOutageIngest, type Ingest } from './ingest.ts';
 import { createMetrics, teeMetrics, type CollectorMetrics } from './metrics.ts';
 import { startRetention } from './retention.ts';
+import { READ_GATE_LIMITS, ReadGate } from './read-gate.ts';
 import { createRequestListener } from './server.ts';
+import { cachedSummaries } from './summary-cache.ts';
 import { openStore, type ReportStore } from './store.ts';
 
 /** A readiness answer is reused this long: /readyz writes to the store, and probes must not turn into load. */
@@ -67,13 +69,15 @@ export async function createCollector(config: CollectorConfig, options: Collecto
   const submitOutage = createOutageIngest(store, metrics, clock, log);
   const retention = options.retention === false ? null : startRetention(store, config.retentionAgeMs, clock, log);
   let stopping = false;
+  const reads = new ReadGate(READ_GATE_LIMITS);
 
   const handler = createRequestListener({
     submit: (report) => ingest.submit(report),
-    list: (filter) => store.list(filter),
+    // Reads go through one gate so that they cannot starve ingest; summaries are shared by their viewers.
+    list: (filter) => reads.run(() => store.list(filter)),
     submitOutage,
-    listOutages: (filter) => store.listOutages(filter),
-    summary: (sinceMs, nowMs) => readSummary(store, sinceMs, nowMs),
+    listOutages: (filter) => reads.run(() => store.listOutages(filter)),
+    summary: cachedSummaries((sinceMs, nowMs) => reads.run(async () => JSON.stringify(await readSummary(store, sinceMs, nowMs)))),
     readiness: cachedReadiness(store, clock, log),
     registry,
     metrics,

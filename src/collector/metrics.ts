@@ -78,6 +78,7 @@ export const METRICS = {
   commitBatch: { name: 'netready_store_commit_batch_reports', help: 'Reports per store commit.', buckets: BATCH_BUCKETS },
   storeRows: { name: 'netready_store_reports', help: 'Reports kept in the store.' },
   corruptRows: { name: 'netready_store_corrupt_rows_total', help: 'Stored reports that could not be read back (damaged rows), skipped in lists and on the dashboard.' },
+  readsRefused: { name: 'netready_reads_refused_total', help: 'GET /v1/reports, /v1/outages and /v1/summary requests answered 503 because too many reads were running and waiting.' },
 } as const;
 
 export interface MetricsOptions {
@@ -99,6 +100,8 @@ export interface CollectorMetrics {
   committed(reports: number, seconds: number): void;
   /** A stored row that could not be read back, skipped. */
   corruptRow(): void;
+  /** A read refused by the read gate (503). */
+  readRefused(): void;
 }
 
 /** Label values of one observation. */
@@ -134,6 +137,8 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
   const rejected = instruments.counter(METRICS.rejected);
   const folded = instruments.counter(METRICS.folded);
   const corruptRows = instruments.counter(METRICS.corruptRows);
+  const readsRefused = instruments.counter(METRICS.readsRefused);
+  readsRefused(0);
   const networkLost = instruments.counter(METRICS.networkLost);
   const outageDuration = instruments.histogram(METRICS.outageDuration);
   const outagesDropped = instruments.counter(METRICS.outagesDropped);
@@ -176,6 +181,7 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
       commitDuration(seconds);
     },
     corruptRow: () => corruptRows(1),
+    readRefused: () => readsRefused(1),
   };
 }
 
@@ -221,5 +227,6 @@ export function teeMetrics(...targets: readonly CollectorMetrics[]): CollectorMe
     rejected: (reason) => targets.forEach((t) => t.rejected(reason)),
     committed: (reports, seconds) => targets.forEach((t) => t.committed(reports, seconds)),
     corruptRow: () => targets.forEach((t) => t.corruptRow()),
+    readRefused: () => targets.forEach((t) => t.readRefused()),
   };
 }

@@ -11,16 +11,18 @@ import type { CollectorMetrics } from './metrics.ts';
 import type { Clock } from './clock.ts';
 import { encodeCursor, parseListQuery, parseOutageQuery } from './query.ts';
 import { dashboardPage } from './dashboard/page.ts';
-import { parseSummaryQuery, type Summary } from './dashboard/summary.ts';
+import { parseSummaryQuery } from './dashboard/summary.ts';
+import { BUSY } from './read-gate.ts';
 import type { OutageFilter, OutagePage, ReportFilter, ReportPage } from './store.ts';
 
 export interface ServerDeps {
   /** Resolves with the new row id (null: already stored) once the report is durable. */
   readonly submit: (report: Report) => Promise<number | null>;
-  readonly list: (filter: ReportFilter) => Promise<ReportPage>;
+  /** BUSY: too many reads at once (read-gate.ts); the answer is a 503. */
+  readonly list: (filter: ReportFilter) => Promise<ReportPage | typeof BUSY>;
   /** Resolves with the new row id (null: already stored) once the outage is durable. */
   readonly submitOutage: (outage: Outage) => Promise<number | null>;
-  readonly listOutages: (filter: OutageFilter) => Promise<OutagePage>;
+  readonly listOutages: (filter: OutageFilter) => Promise<OutagePage | typeof BUSY>;
   /** null when the store takes writes, else why not. */
   readonly readiness: () => Promise<string | null>;
   readonly registry: Registry;
@@ -33,8 +35,8 @@ export interface ServerDeps {
   readonly readToken: string | null;
   /** True once SIGTERM arrived: answers carry Connection: close and /readyz fails. */
   readonly stopping: () => boolean;
-  /** The dashboard's figures for reports received since `sinceMs`; absent: GET /v1/summary answers 404. */
-  readonly summary?: (sinceMs: number, nowMs: number) => Promise<Summary>;
+  /** The dashboard's figures for reports received since `sinceMs`, as JSON text; absent: GET /v1/summary answers 404. */
+  readonly summary?: (sinceMs: number, nowMs: number) => Promise<string | typeof BUSY>;
 }
 
 /** Bytes of a rejected body read and dropped at most before the connection is cut. */
@@ -117,6 +119,7 @@ async function listReports(req: IncomingMessage, res: ServerResponse, deps: Serv
   const parsed = parseListQuery(query, deps.clock.now());
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
   const page = await deps.list(parsed.filter);
+  if (page === BUSY) return sendBusy(res, deps);
   sendJson(res, 200, { reports: page.reports, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
 }
 
@@ -124,6 +127,7 @@ async function listOutages(req: IncomingMessage, res: ServerResponse, deps: Serv
   const parsed = parseOutageQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
   const page = await deps.listOutages(parsed.filter);
+  if (page === BUSY) return sendBusy(res, deps);
   sendJson(res, 200, { outages: page.outages, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
 }
 
@@ -137,7 +141,9 @@ async function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDe
   const now = deps.clock.now();
   const parsed = parseSummaryQuery(new URLSearchParams((req.url ?? '').split('?')[1] ?? ''), now);
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
-  sendJson(res, 200, await deps.summary(parsed.sinceMs, now), deps, { 'cache-control': 'no-store' });
+  const answer = await deps.summary(parsed.sinceMs, now);
+  if (answer === BUSY) return sendBusy(res, deps);
+  sendJsonText(res, 200, answer, deps, { 'cache-control': 'no-store' });
 }
 
 async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
@@ -208,8 +214,17 @@ async function sendRejection(req: IncomingMessage, res: ServerResponse, r: Rejec
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), deps, headers);
+}
+
+function sendJsonText(res: ServerResponse, status: number, text: string, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers, ...closing(deps) }).end(text);
+}
+
+/** 503 for a read refused by the read gate: the reports keep their latency; the reader comes back. */
+function sendBusy(res: ServerResponse, deps: ServerDeps): void {
+  deps.metrics.readRefused();
+  sendJson(res, 503, { error: 'busy', message: 'too many reads at once; retry after a second' }, deps, { 'retry-after': '1' });
 }
 
 /** While stopping, every answer closes its connection so that clients reconnect elsewhere. */

@@ -1,0 +1,63 @@
+// Reads must not starve ingest (issue 13): a summary or a list page is tens of
+// milliseconds of work on the one thread that also takes the agents' reports
+// (the SQLite store is synchronous). The gate lets `concurrent` such reads run
+// at once and `queued` more wait their turn; a read beyond that is refused at
+// once (the server answers 503 with Retry-After). After each read its slot
+// stays taken for as long again as the read took (at most PAUSE_MAX_MS): back
+// to back, reads get at most half of the thread, and the reports that arrived
+// meanwhile are taken in the pause.
+
+/** What run() resolves with when the gate is full. */
+export const BUSY = Symbol('busy');
+
+export interface ReadGateLimits {
+  /** Reads running at once. */
+  readonly concurrent: number;
+  /** Reads waiting at most; one more is refused. */
+  readonly queued: number;
+}
+
+/** Longest pause after one read. */
+const PAUSE_MAX_MS = 250;
+
+/** The collector's limits: one read at a time (SQLite reads do not overlap anyway), 16 waiting. */
+export const READ_GATE_LIMITS: ReadGateLimits = { concurrent: 1, queued: 16 };
+
+/** Bounds concurrent expensive reads; see the file's comment. */
+export class ReadGate {
+  readonly #limits: ReadGateLimits;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limits: ReadGateLimits) {
+    this.#limits = limits;
+  }
+
+  /** Reads running and waiting now. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.#running, waiting: this.#waiting.length };
+  }
+
+  /** Runs `read` when a slot is free; BUSY at once when the queue is full too. */
+  async run<T>(read: () => Promise<T>): Promise<T | typeof BUSY> {
+    if (this.#running >= this.#limits.concurrent) {
+      if (this.#waiting.length >= this.#limits.queued) return BUSY;
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running++;
+    }
+    const start = performance.now();
+    try {
+      return await read();
+    } finally {
+      setTimeout(() => this.#release(), Math.min(PAUSE_MAX_MS, performance.now() - start));
+    }
+  }
+
+  /** Hands the slot to the next waiter, or frees it. */
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#running--;
+  }
+}

@@ -1,0 +1,122 @@
+// Reads must not starve ingest (issue 13): the read gate (one read at a time,
+// a bounded queue, BUSY beyond it), the summary cache (one computation per
+// window start minute and second, for every viewer), and the 503 a refused
+// read gets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { createMetrics } from '../../src/collector/metrics.ts';
+import { BUSY, ReadGate } from '../../src/collector/read-gate.ts';
+import { createRequestListener } from '../../src/collector/server.ts';
+import { cachedSummaries } from '../../src/collector/summary-cache.ts';
+import { createLogger } from '../../src/lib/log.ts';
+import { samples, send } from './helpers.ts';
+
+/** A read that finishes when the test says so. */
+function controlled(name: string, log: string[]) {
+  let finish!: () => void;
+  const done = new Promise<void>((r) => (finish = r));
+  return {
+    finish,
+    read: async () => {
+      log.push(`start ${name}`);
+      await done;
+      log.push(`end ${name}`);
+      return name;
+    },
+  };
+}
+
+test('the read gate: one read runs, `queued` wait in order, the next is BUSY at once; each waiter runs after the one before', async () => {
+  const gate = new ReadGate({ concurrent: 1, queued: 2 });
+  const log: string[] = [];
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => controlled(n, log));
+  const results = [a!, b!, c!].map((r) => gate.run(r.read));
+  assert.equal(await gate.run(d!.read), BUSY, 'the fourth read is refused while one runs and two wait');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log, ['start a']);
+  assert.deepEqual(gate.load, { running: 1, waiting: 2 });
+  a!.finish();
+  assert.equal(await results[0], 'a');
+  b!.finish();
+  c!.finish();
+  assert.deepEqual(await Promise.all(results), ['a', 'b', 'c']);
+  assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c'], 'never two at once');
+  // Once the last pause is over the slot is free again.
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(gate.load, { running: 0, waiting: 0 });
+  assert.equal(await gate.run(async () => 'e'), 'e');
+});
+
+test('the read gate: a read that throws frees its slot and rejects its caller', async () => {
+  const gate = new ReadGate({ concurrent: 1, queued: 0 });
+  await assert.rejects(gate.run(async () => { throw new Error('store gone'); }), /store gone/);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await gate.run(async () => 'next'), 'next');
+});
+
+test('the summary cache: one computation per window start minute within the TTL; BUSY and failures are not kept', async () => {
+  const MIN = 60_000;
+  const T = 1_764_075_600_000; // a whole minute
+  const calls: number[] = [];
+  let answer: string | typeof BUSY | Error = 'S';
+  const cached = cachedSummaries(async (sinceMs) => {
+    calls.push(sinceMs);
+    if (answer instanceof Error) throw answer;
+    return answer;
+  }, 1000);
+  const STEPS: { since: number; now: number; want: string | typeof BUSY | RegExp; computed: boolean; then?: string | typeof BUSY | Error }[] = [
+    { since: T - 60 * MIN, now: T, want: 'S', computed: true },
+    // Another viewer, the same minute of window start, within the TTL: the same answer.
+    { since: T - 60 * MIN + 59_999, now: T + 500, want: 'S', computed: false },
+    // Another window.
+    { since: T - 15 * MIN, now: T + 600, want: 'S', computed: true },
+    // The TTL passed.
+    { since: T - 60 * MIN, now: T + 1000, want: 'S', computed: true, then: BUSY },
+    { since: T - 30 * MIN, now: T + 1100, want: BUSY, computed: true, then: 'S' },
+    { since: T - 30 * MIN, now: T + 1200, want: 'S', computed: true, then: new Error('store gone') },
+    { since: T - 5 * MIN, now: T + 1300, want: /store gone/, computed: true, then: 'S' },
+    { since: T - 5 * MIN, now: T + 1400, want: 'S', computed: true },
+  ];
+  for (const [i, s] of STEPS.entries()) {
+    const before = calls.length;
+    const got = cached(s.since, s.now);
+    if (s.want instanceof RegExp) await assert.rejects(got, s.want, `step ${i}`);
+    else assert.equal(await got, s.want, `step ${i}`);
+    assert.equal(calls.length - before, s.computed ? 1 : 0, `step ${i}: computed`);
+    if (s.then !== undefined) answer = s.then;
+  }
+});
+
+test('a read the gate refuses is a 503 with Retry-After, counted in netready_reads_refused_total', async (t) => {
+  const registry = new Registry();
+  const server = createServer(
+    createRequestListener({
+      submit: async () => 1,
+      submitOutage: async () => 1,
+      list: async () => BUSY,
+      listOutages: async () => BUSY,
+      summary: async () => BUSY,
+      readiness: async () => null,
+      registry,
+      metrics: createMetrics(registry, { maxLabelValues: 10, storeRows: () => 0, processMetrics: false }),
+      log: createLogger('test', 'error', () => {}),
+      clock: { now: () => Date.now() },
+      token: null,
+      readToken: null,
+      stopping: () => false,
+    }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const path of ['/v1/reports', '/v1/outages', '/v1/summary']) {
+    const res = await send(url, { path });
+    assert.equal(res.status, 503, path);
+    assert.equal(res.headers['retry-after'], '1', path);
+    assert.equal(res.json().error, 'busy', path);
+  }
+  assert.deepEqual(samples(await registry.metrics(), 'netready_reads_refused_total'), [{ labels: {}, value: 3 }]);
+});
