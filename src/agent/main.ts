@@ -80,7 +80,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   // The one race: every check passing, the deadline, or a signal.
   const run = new AbortController();
   // While the dataplane drops everything, one DNS datagram to the pod's nameserver paces the checks.
-  const pacer = await dnsPacer(config.dnsServers[0] ?? resolvConf.servers[0], apiServiceName(resolvConf));
+  // Only when a dns check already asks that nameserver: the agent sends nothing the checks did not name.
+  const asksDns = config.checks.some((c) => c.kind === 'dns');
+  const pacer = asksDns ? await dnsPacer(config.dnsServers[0] ?? resolvConf.servers[0], apiServiceName(resolvConf)) : null;
   const { progress, done } = probe(checks, config, clock, run.signal, pacer);
   const timers: NodeJS.Timeout[] = [];
   // Load the HTTP client (undici) while the network is still down, not after it came up: the

@@ -31,7 +31,7 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
     runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(2, 'node-b') }),
     // Nothing listens: a timeout, reported too. --timeout counts from the process start, so it must
     // outlast a start-up on a busy machine, or the deadline passes before the first refused attempt.
-    runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '2s', '--collector', c.url], {
+    runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '4s', '--collector', c.url], {
       env: identity(3, 'node-b'),
     }),
   ]);

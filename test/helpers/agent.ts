@@ -41,3 +41,19 @@ export function run(args: string[], options: { env?: Record<string, string>; arg
 export function runWait(args: string[], options: Parameters<typeof run>[1] = {}): Promise<RunResult> {
   return run(['wait', '--termination-log', '', ...args], options);
 }
+
+/** Resolves once `child` prints a JSON log line whose msg is `msg`; rejects if it exits first. */
+export function logLineSeen(child: ChildProcess, msg: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen += d;
+      if (parseLogLines(seen).some((l) => l.msg === msg)) {
+        child.stdout!.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('close', () => reject(new Error(`exited before logging "${msg}"`)));
+  });
+}
