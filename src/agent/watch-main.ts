@@ -11,6 +11,7 @@ import { parseWatchConfig, type WatchConfig } from './watch-config.ts';
 import type { ResolveHost } from './checks/tcp.ts';
 import { runWatch } from './watch-loop.ts';
 import { buildOutage, OutageCap, type OutageContext, type OutageEvent } from './watch-outage.ts';
+import type { Outage } from '../lib/report.ts';
 import { createReadinessListener, type Readiness } from './watch-server.ts';
 import type { Clock } from './prober.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
@@ -30,6 +31,8 @@ export const EXIT = {
 } as const;
 
 const USER_AGENT = `netready/${VERSION}`;
+/** An outage is delivered this long after the network came back (see outageSender). */
+const DELIVERY_DELAY_MS = 200;
 
 /** Runs `netready watch`; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -61,9 +64,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const port = (server.address() as { port: number }).port;
   log.info({ version: VERSION, listen: formatHostPort(config.listen.host, port), port, checks: config.checks.map((c) => c.spec), intervalMs: config.intervalMs, failures: config.failures }, 'watch listening');
 
-  // The HTTP client (undici) loads now, not when the first outage ends: loading it takes tens of
-  // ms of the event loop, and right then /readyz must answer 200 again at once.
-  if (config.collectorUrl) await import('./http-client.ts');
   const stop = new AbortController();
   const resolve = hostResolver({ resolvConf, dnsServers: config.dnsServers, attemptTimeoutMs: config.attemptTimeoutMs });
   const outages = outageSender(config, { agentVersion: VERSION, pod: config.pod, checks, originWallMs: performance.timeOrigin }, resolve, log, stop.signal);
@@ -94,19 +94,28 @@ function outageSender(config: WatchConfig, ctx: OutageContext, resolve: ResolveH
   const cap = new OutageCap(config.maxOutagesPerMinute);
   return {
     send(event: OutageEvent): void {
-      if (config.collectorUrl === null) return;
+      const url = config.collectorUrl;
+      if (url === null) return;
       const decision = cap.take(event.endedMs);
       if (!decision.send) {
         log.warn({ dropped: cap.dropped, maxPerMinute: config.maxOutagesPerMinute }, 'outage not sent: the per-minute cap is reached; the next one sent counts it');
         return;
       }
       const outage = buildOutage(ctx, event, decision.dropped);
-      void deliverReport(config.collectorUrl, config.collectorToken, outage, config.reportBudgetMs, USER_AGENT, { signal, resolve }).then((d) => {
-        if (d.ok) log.info({ collector: config.collectorUrl, attempts: d.attempts, startedAt: outage.startedAt }, 'outage delivered');
-        else if (!signal.aborted) log.warn({ collector: config.collectorUrl, attempts: d.attempts, error: d.error }, 'outage not delivered; the watch goes on (check the collector URL, and that the collector knows outages)');
-      });
+      // Not in the same turn as the 200: the first delivery loads the HTTP client (undici), tens of
+      // ms of the event loop, and /readyz must flip back at once. Loaded then, not at start, so a
+      // pod that never loses its network never pays its memory.
+      const timer = setTimeout(() => deliver(url, outage), DELIVERY_DELAY_MS);
+      signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
     },
   };
+
+  function deliver(url: string, outage: Outage): void {
+    void deliverReport(url, config.collectorToken, outage, config.reportBudgetMs, USER_AGENT, { signal, resolve }).then((d) => {
+        if (d.ok) log.info({ collector: config.collectorUrl, attempts: d.attempts, startedAt: outage.startedAt }, 'outage delivered');
+        else if (!signal.aborted) log.warn({ collector: url, attempts: d.attempts, error: d.error }, 'outage not delivered; the watch goes on (check the collector URL, and that the collector knows outages)');
+      });
+  }
 }
 
 const secs = (ms: number) => Math.round(ms) / 1000;

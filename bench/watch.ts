@@ -1,0 +1,105 @@
+// bench/watch: what `netready watch` costs a pod for its whole life. One testbed pod (a network
+// namespace laid out as Calico does, test/e2e/testbed.ts) whose network works; in it, the watch
+// from the built bundle with the image's Node flags, the default checks (gateway, dns, kubernetes)
+// and a collector URL (so its HTTP client is loaded, as in a cluster), probing every 2 s. After a
+// warm-up, over --seconds (60 by default): CPU (utime+stime from /proc/PID/stat, 10 ms ticks, so
+// 60 s resolve 0.17 ms/s) per second of watching, then Private_Dirty and Rss (smaps_rollup).
+// For comparison, in the same pod and the same way: a Node process that only runs a 2 s timer
+// (`node -e`, the floor of any Node.js watch), and the watch under Node flags that trade speed for
+// memory. Needs root, iproute2, nftables and dnsmasq. Run alone:
+//
+//   flock /work/team/bench.lock node bench/watch.ts [--seconds 60] [--warmup-ms 5000]
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
+import { names } from '../test/e2e/testbed-host.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, 'warmup-ms': { type: 'string', default: '5000' } } });
+const SECONDS = Number(values.seconds);
+const WARMUP_MS = Number(values['warmup-ms']);
+if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {
+  console.error('usage: node bench/watch.ts [--seconds >=10] [--warmup-ms >=1000]');
+  process.exit(2);
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const API = SERVICES.api.v4;
+/** The image's ENTRYPOINT flags (image/Containerfile). */
+const IMAGE_FLAGS = ['--max-semi-space-size=16'];
+const CLK_TCK_MS = 10;
+
+/** utime+stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * CLK_TCK_MS;
+}
+
+function kib(pid: number, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+interface Variant {
+  readonly name: string;
+  readonly argv: (bundle: string) => string[];
+}
+
+const WATCH = (bundle: string, flags: string[]) => [process.execPath, ...flags, bundle, 'watch', '--listen', '127.0.0.1:9471', '--collector', `http://${SERVICES.collector.v4}:9470`];
+const VARIANTS: Variant[] = [
+  { name: 'netready watch, image flags', argv: (b) => WATCH(b, IMAGE_FLAGS) },
+  { name: 'Node floor: a 2 s timer (node -e), image flags', argv: () => [process.execPath, ...IMAGE_FLAGS, '-e', 'setInterval(() => {}, 2000)'] },
+  { name: 'netready watch, --max-semi-space-size=1 --single-threaded', argv: (b) => WATCH(b, ['--max-semi-space-size=1', '--single-threaded']) },
+  { name: 'netready watch, --jitless --max-semi-space-size=1 --single-threaded', argv: (b) => WATCH(b, ['--jitless', '--max-semi-space-size=1', '--single-threaded']) },
+];
+
+const loadBefore = loadavg();
+console.error('bench/watch: waiting for the testbed (another e2e run may hold it)…');
+const bed = await createTestbed();
+const rows: { name: string; cpuMsPerS: number; privateDirtyMiB: number; rssMiB: number; rounds: number }[] = [];
+let child: ChildProcess | undefined;
+try {
+  const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
+  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const bundle = join(bundleDir, 'netready.mjs');
+  await bed.listenTcp(API, 443);
+  await bed.listenHttp(SERVICES.collector.v4, 9470, (req, res) => req.resume().on('end', () => res.writeHead(202).end()));
+  const pod: Pod = await bed.createPod();
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KUBERNETES_SERVICE_HOST: API, KUBERNETES_SERVICE_PORT: '443', NETREADY_POD_NAME: 'bench', NETREADY_NODE_NAME: 'bench' };
+  for (const v of VARIANTS) {
+    let output = '';
+    child = bed.podExec(pod, v.argv(bundle), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    await sleep(WARMUP_MS);
+    const pid = child.pid!;
+    const start = { at: performance.now(), cpu: cpuMs(pid) };
+    await sleep(SECONDS * 1000);
+    const end = { at: performance.now(), cpu: cpuMs(pid) };
+    const privateDirtyMiB = kib(pid, 'Private_Dirty') / 1024;
+    const rssMiB = kib(pid, 'Rss') / 1024;
+    child.kill('SIGTERM');
+    await new Promise((r) => child!.once('close', r));
+    if (/network lost/.test(output)) throw new Error(`${v.name}: the pod's network was lost during the bench:\n${output}`);
+    rows.push({ name: v.name, cpuMsPerS: (end.cpu - start.cpu) / ((end.at - start.at) / 1000), privateDirtyMiB, rssMiB, rounds: Math.round((end.at - start.at) / 2000) });
+    console.error(`bench/watch: ${v.name}: ${rows.at(-1)!.cpuMsPerS.toFixed(2)} ms/s, Private_Dirty ${privateDirtyMiB.toFixed(1)} MiB`);
+  }
+} finally {
+  child?.kill('SIGKILL');
+  await bed.close();
+}
+
+const lines = [
+  `bench/watch: ${SECONDS} s after a ${WARMUP_MS} ms warm-up, one testbed pod, checks gateway, dns, kubernetes every 2 s, collector URL set`,
+  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), kernel ${release()}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after`,
+  '',
+  '| process | CPU ms/s | Private_Dirty MiB | Rss MiB |',
+  '| --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.name} | ${r.cpuMsPerS.toFixed(2)} | ${r.privateDirtyMiB.toFixed(1)} | ${r.rssMiB.toFixed(1)} |`),
+];
+console.log(lines.join('\n'));
