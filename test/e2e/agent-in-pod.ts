@@ -98,7 +98,18 @@ export function runAgent(bed: Testbed, pod: Pod, args: readonly string[], opts: 
 
 /** Runs the agent in a blocked pod and programs the pod's dataplane `afterMs` later; the run and the ground truth. */
 export async function runProgrammedAfter(bed: Testbed, pod: Pod, args: readonly string[], afterMs: number, opts: AgentOptions = {}): Promise<{ r: AgentRun; truth: ProgrammedAt }> {
-  const running = runAgent(bed, pod, args, opts);
+  // Counted from the agent's first look, not its spawn: a start-up slower than afterMs on a busy
+  // machine would find the network already up, a 0 s wait, and the scenario would test nothing.
+  let looking!: () => void;
+  const firstLook = new Promise<void>((resolve) => (looking = resolve));
+  const running = runAgent(bed, pod, args, {
+    ...opts,
+    onLog(line, child) {
+      if (line.msg === 'waiting for the pod network') looking();
+      opts.onLog?.(line, child);
+    },
+  });
+  await Promise.race([firstLook, running]);
   await sleep(afterMs);
   const truth = await bed.program(pod);
   return { r: await running, truth };

@@ -90,8 +90,9 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
       assert.equal(r.code, 0, describeRun(r));
       const ready = r.logs.find(isReadyLine);
       assert.ok(ready, describeRun(r));
-      // From the launch of the attempt that passed to the agent knowing it.
-      const tookMs = (ready.detectedAfterSeconds - ready.checks[0].readyAfterSeconds) * 1000;
+      // From the agent's first look (its first attempt passed: the gateway answers neighbour
+      // discovery through the block) to the agent knowing it.
+      const tookMs = (ready.detectedAfterSeconds - ready.firstLookAfterSeconds) * 1000;
       assert.ok(tookMs < 1000, `the gateway attempt took ${tookMs} ms`);
       t.diagnostic(`gateway passed ${ready.checks[0].readyAfterSeconds} s after start, attempt took ${tookMs.toFixed(0)} ms, ${ready.checks[0].attempts} attempt(s)`);
     });
