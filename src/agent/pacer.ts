@@ -80,8 +80,9 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
       sentAt.delete((id - REMEMBERED_SENDS) & 0xffff);
       const query = Buffer.from(template);
       query.writeUInt16BE(id, 0);
-      // A failed send (no route yet, say) is one more silent probe; the error event handles the rest.
-      socket.send(query, () => {});
+      // No completion callback: with one, every send would call back into JavaScript once more.
+      // A failed send (no route yet, say) comes as an 'error' event: one more silent probe.
+      socket.send(query);
     },
     onAnswer(cb) {
       onAnswer = cb;
