@@ -13,7 +13,7 @@ import { createMetrics, teeMetrics, type CollectorMetrics } from './metrics.ts';
 import { startRetention } from './retention.ts';
 import { READ_GATE_LIMITS, ReadGate } from './read-gate.ts';
 import { createRequestListener } from './server.ts';
-import { cachedSummaries } from './summary-cache.ts';
+import { cachedSummaries, encodeJson } from './summary-cache.ts';
 import { openStore, type ReportStore } from './store.ts';
 
 /** A readiness answer is reused this long: /readyz writes to the store, and probes must not turn into load. */
@@ -77,7 +77,7 @@ export async function createCollector(config: CollectorConfig, options: Collecto
     list: (filter) => reads.run(() => store.list(filter)),
     submitOutage,
     listOutages: (filter) => reads.run(() => store.listOutages(filter)),
-    summary: cachedSummaries((sinceMs, nowMs) => reads.run(async () => JSON.stringify(await readSummary(store, sinceMs, nowMs)))),
+    summary: cachedSummaries((sinceMs, nowMs) => reads.run(async () => encodeJson(await readSummary(store, sinceMs, nowMs)))),
     readiness: cachedReadiness(store, clock, log),
     registry,
     metrics,

@@ -13,6 +13,7 @@ import { encodeCursor, parseListQuery, parseOutageQuery } from './query.ts';
 import { dashboardPage } from './dashboard/page.ts';
 import { parseSummaryQuery } from './dashboard/summary.ts';
 import { BUSY } from './read-gate.ts';
+import type { EncodedJson } from './summary-cache.ts';
 import type { OutageFilter, OutagePage, ReportFilter, ReportPage } from './store.ts';
 
 export interface ServerDeps {
@@ -35,8 +36,8 @@ export interface ServerDeps {
   readonly readToken: string | null;
   /** True once SIGTERM arrived: answers carry Connection: close and /readyz fails. */
   readonly stopping: () => boolean;
-  /** The dashboard's figures for reports received since `sinceMs`, as JSON text; absent: GET /v1/summary answers 404. */
-  readonly summary?: (sinceMs: number, nowMs: number) => Promise<string | typeof BUSY>;
+  /** The dashboard's figures for reports received since `sinceMs`, encoded; absent: GET /v1/summary answers 404. */
+  readonly summary?: (sinceMs: number, nowMs: number) => Promise<EncodedJson | typeof BUSY>;
 }
 
 /** Bytes of a rejected body read and dropped at most before the connection is cut. */
@@ -143,7 +144,15 @@ async function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDe
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
   const answer = await deps.summary(parsed.sinceMs, now);
   if (answer === BUSY) return sendBusy(res, deps);
-  sendJsonText(res, 200, answer, deps, { 'cache-control': 'no-store' });
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': (gzip ? answer.gzip : answer.body).length,
+    'cache-control': 'no-store',
+    vary: 'accept-encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    ...closing(deps),
+  }).end(gzip ? answer.gzip : answer.body);
 }
 
 async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
@@ -213,11 +222,17 @@ async function sendRejection(req: IncomingMessage, res: ServerResponse, r: Rejec
   if (await discardRest(req)) sendJson(res, r.status, r.body, deps, r.headers);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
-  sendJsonText(res, status, JSON.stringify(body), deps, headers);
+/** Accept-Encoding takes gzip: named (or `*`) without q=0. */
+export function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [name, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    return (name === 'gzip' || name === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }
 
-function sendJsonText(res: ServerResponse, status: number, text: string, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers, ...closing(deps) }).end(text);
 }
 

@@ -4,15 +4,18 @@
 // read gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, get, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import { createCollector } from '../../src/collector/collector.ts';
+import { parseCollectorConfig } from '../../src/collector/config.ts';
 import { createMetrics } from '../../src/collector/metrics.ts';
 import { BUSY, ReadGate } from '../../src/collector/read-gate.ts';
 import { createRequestListener } from '../../src/collector/server.ts';
 import { cachedSummaries } from '../../src/collector/summary-cache.ts';
 import { createLogger } from '../../src/lib/log.ts';
-import { samples, send } from './helpers.ts';
+import { makeReport, postReport, samples, send } from './helpers.ts';
 
 /** A read that finishes when the test says so. */
 function controlled(name: string, log: string[]) {
@@ -120,3 +123,39 @@ test('a read the gate refuses is a 503 with Retry-After, counted in netready_rea
   }
   assert.deepEqual(samples(await registry.metrics(), 'netready_reads_refused_total'), [{ labels: {}, value: 3 }]);
 });
+
+test('GET /v1/summary: encoded once, sent gzipped to clients that take gzip, the same JSON either way', async (t) => {
+  const collector = await createCollector(parseCollectorConfig(['--db', ':memory:'], {}), { log: createLogger('test', 'error', () => {}), processMetrics: false, retention: false });
+  const server = createServer(collector.handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await collector.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  assert.equal((await postReport(url, makeReport(1))).status, 202);
+  const plain = await send(url, { path: '/v1/summary?since=1h' });
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.headers.vary, 'accept-encoding');
+  assert.equal(plain.json().totals.reports, 1);
+  const ENCODINGS: [string, boolean][] = [['gzip', true], ['gzip, deflate, br', true], ['br;q=1, gzip;q=0.5', true], ['*', true], ['gzip;q=0', false], ['identity', false], ['deflate', false]];
+  for (const [header, gzipped] of ENCODINGS) {
+    const res = await rawGet(`${url}/v1/summary?since=1h`, { 'accept-encoding': header });
+    assert.equal(res.headers['content-encoding'], gzipped ? 'gzip' : undefined, header);
+    assert.equal(Number(res.headers['content-length']), res.body.length, header);
+    assert.deepEqual(JSON.parse((gzipped ? gunzipSync(res.body) : res.body).toString()), plain.json(), header);
+  }
+});
+
+/** GET with these headers; the raw body bytes (not decoded). */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).once('error', reject);
+  });
+}
