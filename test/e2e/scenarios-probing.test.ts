@@ -73,13 +73,16 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
   test('never programmed: exit 1 at the deadline naming dns and tcp; --on-timeout continue exits 0', async (t) => {
     const failPod = await bed.createPod({ blocked: true });
     const continuePod = await bed.createPod({ blocked: true });
+    // While the pacer's query goes unanswered, dns and tcp are tried 50 times less often: 5 s from
+    // the process start lets an attempt of each come back as a timeout, also after a slow start-up.
+    const DEADLINE = '5s';
     let deadlineSeenAt = 0;
     let programmed: Promise<ProgrammedAt> | undefined;
     const [fail, cont] = await Promise.all([
-      runAgent(bed, failPod, [...WAIT, '--timeout', '2s']),
+      runAgent(bed, failPod, [...WAIT, '--timeout', DEADLINE]),
       // This one's dataplane arrives just after its deadline: the timeout report then gets through
       // (a blocked pod cannot reach the collector at all). The budget outlasts one SYN retransmit.
-      runAgent(bed, continuePod, [...WAIT, '--timeout', '2s', '--on-timeout', 'continue', '--report-budget', '3s'], {
+      runAgent(bed, continuePod, [...WAIT, '--timeout', DEADLINE, '--on-timeout', 'continue', '--report-budget', '3s'], {
         onLog(line) {
           if (isDeadlineLine(line) && !programmed) {
             deadlineSeenAt = now();
@@ -90,7 +93,7 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
     ]);
 
     for (const r of [fail, cont]) {
-      assert.ok(r.exitedAt - r.spawnedAt >= 2000, `exited ${Math.round(r.exitedAt - r.spawnedAt)} ms after spawn`);
+      assert.ok(r.exitedAt - r.spawnedAt >= 5000, `exited ${Math.round(r.exitedAt - r.spawnedAt)} ms after spawn`);
       const line = r.logs.find(isDeadlineLine);
       assert.ok(line, describeRun(r));
       assert.deepEqual(
@@ -99,7 +102,8 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
         describeRun(r),
       );
       for (const f of line.failing) {
-        assert.ok(f.attempts > 1, `${f.spec} attempts ${f.attempts}`);
+        // Paced while the pacer goes unanswered: one attempt that timed out is enough to name the class.
+        assert.ok(f.attempts >= 1, `${f.spec} attempts ${f.attempts}`);
         assert.match(f.hint, /dataplane/);
       }
       // The message names them too, for a human reading `kubectl logs`.
@@ -119,13 +123,13 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
     assert.equal(report.outcome, 'timeout');
     assert.equal(report.readyAt, null);
     // The deadline counts from the agent's start, which comes after the spawn: the reported delay
-    // lies between the 2 s deadline and the moment its line reached the test.
+    // lies between the 5 s deadline and the moment its line reached the test.
     const seenSeconds = (deadlineSeenAt - cont.spawnedAt) / 1000;
-    assert.ok(report.delaySeconds >= 2 && report.delaySeconds <= seenSeconds, `delay ${report.delaySeconds} s, deadline line seen ${seenSeconds} s after spawn`);
+    assert.ok(report.delaySeconds >= 5 && report.delaySeconds <= seenSeconds, `delay ${report.delaySeconds} s, deadline line seen ${seenSeconds} s after spawn`);
     assert.deepEqual(report.checks.map((c) => [c.kind, c.ok]), [['gateway', true], ['dns', false], ['tcp', false]]);
     assert.ok((checkOf(report, 'tcp').errors.timeout ?? 0) > 0);
     t.diagnostic(
-      `exit 1 at ${Math.round(fail.exitedAt - fail.spawnedAt)} ms (2 s deadline + 1 s report budget on a blocked pod); ` +
+      `exit 1 at ${Math.round(fail.exitedAt - fail.spawnedAt)} ms (5 s deadline + 1 s report budget on a blocked pod); ` +
         `continue: exit 0 at ${Math.round(cont.exitedAt - cont.spawnedAt)} ms, ${Math.round(cont.exitedAt - deadlineSeenAt)} ms after programming (report delivered)`,
     );
   });
