@@ -36,7 +36,11 @@ const { values } = parseArgs({
 const PODS = Number(values.pods);
 const WAIT_MS = Number(values['wait-ms']);
 const ROUNDS = values.rounds.split(',') as Round[];
-if (!(PODS >= 1 && PODS <= 150) || !(WAIT_MS >= 3000) || ROUNDS.some((r) => !['default', 'tcp', 'collector'].includes(r))) {
+if (
+  !(PODS >= 1 && PODS <= 150) ||
+  !(WAIT_MS >= 3000) ||
+  ROUNDS.some((r) => !['default', 'tcp', 'collector'].includes(r))
+) {
   console.error('usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector]');
   process.exit(2);
 }
@@ -118,7 +122,10 @@ const bed = await createTestbed();
 const live = new Set<ChildProcess>();
 try {
   const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
-  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const bundle = join(bundleDir, 'netready.mjs');
   await bed.listenTcp(API, 443);
   let reports = 0;
@@ -136,12 +143,20 @@ try {
     if (i > 0) for (const pod of pods) await bed.block(pod);
     reports = 0;
     const waiters: Waiter[] = [];
-    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KUBERNETES_SERVICE_HOST: API, KUBERNETES_SERVICE_PORT: '443' };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      KUBERNETES_SERVICE_HOST: API,
+      KUBERNETES_SERVICE_PORT: '443',
+    };
     const exits: Promise<void>[] = [];
     for (const pod of pods) {
       for (const tool of ['netready', 'wait-for-it', 'busybox'] as Tool[]) {
         const w: Waiter = { tool, pod, spawnedAt: now(), output: '' };
-        const child = bed.podExec(pod, command(tool, round, bundle), { env: { ...env, NETREADY_POD_NAME: pod.name }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        const child = bed.podExec(pod, command(tool, round, bundle), {
+          env: { ...env, NETREADY_POD_NAME: pod.name },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
         w.child = child;
         live.add(child);
         const keep = (chunk: string) => {
@@ -202,9 +217,15 @@ try {
 }
 
 const lines: string[] = [];
-lines.push(`${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg().map((x) => x.toFixed(2)).join(' ')} after.`);
+lines.push(
+  `${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} after.`,
+);
 lines.push('');
-lines.push('| round | nft transaction ms | waiter | ok | lag p50 ms | lag p99 ms | lag max ms | lag from the transaction start, p50 | p99 | CPU ms/s per pod while waiting, mean | p99 | Private_Dirty MiB, mean | max | peak RSS MiB, mean | max |');
+lines.push(
+  '| round | nft transaction ms | waiter | ok | lag p50 ms | lag p99 ms | lag max ms | lag from the transaction start, p50 | p99 | CPU ms/s per pod while waiting, mean | p99 | Private_Dirty MiB, mean | max | peak RSS MiB, mean | max |',
+);
 lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 let failed = false;
 for (const { round, programmed, waiters, reports } of results) {
@@ -214,16 +235,22 @@ for (const { round, programmed, waiters, reports } of results) {
     if (ok.length < ws.length) failed = true;
     const lags = ok.map((w) => w.exitedAt! - programmed.at);
     const lagsBefore = ok.map((w) => w.exitedAt! - programmed.before);
-    const cpu = ws.filter((w) => w.cpuAt1s && w.cpuAtProgram).map((w) => (w.cpuAtProgram!.ms - w.cpuAt1s!.ms) / ((w.cpuAtProgram!.at - w.cpuAt1s!.at) / 1000));
+    const cpu = ws
+      .filter((w) => w.cpuAt1s && w.cpuAtProgram)
+      .map((w) => (w.cpuAtProgram!.ms - w.cpuAt1s!.ms) / ((w.cpuAtProgram!.at - w.cpuAt1s!.at) / 1000));
     const pd = ws.flatMap((w) => (w.privateDirtyKiB === undefined ? [] : [w.privateDirtyKiB / 1024]));
     const rss = ws.flatMap((w) => (w.peakRssKiB === undefined ? [] : [w.peakRssKiB / 1024]));
-    const label = tool === 'netready' ? `netready (${round}${round === 'collector' ? `, ${reports} reports` : ''})` : tool;
-    lines.push(`| ${round} | ${f1(programmed.at - programmed.before)} | ${label} | ${ok.length}/${ws.length} | ${f1(pct(lags, 50))} | ${f1(pct(lags, 99))} | ${f1(Math.max(...lags))} | ${f1(pct(lagsBefore, 50))} | ${f1(pct(lagsBefore, 99))} | ${f1(mean(cpu))} | ${f1(pct(cpu, 99))} | ${f1(mean(pd))} | ${f1(Math.max(...pd))} | ${f1(mean(rss))} | ${f1(Math.max(...rss))} |`);
+    const label =
+      tool === 'netready' ? `netready (${round}${round === 'collector' ? `, ${reports} reports` : ''})` : tool;
+    lines.push(
+      `| ${round} | ${f1(programmed.at - programmed.before)} | ${label} | ${ok.length}/${ws.length} | ${f1(pct(lags, 50))} | ${f1(pct(lags, 99))} | ${f1(Math.max(...lags))} | ${f1(pct(lagsBefore, 50))} | ${f1(pct(lagsBefore, 99))} | ${f1(mean(cpu))} | ${f1(pct(cpu, 99))} | ${f1(mean(pd))} | ${f1(Math.max(...pd))} | ${f1(mean(rss))} | ${f1(Math.max(...rss))} |`,
+    );
   }
 }
 console.log(lines.join('\n'));
 for (const { round, waiters } of results) {
-  for (const w of waiters.filter((x) => x.code !== 0)) console.error(`bench/burst: ${round} ${w.tool} in ${w.pod.name} exited ${w.code}: ${w.output.slice(-400)}`);
+  for (const w of waiters.filter((x) => x.code !== 0))
+    console.error(`bench/burst: ${round} ${w.tool} in ${w.pod.name} exited ${w.code}: ${w.output.slice(-400)}`);
 }
 if (failed) process.exitCode = 1;
 

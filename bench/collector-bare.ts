@@ -19,5 +19,7 @@ const server = createServer((req, res) => {
     res.writeHead(202, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
   });
 });
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`));
+server.listen(0, '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`),
+);
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

@@ -28,7 +28,8 @@ if (!url || (values.duration === undefined) === (values.amount === undefined)) {
 
 const run = Number(values.run);
 const rand = prng(run);
-const shape = values.nodes === undefined ? SMALL_CLUSTER : clusterOf(Number(values.nodes), Number(values.namespaces ?? 25));
+const shape =
+  values.nodes === undefined ? SMALL_CLUSTER : clusterOf(Number(values.nodes), Number(values.namespaces ?? 25));
 let i = 0;
 
 // Every response time, in ms: autocannon's own percentiles are whole milliseconds.
@@ -36,22 +37,28 @@ let latencies = new Float64Array(1 << 16);
 let answered = 0;
 let finished!: (r: autocannon.Result) => void;
 let failed!: (err: unknown) => void;
-const done = new Promise<autocannon.Result>((resolve, reject) => ((finished = resolve), (failed = reject)));
-const instance = autocannon({
-  url,
-  connections: Number(values.connections),
-  ...(values.amount !== undefined ? { amount: Number(values.amount) } : { duration: Number(values.duration) }),
-  timeout: 10,
-  requests: [
-    {
-      method: 'POST',
-      path: '/v1/reports',
-      headers: { 'content-type': 'application/json' },
-      // A new document per request: built here, in the generator's process.
-      setupRequest: (req) => ({ ...req, body: JSON.stringify(makeBenchReport(run, i++, rand, shape)) }),
-    },
-  ],
-}, (err, r) => (err ? failed(err) : finished(r)));
+const done = new Promise<autocannon.Result>((resolve, reject) => {
+  finished = resolve;
+  failed = reject;
+});
+const instance = autocannon(
+  {
+    url,
+    connections: Number(values.connections),
+    ...(values.amount !== undefined ? { amount: Number(values.amount) } : { duration: Number(values.duration) }),
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/reports',
+        headers: { 'content-type': 'application/json' },
+        // A new document per request: built here, in the generator's process.
+        setupRequest: (req) => ({ ...req, body: JSON.stringify(makeBenchReport(run, i++, rand, shape)) }),
+      },
+    ],
+  },
+  (err, r) => (err ? failed(err) : finished(r)),
+);
 // autocannon emits (client, statusCode, resBytes, responseTime) here; @types/autocannon leaves out the client.
 instance.on('response', (...args: unknown[]) => {
   const ms = args[3] as number;
@@ -72,6 +79,11 @@ process.stdout.write(
     ...result,
     sent: i,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    latencyMs: { p50: percentile(50), p99: percentile(99), p999: percentile(99.9), max: sorted[sorted.length - 1] ?? NaN },
+    latencyMs: {
+      p50: percentile(50),
+      p99: percentile(99),
+      p999: percentile(99.9),
+      max: sorted[sorted.length - 1] ?? NaN,
+    },
   })}\n`,
 );

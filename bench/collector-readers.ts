@@ -76,8 +76,19 @@ const dir = mkdtempSync(join(tmpdir(), 'netready-bench-readers-'));
 const children = new Set<ChildProcess>();
 try {
   const loadBefore = loadavg();
-  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  const collector = await startCollector([...imageNodeFlags(), join(dir, 'dist/netready.mjs'), 'collector', '--listen', '127.0.0.1:0', '--db', join(dir, 'readers.db')]);
+  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const collector = await startCollector([
+    ...imageNodeFlags(),
+    join(dir, 'dist/netready.mjs'),
+    'collector',
+    '--listen',
+    '127.0.0.1:0',
+    '--db',
+    join(dir, 'readers.db'),
+  ]);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   const seedStart = performance.now();
@@ -93,11 +104,20 @@ try {
       if (readersRun) await sleep(500); // the readers connected and busy before ingest is timed
       const post = await ingest(collector.url, agent, DURATION_S, 1000 + rounds.length);
       const reads = readersRun ? await readersRun : undefined;
-      const round: Round = { readers, post, ...(reads ? { reads } : {}), collectorCpu: (cpuSeconds(collector.child.pid!) - cpuBefore) / DURATION_S };
+      const round: Round = {
+        readers,
+        post,
+        ...(reads ? { reads } : {}),
+        collectorCpu: (cpuSeconds(collector.child.pid!) - cpuBefore) / DURATION_S,
+      };
       rounds.push(round);
-      console.error(`readers ${readers}: POST p50 ${ms(post.p50)} p99 ${ms(post.p99)} max ${ms(post.max)} (${post.count} sent, ${post.failed} failed)` +
-        (reads ? `; summaries ${reads.perSecond.toFixed(1)}/s, p50 ${ms(reads.p50)} p99 ${ms(reads.p99)} ${JSON.stringify(reads.statuses)}` : '') +
-        `; collector CPU ${(round.collectorCpu * 100).toFixed(0)} %`);
+      console.error(
+        `readers ${readers}: POST p50 ${ms(post.p50)} p99 ${ms(post.p99)} max ${ms(post.max)} (${post.count} sent, ${post.failed} failed)` +
+          (reads
+            ? `; summaries ${reads.perSecond.toFixed(1)}/s, p50 ${ms(reads.p50)} p99 ${ms(reads.p99)} ${JSON.stringify(reads.statuses)}`
+            : '') +
+          `; collector CPU ${(round.collectorCpu * 100).toFixed(0)} %`,
+      );
     }
   }
   agent.destroy();
@@ -105,11 +125,17 @@ try {
   await new Promise((r) => collector.child.once('exit', r));
 
   const loadAfter = loadavg();
-  console.log(`\n${cpus().length} cores, load average ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${values.seed} reports seeded; POST ${RATE}/s for ${DURATION_S} s per round; readers: GET /v1/summary?since=${SINCE}${VARY ? 'Nm (a window of its own each time)' : ''} back to back\n`);
-  console.log('| readers | POST p50 | POST p99 | POST max | POSTs (failed) | summaries/s | summary p50 | summary p99 | collector CPU |');
+  console.log(
+    `\n${cpus().length} cores, load average ${loadBefore[0]!.toFixed(1)} before, ${loadAfter[0]!.toFixed(1)} after; ${values.seed} reports seeded; POST ${RATE}/s for ${DURATION_S} s per round; readers: GET /v1/summary?since=${SINCE}${VARY ? 'Nm (a window of its own each time)' : ''} back to back\n`,
+  );
+  console.log(
+    '| readers | POST p50 | POST p99 | POST max | POSTs (failed) | summaries/s | summary p50 | summary p99 | collector CPU |',
+  );
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rounds) {
-    console.log(`| ${r.readers} | ${ms(r.post.p50)} | ${ms(r.post.p99)} | ${ms(r.post.max)} | ${r.post.count} (${r.post.failed}) | ${r.reads ? r.reads.perSecond.toFixed(1) : '–'} | ${r.reads ? ms(r.reads.p50) : '–'} | ${r.reads ? ms(r.reads.p99) : '–'} | ${(r.collectorCpu * 100).toFixed(0)} % |`);
+    console.log(
+      `| ${r.readers} | ${ms(r.post.p50)} | ${ms(r.post.p99)} | ${ms(r.post.max)} | ${r.post.count} (${r.post.failed}) | ${r.reads ? r.reads.perSecond.toFixed(1) : '–'} | ${r.reads ? ms(r.reads.p50) : '–'} | ${r.reads ? ms(r.reads.p99) : '–'} | ${(r.collectorCpu * 100).toFixed(0)} % |`,
+    );
   }
 } finally {
   for (const c of children) c.kill('SIGKILL');
@@ -120,16 +146,23 @@ try {
 async function seed(url: string, agent: Agent, n: number): Promise<void> {
   const rand = prng(7);
   let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < n) {
-      const res = await post(url, agent, makeBenchReport(1, next++, rand));
-      if (res !== 202) throw new Error(`seeding: POST answered ${res}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < n) {
+        const res = await post(url, agent, makeBenchReport(1, next++, rand));
+        if (res !== 202) throw new Error(`seeding: POST answered ${res}`);
+      }
+    }),
+  );
 }
 
 /** POSTs RATE reports a second for `seconds`, each timed from when it was due; the run's latencies. */
-async function ingest(url: string, agent: Agent, seconds: number, run: number): Promise<Latencies & { failed: number }> {
+async function ingest(
+  url: string,
+  agent: Agent,
+  seconds: number,
+  run: number,
+): Promise<Latencies & { failed: number }> {
   const rand = prng(run);
   const intervalMs = 1000 / RATE;
   const total = Math.round(seconds * RATE);
@@ -141,13 +174,15 @@ async function ingest(url: string, agent: Agent, seconds: number, run: number): 
     const due = start + i * intervalMs;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    inFlight.push(post(url, agent, makeBenchReport(run, i, rand)).then(
-      (status) => {
-        if (status === 202) latencies.push(performance.now() - due);
-        else failed++;
-      },
-      () => void failed++,
-    ));
+    inFlight.push(
+      post(url, agent, makeBenchReport(run, i, rand)).then(
+        (status) => {
+          if (status === 202) latencies.push(performance.now() - due);
+          else failed++;
+        },
+        () => void failed++,
+      ),
+    );
   }
   await Promise.all(inFlight);
   return { ...quantiles(latencies), failed };
@@ -155,7 +190,26 @@ async function ingest(url: string, agent: Agent, seconds: number, run: number): 
 
 /** Spawns this script as `readers` summary readers for `seconds`; resolves with what they measured. */
 function startReaders(url: string, readers: number, seconds: number): Promise<NonNullable<Round['reads']>> {
-  const child = spawn('nice', ['-n', '19', NODE, fileURLToPath(import.meta.url), '--readers-of', url, '--readers', String(readers), '--duration', String(seconds), '--since', SINCE, ...(VARY ? ['--vary-since'] : []), ...(CONTROL ? ['--control'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'nice',
+    [
+      '-n',
+      '19',
+      NODE,
+      fileURLToPath(import.meta.url),
+      '--readers-of',
+      url,
+      '--readers',
+      String(readers),
+      '--duration',
+      String(seconds),
+      '--since',
+      SINCE,
+      ...(VARY ? ['--vary-since'] : []),
+      ...(CONTROL ? ['--control'] : []),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.add(child);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -175,15 +229,17 @@ async function readLoop(url: string, readers: number, seconds: number): Promise<
   const statuses: Record<string, number> = {};
   const end = performance.now() + seconds * 1000;
   let n = 0;
-  await Promise.all(Array.from({ length: readers }, async () => {
-    while (performance.now() < end) {
-      const since = VARY ? `${SINCE}${n++ % 10_000}m` : SINCE;
-      const t0 = performance.now();
-      const status = await get(url, agent, CONTROL ? '/healthz' : `/v1/summary?since=${since}`).catch(() => 'error');
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      if (status === 200) latencies.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: readers }, async () => {
+      while (performance.now() < end) {
+        const since = VARY ? `${SINCE}${n++ % 10_000}m` : SINCE;
+        const t0 = performance.now();
+        const status = await get(url, agent, CONTROL ? '/healthz' : `/v1/summary?since=${since}`).catch(() => 'error');
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === 200) latencies.push(performance.now() - t0);
+      }
+    }),
+  );
   agent.destroy();
   return { ...quantiles(latencies), perSecond: latencies.length / seconds, statuses };
 }
@@ -191,9 +247,17 @@ async function readLoop(url: string, readers: number, seconds: number): Promise<
 function post(url: string, agent: Agent, doc: unknown): Promise<number> {
   const body = JSON.stringify(doc);
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/reports`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume().once('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      `${url}/v1/reports`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume().once('end', () => resolve(res.statusCode!));
+      },
+    );
     req.once('error', reject);
     req.end(body);
   });
@@ -202,7 +266,11 @@ function post(url: string, agent: Agent, doc: unknown): Promise<number> {
 function get(url: string, agent: Agent, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     // As a browser or fetch() asks (the body is drained, not decoded).
-    request(`${url}${path}`, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) => res.resume().once('end', () => resolve(res.statusCode!))).once('error', reject).end();
+    request(`${url}${path}`, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) =>
+      res.resume().once('end', () => resolve(res.statusCode!)),
+    )
+      .once('error', reject)
+      .end();
   });
 }
 

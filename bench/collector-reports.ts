@@ -5,10 +5,37 @@
 // delay, admission time on most. Deterministic for a seed.
 import type { Report } from '../src/lib/report.ts';
 
-const NODES = Array.from({ length: 40 }, (_x, i) => `ip-10-0-${12 + (i >> 3)}-${(i * 37) % 250 + 3}.eu-west-1.compute.internal`);
-const NAMESPACES = ['shop', 'payments', 'search', 'checkout', 'catalog', 'auth', 'billing', 'ads', 'ml-serving', 'ingest',
-  'kube-system', 'monitoring', 'logging', 'ci', 'batch', 'orders', 'inventory', 'email', 'notifications', 'cdn',
-  'reports', 'analytics', 'gateway', 'frontend', 'backend'];
+const NODES = Array.from(
+  { length: 40 },
+  (_x, i) => `ip-10-0-${12 + (i >> 3)}-${((i * 37) % 250) + 3}.eu-west-1.compute.internal`,
+);
+const NAMESPACES = [
+  'shop',
+  'payments',
+  'search',
+  'checkout',
+  'catalog',
+  'auth',
+  'billing',
+  'ads',
+  'ml-serving',
+  'ingest',
+  'kube-system',
+  'monitoring',
+  'logging',
+  'ci',
+  'batch',
+  'orders',
+  'inventory',
+  'email',
+  'notifications',
+  'cdn',
+  'reports',
+  'analytics',
+  'gateway',
+  'frontend',
+  'backend',
+];
 const APPS = ['web', 'api', 'worker', 'cron', 'cache-warmer', 'consumer', 'scheduler'];
 const BASE_MS = Date.parse('2026-11-25T08:00:00Z');
 
@@ -24,8 +51,14 @@ export const SMALL_CLUSTER: BenchShape = { nodes: NODES, namespaces: NAMESPACES 
 /** A cluster of `nodes` nodes and `namespaces` namespaces (bench/collector-scale: 5,000 and 500). */
 export function clusterOf(nodes: number, namespaces: number): BenchShape {
   return {
-    nodes: Array.from({ length: nodes }, (_x, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`),
-    namespaces: Array.from({ length: namespaces }, (_x, i) => `${NAMESPACES[i % NAMESPACES.length]}-${Math.floor(i / NAMESPACES.length)}`),
+    nodes: Array.from(
+      { length: nodes },
+      (_x, i) => `ip-10-${(i >> 16) & 255}-${(i >> 8) & 255}-${i & 255}.eu-west-1.compute.internal`,
+    ),
+    namespaces: Array.from(
+      { length: namespaces },
+      (_x, i) => `${NAMESPACES[i % NAMESPACES.length]}-${Math.floor(i / NAMESPACES.length)}`,
+    ),
   };
 }
 
@@ -73,7 +106,9 @@ export function makeBenchReport(run: number, i: number, rand: () => number, shap
     const attempts = 1 + Math.floor(waited * 40);
     const errors: Record<string, number> = {};
     if (attempts > 1) {
-      errors[kind === 'dns' ? pick(['timeout', 'dns_servfail'], rand()) : pick(['timeout', 'unreachable', 'refused'], rand())] = attempts - 1;
+      errors[
+        kind === 'dns' ? pick(['timeout', 'dns_servfail'], rand()) : pick(['timeout', 'unreachable', 'refused'], rand())
+      ] = attempts - 1;
     }
     return { spec, kind, ok: !failing, readyAfterSeconds: after, attempts, errors };
   };

@@ -43,7 +43,8 @@ const { values } = parseArgs({
   },
 });
 const REPORTS = Number(values.reports);
-const STORES = values.store === 'both' ? (['sqlite', 'postgres'] as const) : ([values.store] as ('sqlite' | 'postgres')[]);
+const STORES =
+  values.store === 'both' ? (['sqlite', 'postgres'] as const) : ([values.store] as ('sqlite' | 'postgres')[]);
 const LOAD_S = Number(values['load-seconds']);
 const NODES = 5000;
 const NAMESPACES = 500;
@@ -71,8 +72,16 @@ const QUERIES: readonly { name: string; kind: 'summary' | 'list'; path: (r: () =
   { name: 'summary 1h', kind: 'summary', path: () => '/v1/summary?since=1h' },
   { name: 'summary 24h', kind: 'summary', path: () => '/v1/summary?since=24h' },
   { name: 'summary 7d', kind: 'summary', path: () => '/v1/summary?since=168h' },
-  { name: 'list ?node=', kind: 'list', path: (r) => `/v1/reports?limit=50&node=${shape.nodes[Math.floor(r() * NODES)]}` },
-  { name: 'list ?namespace=', kind: 'list', path: (r) => `/v1/reports?limit=50&namespace=${shape.namespaces[Math.floor(r() * NAMESPACES)]}` },
+  {
+    name: 'list ?node=',
+    kind: 'list',
+    path: (r) => `/v1/reports?limit=50&node=${shape.nodes[Math.floor(r() * NODES)]}`,
+  },
+  {
+    name: 'list ?namespace=',
+    kind: 'list',
+    path: (r) => `/v1/reports?limit=50&namespace=${shape.namespaces[Math.floor(r() * NAMESPACES)]}`,
+  },
   { name: 'list ?outcome=timeout', kind: 'list', path: () => '/v1/reports?limit=50&outcome=timeout' },
   { name: 'list ?slower-than=20s', kind: 'list', path: () => '/v1/reports?limit=50&slower-than=20s' },
 ];
@@ -92,8 +101,13 @@ interface StoreResult {
 const results: StoreResult[] = [];
 let pg: PostgresServer | null = null;
 try {
-  console.error(`temp dir ${dir}; ${REPORTS.toLocaleString('en')} reports over ${NODES} nodes / ${NAMESPACES} namespaces; stores: ${STORES.join(', ')}`);
-  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  console.error(
+    `temp dir ${dir}; ${REPORTS.toLocaleString('en')} reports over ${NODES} nodes / ${NAMESPACES} namespaces; stores: ${STORES.join(', ')}`,
+  );
+  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   for (const store of STORES) {
     let db: string;
     if (store === 'sqlite') db = join(dir, 'reports.db');
@@ -120,7 +134,10 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
     const n = Math.min(PRELOAD_BATCH, REPORTS - i);
     const batch = Array.from({ length: n }, (_x, k) => makeBenchReport(1, i + k, rand, shape));
     await store.insertBatch(batch, start + Math.floor((i / REPORTS) * SPAN_MS));
-    if (i % 100_000 === 0) console.error(`${name}: preloaded ${i.toLocaleString('en')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    if (i % 100_000 === 0)
+      console.error(
+        `${name}: preloaded ${i.toLocaleString('en')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      );
   }
   const preloadS = (performance.now() - t0) / 1000;
   const t1 = performance.now();
@@ -168,7 +185,17 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
     const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
     const metrics = await (await fetch(`${collector.url}/metrics`)).text();
     const storedAtEnd = Number(/^netready_store_reports (\d+)$/m.exec(metrics)?.[1]);
-    return { store: name, preloadS, upkeepS, idle, busy, ingest, rssEndMiB: kib('VmRSS') / 1024, rssPeakMiB: kib('VmHWM') / 1024, storedAtEnd };
+    return {
+      store: name,
+      preloadS,
+      upkeepS,
+      idle,
+      busy,
+      ingest,
+      rssEndMiB: kib('VmRSS') / 1024,
+      rssPeakMiB: kib('VmHWM') / 1024,
+      storedAtEnd,
+    };
   } finally {
     collector.child.kill('SIGTERM');
     await new Promise((r) => collector.child.once('exit', r));
@@ -193,7 +220,19 @@ async function timed(url: string, path: string): Promise<number> {
 
 /** Starts the bundled collector on `db`; resolves once it listens. */
 async function startCollector(db: string): Promise<{ child: ChildProcess; url: string }> {
-  const argv = [...imageNodeFlags(), join(dir, 'dist/netready.mjs'), 'collector', '--listen', '127.0.0.1:0', '--db', db, '--retention-age', '8d', '--retention-rows', String(10 * REPORTS)];
+  const argv = [
+    ...imageNodeFlags(),
+    join(dir, 'dist/netready.mjs'),
+    'collector',
+    '--listen',
+    '127.0.0.1:0',
+    '--db',
+    db,
+    '--retention-age',
+    '8d',
+    '--retention-rows',
+    String(10 * REPORTS),
+  ];
   const child = spawn(NODE, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
   children.add(child);
   let buffered = '';
@@ -215,7 +254,20 @@ async function startCollector(db: string): Promise<{ child: ChildProcess; url: s
 
 /** LOAD_S seconds of collector-load.ts against `url`. */
 async function load(url: string): Promise<StoreResult['ingest']> {
-  const args = [join(ROOT, 'bench/collector-load.ts'), url, '--run', '2', '--connections', String(CONNECTIONS), '--duration', String(LOAD_S), '--nodes', String(NODES), '--namespaces', String(NAMESPACES)];
+  const args = [
+    join(ROOT, 'bench/collector-load.ts'),
+    url,
+    '--run',
+    '2',
+    '--connections',
+    String(CONNECTIONS),
+    '--duration',
+    String(LOAD_S),
+    '--nodes',
+    String(NODES),
+    '--namespaces',
+    String(NAMESPACES),
+  ];
   const child = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   let out = '';
@@ -224,7 +276,14 @@ async function load(url: string): Promise<StoreResult['ingest']> {
   children.delete(child);
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
   const r = JSON.parse(out);
-  return { reportsPerSecond: r['2xx'] / r.duration, p50: r.latencyMs.p50, p99: r.latencyMs.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+  return {
+    reportsPerSecond: r['2xx'] / r.duration,
+    p50: r.latencyMs.p50,
+    p99: r.latencyMs.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
 }
 
 /** Nearest rank. */
@@ -237,26 +296,54 @@ function report(): void {
   const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
   const verdict = (ok: boolean) => (ok ? 'met' : '**MISSED**');
   const names = results.map((r) => r.store);
-  console.log(`\n${REPORTS.toLocaleString('en')} reports over ${NODES.toLocaleString('en')} nodes and ${NAMESPACES} namespaces, received over 7 days.\n`);
+  console.log(
+    `\n${REPORTS.toLocaleString('en')} reports over ${NODES.toLocaleString('en')} nodes and ${NAMESPACES} namespaces, received over 7 days.\n`,
+  );
   console.log(`| | ${names.join(' | ')} |`);
   console.log(`| --- |${names.map(() => ' ---: |').join('')}`);
-  const row = (label: string, f: (r: StoreResult) => string) => console.log(`| ${label} | ${results.map(f).join(' | ')} |`);
+  const row = (label: string, f: (r: StoreResult) => string) =>
+    console.log(`| ${label} | ${results.map(f).join(' | ')} |`);
   row('preload through the store (s)', (r) => r.preloadS.toFixed(0));
   row('its upkeep: rollups (s)', (r) => r.upkeepS.toFixed(0));
-  row(`ingest while queries run (one per ${BUSY_QUERY_EVERY_MS} ms), reports/s (${CONNECTIONS} connections, ${LOAD_S} s)`, (r) => Math.round(r.ingest.reportsPerSecond).toLocaleString('en'));
+  row(
+    `ingest while queries run (one per ${BUSY_QUERY_EVERY_MS} ms), reports/s (${CONNECTIONS} connections, ${LOAD_S} s)`,
+    (r) => Math.round(r.ingest.reportsPerSecond).toLocaleString('en'),
+  );
   row('ingest p50 / p99', (r) => `${ms(r.ingest.p50)} / ${ms(r.ingest.p99)}`);
-  for (const q of QUERIES) row(`${q.name} p50 / p99, alone (${QUERY_RUNS} runs)`, (r) => `${ms(pct(r.idle.get(q.name)!, 50))} / ${ms(pct(r.idle.get(q.name)!, 99))}`);
-  for (const q of QUERIES) row(`${q.name} p50 / p99, during ingest`, (r) => `${ms(pct(r.busy.get(q.name) ?? [], 50))} / ${ms(pct(r.busy.get(q.name) ?? [], 99))} (${(r.busy.get(q.name) ?? []).length})`);
+  for (const q of QUERIES)
+    row(
+      `${q.name} p50 / p99, alone (${QUERY_RUNS} runs)`,
+      (r) => `${ms(pct(r.idle.get(q.name)!, 50))} / ${ms(pct(r.idle.get(q.name)!, 99))}`,
+    );
+  for (const q of QUERIES)
+    row(
+      `${q.name} p50 / p99, during ingest`,
+      (r) =>
+        `${ms(pct(r.busy.get(q.name) ?? [], 50))} / ${ms(pct(r.busy.get(q.name) ?? [], 99))} (${(r.busy.get(q.name) ?? []).length})`,
+    );
   row('collector RSS at the end / peak (VmHWM)', (r) => `${r.rssEndMiB.toFixed(1)} / ${r.rssPeakMiB.toFixed(1)} MiB`);
   row('reports stored at the end', (r) => r.storedAtEnd.toLocaleString('en'));
-  console.log(`\n- ${cpus().length} cores, Linux ${release()}, Node.js ${process.versions.node}; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `\n- ${cpus().length} cores, Linux ${release()}, Node.js ${process.versions.node}; load average at the end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log('\nTargets:\n');
   for (const r of results) {
-    const worst = (kind: 'summary' | 'list', m: Map<string, number[]>) => Math.max(...QUERIES.filter((q) => q.kind === kind).map((q) => pct(m.get(q.name) ?? [NaN], 99)));
+    const worst = (kind: 'summary' | 'list', m: Map<string, number[]>) =>
+      Math.max(...QUERIES.filter((q) => q.kind === kind).map((q) => pct(m.get(q.name) ?? [NaN], 99)));
     const ok = r.ingest.non2xx === 0 && r.ingest.errors === 0 && r.ingest.timeouts === 0;
-    console.log(`- ${r.store}: ingest ≥ ${TARGET.reportsPerSecond}/s: ${Math.round(r.ingest.reportsPerSecond)} — ${verdict(r.ingest.reportsPerSecond >= TARGET.reportsPerSecond)}; p99 ≤ ${TARGET.ingestP99Ms} ms: ${ms(r.ingest.p99)} — ${verdict(r.ingest.p99 <= TARGET.ingestP99Ms)}; every request 202: ${verdict(ok)}`);
-    console.log(`- ${r.store}: summary p99 ≤ ${TARGET.summaryP99Ms} ms: worst alone ${ms(worst('summary', r.idle))} — ${verdict(worst('summary', r.idle) <= TARGET.summaryP99Ms)}, worst during ingest ${ms(worst('summary', r.busy))} — ${verdict(worst('summary', r.busy) <= TARGET.summaryP99Ms)}`);
-    console.log(`- ${r.store}: list page p99 ≤ ${TARGET.listP99Ms} ms: worst alone ${ms(worst('list', r.idle))} — ${verdict(worst('list', r.idle) <= TARGET.listP99Ms)}, worst during ingest ${ms(worst('list', r.busy))} — ${verdict(worst('list', r.busy) <= TARGET.listP99Ms)}`);
-    console.log(`- ${r.store}: RSS ≤ ${TARGET.rssMiB} MiB: peak ${r.rssPeakMiB.toFixed(1)} MiB — ${verdict(r.rssPeakMiB <= TARGET.rssMiB)}`);
+    console.log(
+      `- ${r.store}: ingest ≥ ${TARGET.reportsPerSecond}/s: ${Math.round(r.ingest.reportsPerSecond)} — ${verdict(r.ingest.reportsPerSecond >= TARGET.reportsPerSecond)}; p99 ≤ ${TARGET.ingestP99Ms} ms: ${ms(r.ingest.p99)} — ${verdict(r.ingest.p99 <= TARGET.ingestP99Ms)}; every request 202: ${verdict(ok)}`,
+    );
+    console.log(
+      `- ${r.store}: summary p99 ≤ ${TARGET.summaryP99Ms} ms: worst alone ${ms(worst('summary', r.idle))} — ${verdict(worst('summary', r.idle) <= TARGET.summaryP99Ms)}, worst during ingest ${ms(worst('summary', r.busy))} — ${verdict(worst('summary', r.busy) <= TARGET.summaryP99Ms)}`,
+    );
+    console.log(
+      `- ${r.store}: list page p99 ≤ ${TARGET.listP99Ms} ms: worst alone ${ms(worst('list', r.idle))} — ${verdict(worst('list', r.idle) <= TARGET.listP99Ms)}, worst during ingest ${ms(worst('list', r.busy))} — ${verdict(worst('list', r.busy) <= TARGET.listP99Ms)}`,
+    );
+    console.log(
+      `- ${r.store}: RSS ≤ ${TARGET.rssMiB} MiB: peak ${r.rssPeakMiB.toFixed(1)} MiB — ${verdict(r.rssPeakMiB <= TARGET.rssMiB)}`,
+    );
   }
 }

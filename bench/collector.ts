@@ -27,7 +27,9 @@ import { imageNodeFlags } from '../test/helpers/image.ts';
 const USAGE = 'usage: node bench/collector.ts [--quick] [--connections N]';
 let values: { quick: boolean; connections: string };
 try {
-  ({ values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, connections: { type: 'string', default: '32' } } }));
+  ({ values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, connections: { type: 'string', default: '32' } },
+  }));
 } catch {
   console.error(USAGE);
   process.exit(2);
@@ -72,22 +74,43 @@ const children = new Set<ChildProcess>();
 const dir = mkdtempSync(join(tmpdir(), 'netready-bench-collector-'));
 let runId = 0;
 /** The collector from the bundle built into `dir`, with Node flags `flags`. */
-const netready = (flags: string[]) => [NODE, ...flags, join(dir, 'dist/netready.mjs'), 'collector', '--listen', '127.0.0.1:0'];
+const netready = (flags: string[]) => [
+  NODE,
+  ...flags,
+  join(dir, 'dist/netready.mjs'),
+  'collector',
+  '--listen',
+  '127.0.0.1:0',
+];
 /** The Node flags of the image's ENTRYPOINT. */
 const IMAGE_FLAGS = imageNodeFlags();
 /** How the collector says that it listens. */
-const listening = (line: Record<string, unknown>) => (line.msg === 'collector listening' ? (line.port as number) : undefined);
+const listening = (line: Record<string, unknown>) =>
+  line.msg === 'collector listening' ? (line.port as number) : undefined;
 
 try {
   const loadBefore = loadavg();
-  console.error(`temp dir ${dir} (${fsType(dir)}); ${CONNECTIONS} connections; ${ROUNDS} rounds of ${DURATION_S} s per server after a ${WARMUP_S} s warm-up`);
+  console.error(
+    `temp dir ${dir} (${fsType(dir)}); ${CONNECTIONS} connections; ${ROUNDS} rounds of ${DURATION_S} s per server after a ${WARMUP_S} s warm-up`,
+  );
 
   // The collector as the image runs it: the bundle (running src/ directly adds the
   // TypeScript loader, ~40 MiB of RSS) and the ENTRYPOINT's Node flags.
-  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 
-  const bare = await startServer('bare', [NODE, join(ROOT, 'bench/collector-bare.ts')], (line) => (line.port as number | undefined));
-  const collector = await startServer('collector', [...netready(IMAGE_FLAGS), '--db', join(dir, 'throughput.db')], listening);
+  const bare = await startServer(
+    'bare',
+    [NODE, join(ROOT, 'bench/collector-bare.ts')],
+    (line) => line.port as number | undefined,
+  );
+  const collector = await startServer(
+    'collector',
+    [...netready(IMAGE_FLAGS), '--db', join(dir, 'throughput.db')],
+    listening,
+  );
   const servers = [bare, collector];
   for (const s of servers) await load(s, { duration: WARMUP_S });
 
@@ -96,7 +119,9 @@ try {
     for (const s of round % 2 === 0 ? servers : [...servers].reverse()) {
       const r = await load(s, { duration: DURATION_S });
       results[s.name]!.push(r);
-      console.error(`round ${round + 1} ${s.name}: ${count(r.reportsPerSecond)} reports/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}`);
+      console.error(
+        `round ${round + 1} ${s.name}: ${count(r.reportsPerSecond)} reports/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}`,
+      );
     }
   }
   await Promise.all(servers.map(stop));
@@ -128,36 +153,62 @@ try {
   const mib = (kb: number) => kb / 1024;
   const rssPeak = mib(memory[0]!.peakKiB);
 
-  console.log(`\nPOST /v1/reports, ${CONNECTIONS} keep-alive connections, a distinct realistic report per request; median of ${ROUNDS} × ${DURATION_S} s per server, alternating.\n`);
+  console.log(
+    `\nPOST /v1/reports, ${CONNECTIONS} keep-alive connections, a distinct realistic report per request; median of ${ROUNDS} × ${DURATION_S} s per server, alternating.\n`,
+  );
   console.log('| server | reports/s | p50 latency | p99 latency | server CPU | generator CPU |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  console.log(`| bare \`node:http\`: parse the JSON, answer 202 | ${count(b.rps)} | ${ms(b.p50)} | ${ms(b.p99)} | ${cores(b.serverCpu)} | ${cores(b.generatorCpu)} |`);
-  console.log(`| \`netready collector\`, SQLite file store | ${count(c.rps)} | ${ms(c.p50)} | ${ms(c.p99)} | ${cores(c.serverCpu)} | ${cores(c.generatorCpu)} |`);
-  console.log(`| collector / bare | **${ratio.toFixed(2)}x** | ${(c.p50 / b.p50).toFixed(1)}x | ${(c.p99 / b.p99).toFixed(1)}x | | |`);
+  console.log(
+    `| bare \`node:http\`: parse the JSON, answer 202 | ${count(b.rps)} | ${ms(b.p50)} | ${ms(b.p99)} | ${cores(b.serverCpu)} | ${cores(b.generatorCpu)} |`,
+  );
+  console.log(
+    `| \`netready collector\`, SQLite file store | ${count(c.rps)} | ${ms(c.p50)} | ${ms(c.p99)} | ${cores(c.serverCpu)} | ${cores(c.generatorCpu)} |`,
+  );
+  console.log(
+    `| collector / bare | **${ratio.toFixed(2)}x** | ${(c.p50 / b.p50).toFixed(1)}x | ${(c.p99 / b.p99).toFixed(1)}x | | |`,
+  );
   console.log(`\n- rounds, bare: ${rounds(results.bare!)}; collector: ${rounds(results.collector!)}`);
   console.log(`- CPU columns: CPU time over wall time of the run (100 % = one core of ${cpus().length})`);
-  console.log(`\nMemory: ${MEMORY_REPORTS.toLocaleString('en')} reports into a fresh collector with --retention-rows ${RETENTION_ROWS.toLocaleString('en')}, ${CONNECTIONS} connections, as fast as it takes them.\n`);
-  console.log('| collector run with | reports/s | p99 latency | RSS at start | RSS at the end | peak RSS (VmHWM) | V8 new / old space at the end |');
+  console.log(
+    `\nMemory: ${MEMORY_REPORTS.toLocaleString('en')} reports into a fresh collector with --retention-rows ${RETENTION_ROWS.toLocaleString('en')}, ${CONNECTIONS} connections, as fast as it takes them.\n`,
+  );
+  console.log(
+    '| collector run with | reports/s | p99 latency | RSS at start | RSS at the end | peak RSS (VmHWM) | V8 new / old space at the end |',
+  );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const m of memory) {
-    console.log(`| ${m.name} | ${count(m.run.reportsPerSecond)} | ${ms(m.run.p99)} | ${mib(m.startKiB).toFixed(1)} MiB | ${mib(m.endKiB).toFixed(1)} MiB | ${mib(m.peakKiB).toFixed(1)} MiB | ${m.newSpaceMiB.toFixed(0)} / ${m.oldSpaceMiB.toFixed(0)} MiB |`);
+    console.log(
+      `| ${m.name} | ${count(m.run.reportsPerSecond)} | ${ms(m.run.p99)} | ${mib(m.startKiB).toFixed(1)} MiB | ${mib(m.endKiB).toFixed(1)} MiB | ${mib(m.peakKiB).toFixed(1)} MiB | ${m.newSpaceMiB.toFixed(0)} / ${m.oldSpaceMiB.toFixed(0)} MiB |`,
+    );
   }
   console.log('');
   for (const m of memory) {
     const step = Math.max(1, Math.floor(m.samples.length / 10));
     const shown = m.samples.filter((_x, i) => i % step === 0).map((kb) => mib(kb).toFixed(0));
-    console.log(`- ${m.name}: ${m.stored.toLocaleString('en')} stored, ${m.kept.toLocaleString('en')} kept; RSS every ${((step * RSS_SAMPLE_MS) / 1000).toFixed(1)} s: ${shown.join(', ')} MiB`);
+    console.log(
+      `- ${m.name}: ${m.stored.toLocaleString('en')} stored, ${m.kept.toLocaleString('en')} kept; RSS every ${((step * RSS_SAMPLE_MS) / 1000).toFixed(1)} s: ${shown.join(', ')} MiB`,
+    );
   }
-  console.log(`- ${cpus().length} cores, Linux ${release()}, Node.js ${process.versions.node}; store on ${fsType(dir)}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after; whole-machine CPU busy during the timed runs ${cores(median([...results.bare!, ...results.collector!].map((r) => r.machineBusy)))} (median)`);
+  console.log(
+    `- ${cpus().length} cores, Linux ${release()}, Node.js ${process.versions.node}; store on ${fsType(dir)}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(2)).join(' ')} after; whole-machine CPU busy during the timed runs ${cores(median([...results.bare!, ...results.collector!].map((r) => r.machineBusy)))} (median)`,
+  );
 
   const verdict = (ok: boolean) => (ok ? 'met' : '**MISSED**');
   const allOk = (rs: LoadResult[]) => rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.timeouts === 0);
   console.log('\nTargets:\n');
-  console.log(`- collector ≥ ${TARGET.reportsPerSecond} reports/s: ${count(c.rps)} — ${verdict(c.rps >= TARGET.reportsPerSecond)}`);
+  console.log(
+    `- collector ≥ ${TARGET.reportsPerSecond} reports/s: ${count(c.rps)} — ${verdict(c.rps >= TARGET.reportsPerSecond)}`,
+  );
   console.log(`- collector p99 ≤ ${TARGET.p99Ms} ms: ${ms(c.p99)} — ${verdict(c.p99 <= TARGET.p99Ms)}`);
-  console.log(`- collector ≥ ${TARGET.ratio}x the bare server's throughput: ${ratio.toFixed(2)}x — ${verdict(ratio >= TARGET.ratio)}`);
-  console.log(`- collector peak RSS after ${MEMORY_REPORTS.toLocaleString('en')} reports, retention on, as the image runs it, ≤ ${TARGET.rssMiB} MiB: ${rssPeak.toFixed(1)} MiB — ${verdict(rssPeak <= TARGET.rssMiB)}`);
-  console.log(`- every request answered 2xx, no errors or timeouts: ${verdict(allOk([...results.bare!, ...results.collector!, ...memory.map((m) => m.run)]) && memory.every((m) => m.stored === MEMORY_REPORTS && m.kept === RETENTION_ROWS))}`);
+  console.log(
+    `- collector ≥ ${TARGET.ratio}x the bare server's throughput: ${ratio.toFixed(2)}x — ${verdict(ratio >= TARGET.ratio)}`,
+  );
+  console.log(
+    `- collector peak RSS after ${MEMORY_REPORTS.toLocaleString('en')} reports, retention on, as the image runs it, ≤ ${TARGET.rssMiB} MiB: ${rssPeak.toFixed(1)} MiB — ${verdict(rssPeak <= TARGET.rssMiB)}`,
+  );
+  console.log(
+    `- every request answered 2xx, no errors or timeouts: ${verdict(allOk([...results.bare!, ...results.collector!, ...memory.map((m) => m.run)]) && memory.every((m) => m.stored === MEMORY_REPORTS && m.kept === RETENTION_ROWS))}`,
+  );
 } finally {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
@@ -165,7 +216,11 @@ try {
 
 /** A fresh collector (node flags `flags`) with retention, MEMORY_REPORTS reports, its RSS sampled throughout. */
 async function memoryRun(name: string, flags: string[]) {
-  const s = await startServer('collector', [...netready(flags), '--db', join(dir, `memory-${runId}.db`), '--retention-rows', String(RETENTION_ROWS)], listening);
+  const s = await startServer(
+    'collector',
+    [...netready(flags), '--db', join(dir, `memory-${runId}.db`), '--retention-rows', String(RETENTION_ROWS)],
+    listening,
+  );
   const startKiB = procStatus(s.child.pid!).VmRSS;
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(procStatus(s.child.pid!).VmRSS), RSS_SAMPLE_MS);
@@ -200,8 +255,15 @@ function ms(x: number): string {
 }
 
 /** Spawns a server and resolves once `portOf` finds its port in a JSON line of its stdout. */
-async function startServer(name: string, argv: string[], portOf: (line: Record<string, unknown>) => number | undefined): Promise<Server> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
+async function startServer(
+  name: string,
+  argv: string[],
+  portOf: (line: Record<string, unknown>) => number | undefined,
+): Promise<Server> {
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH ?? '' },
+  });
   children.add(child);
   let buffered = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -234,7 +296,14 @@ async function stop(s: Server): Promise<void> {
 
 /** One run of the generator against `s`; resolves with what it measured plus CPU used on the machine meanwhile. */
 async function load(s: Server, what: { duration: number } | { amount: number }): Promise<LoadResult> {
-  const args = [join(ROOT, 'bench/collector-load.ts'), s.url, '--run', String(++runId), '--connections', String(CONNECTIONS)];
+  const args = [
+    join(ROOT, 'bench/collector-load.ts'),
+    s.url,
+    '--run',
+    String(++runId),
+    '--connections',
+    String(CONNECTIONS),
+  ];
   args.push(...('duration' in what ? ['--duration', String(what.duration)] : ['--amount', String(what.amount)]));
   const serverBefore = procCpuSeconds(s.child.pid!);
   const machineBefore = machineCpu();
@@ -293,7 +362,13 @@ function fsType(path: string): string {
   let best = { point: '', type: 'unknown' };
   for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
     const [, point, type] = line.split(' ');
-    if (point && type && (path === point || path.startsWith(point.endsWith('/') ? point : `${point}/`)) && point.length >= best.point.length) best = { point, type };
+    if (
+      point &&
+      type &&
+      (path === point || path.startsWith(point.endsWith('/') ? point : `${point}/`)) &&
+      point.length >= best.point.length
+    )
+      best = { point, type };
   }
   return best.type;
 }

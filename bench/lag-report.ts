@@ -139,7 +139,10 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
   const of = (tool: ToolName, delayS?: number) =>
     results.filter((r) => r.run.tool === tool && (delayS === undefined || r.run.delayMs === delayS * 1000));
   const values = (rs: Results, key: keyof Outcome) =>
-    rs.filter((r) => r.o.ok).map((r) => r.o[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    rs
+      .filter((r) => r.o.ok)
+      .map((r) => r.o[key])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const medMax = (xs: readonly number[]) => (xs.length ? `${fmtMs(median(xs))} (${fmtMs(Math.max(...xs))})` : '—');
   const lagCell = (rs: Results) => {
     const failed = rs.filter((r) => !r.o.ok).length;
@@ -150,7 +153,9 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
 
   p(`## bench/lag${info.quick ? ' --quick' : ''}: detection lag, side by side`);
   p();
-  p(`${runs.length} pods, ${info.reps} per waiter and delay, all waiting on ${info.target}; lag = the waiter's exit − the instant its pod was programmed; cells: median (max) over the ${info.reps} runs. ${info.machine}`);
+  p(
+    `${runs.length} pods, ${info.reps} per waiter and delay, all waiting on ${info.target}; lag = the waiter's exit − the instant its pod was programmed; cells: median (max) over the ${info.reps} runs. ${info.machine}`,
+  );
   p();
   const rows = info.delaysS.map((s) => {
     const nr = of('netready', s);
@@ -167,7 +172,12 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
     ];
   });
   const header = ['delay', ...(['netready', 'wait-for-it', 'busybox'] as const).map((t) => `${TOOL_LABELS[t]} lag`)];
-  p(markdownTable([...header, 'netready reported-delay error, median (max abs)', 'netready attempts per check', 'attempts/s'], rows));
+  p(
+    markdownTable(
+      [...header, 'netready reported-delay error, median (max abs)', 'netready attempts per check', 'attempts/s'],
+      rows,
+    ),
+  );
 
   const nr = of('netready');
   const uncertainty = runs.flatMap((r) => (r.programmed ? [r.programmed.at - r.programmed.before] : []));
@@ -178,24 +188,46 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
   p();
   p('### netready, in detail');
   p();
-  p('Its lag, split at the prober\'s detection (the "network ready" log line\'s `detectedAfterSeconds`) and at the collector stub:');
+  p(
+    'Its lag, split at the prober\'s detection (the "network ready" log line\'s `detectedAfterSeconds`) and at the collector stub:',
+  );
   p();
   const splitRows = info.delaysS.map((s) => {
     const g = of('netready', s);
     return [`${s} s`, ...(['detectMs', 'toStubMs', 'afterStubMs', 'lagMs'] as const).map((k) => medMax(values(g, k)))];
   });
-  const splitAll = ['all', ...(['detectMs', 'toStubMs', 'afterStubMs', 'lagMs'] as const).map((k) => {
-    const xs = values(nr, k);
-    return `${fmtMs(median(xs))} (p99 ${fmtMs(quantile(xs, 0.99))})`;
-  })];
-  p(markdownTable(['delay', 'programmed → detected', 'detected → report at the stub', 'stub answered → exit', 'lag'], [...splitRows, splitAll]));
+  const splitAll = [
+    'all',
+    ...(['detectMs', 'toStubMs', 'afterStubMs', 'lagMs'] as const).map((k) => {
+      const xs = values(nr, k);
+      return `${fmtMs(median(xs))} (p99 ${fmtMs(quantile(xs, 0.99))})`;
+    }),
+  ];
+  p(
+    markdownTable(
+      ['delay', 'programmed → detected', 'detected → report at the stub', 'stub answered → exit', 'lag'],
+      [...splitRows, splitAll],
+    ),
+  );
   p();
-  p(`- the waiters of one delay were spawned within ${fmtMs(Math.max(...spread))} of each other (worst delay); spawn to agent process start ${fmtMs(median(values(nr, 'startupMs')))} median, ${fmtMs(Math.max(...values(nr, 'startupMs')))} max`);
-  p(`- ground truth: the rule took effect within programmed.before..at, a span of ${fmtMs(median(uncertainty))} median, ${fmtMs(Math.max(...uncertainty))} max; errors are taken against \`at\`, so each true error is up to that span larger`);
-  p(`- reported-delay errors, every run, by delay (ms): ${info.delaysS.map((s) => values(of('netready', s), 'errorMs').map((e) => e.toFixed(1)).join(' ')).join(' | ')}`);
+  p(
+    `- the waiters of one delay were spawned within ${fmtMs(Math.max(...spread))} of each other (worst delay); spawn to agent process start ${fmtMs(median(values(nr, 'startupMs')))} median, ${fmtMs(Math.max(...values(nr, 'startupMs')))} max`,
+  );
+  p(
+    `- ground truth: the rule took effect within programmed.before..at, a span of ${fmtMs(median(uncertainty))} median, ${fmtMs(Math.max(...uncertainty))} max; errors are taken against \`at\`, so each true error is up to that span larger`,
+  );
+  p(
+    `- reported-delay errors, every run, by delay (ms): ${info.delaysS
+      .map((s) =>
+        values(of('netready', s), 'errorMs')
+          .map((e) => e.toFixed(1))
+          .join(' '),
+      )
+      .join(' | ')}`,
+  );
   const outliers = nr.filter((r) => r.o.ok && (r.o.lagMs! > TARGET.lagMs || Math.abs(r.o.errorMs!) > TARGET.errorMs));
   if (outliers.length) {
-    p('- runs past a target (times in ms from the agent\'s start):');
+    p("- runs past a target (times in ms from the agent's start):");
     for (const { run, o } of outliers) p(`  - ${describe(run, o)}`);
   }
 
@@ -209,19 +241,30 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
   p();
   p('p99 is nearest-rank: with fewer than 100 runs it is the largest value.');
   p();
-  p(`- netready detection lag p99 ≤ ${TARGET.lagMs} ms, all delays and repetitions: ${fmtMs(quantile(lags, 0.99))} (${n(lags)}) — ${verdict(quantile(lags, 0.99), TARGET.lagMs)}`);
+  p(
+    `- netready detection lag p99 ≤ ${TARGET.lagMs} ms, all delays and repetitions: ${fmtMs(quantile(lags, 0.99))} (${n(lags)}) — ${verdict(quantile(lags, 0.99), TARGET.lagMs)}`,
+  );
   // A run whose error is past the target against `at` may still be within it against the true
   // instant, when its pod's before..at was wide: those are the bench's uncertainty, not the agent's.
   const errorMisses = nr.filter((r) => r.o.ok && Math.abs(r.o.errorMs!) > TARGET.errorMs);
-  const certain = errorMisses.filter(({ run, o }) => o.errorMs! > TARGET.errorMs || o.errorMs! + run.programmed!.at - run.programmed!.before < -TARGET.errorMs);
+  const certain = errorMisses.filter(
+    ({ run, o }) =>
+      o.errorMs! > TARGET.errorMs || o.errorMs! + run.programmed!.at - run.programmed!.before < -TARGET.errorMs,
+  );
   const explained = errorMisses.length
     ? `; of the ${errorMisses.length} run(s) past it, ${errorMisses.length - certain.length} would be within it for some instant in their pod's before..at`
     : '';
-  p(`- |reported-delay error| ≤ ${TARGET.errorMs} ms: max ${fmtMs(Math.max(...errs))} — ${verdict(Math.max(...errs), TARGET.errorMs)}; p99 ${fmtMs(quantile(errs, 0.99))} — ${verdict(quantile(errs, 0.99), TARGET.errorMs)} (${n(errs)})${explained}`);
-  p(`- probe attempts per check per second over the ${longest} s wait ≤ ${TARGET.attemptsPerS}: ${rate.toFixed(1)} (mean of ${info.reps}) — ${verdict(rate, TARGET.attemptsPerS)}${longest < 50 ? ' (the target is for a 60 s wait)' : ''}`);
+  p(
+    `- |reported-delay error| ≤ ${TARGET.errorMs} ms: max ${fmtMs(Math.max(...errs))} — ${verdict(Math.max(...errs), TARGET.errorMs)}; p99 ${fmtMs(quantile(errs, 0.99))} — ${verdict(quantile(errs, 0.99), TARGET.errorMs)} (${n(errs)})${explained}`,
+  );
+  p(
+    `- probe attempts per check per second over the ${longest} s wait ≤ ${TARGET.attemptsPerS}: ${rate.toFixed(1)} (mean of ${info.reps}) — ${verdict(rate, TARGET.attemptsPerS)}${longest < 50 ? ' (the target is for a 60 s wait)' : ''}`,
+  );
   for (const tool of ['wait-for-it', 'busybox'] as const) {
     const xs = values(of(tool), 'lagMs');
-    p(`- ${TOOL_LABELS[tool]} detection lag p99, against the same ${TARGET.lagMs} ms: ${fmtMs(quantile(xs, 0.99))} (${n(xs)}) — ${verdict(quantile(xs, 0.99), TARGET.lagMs)}`);
+    p(
+      `- ${TOOL_LABELS[tool]} detection lag p99, against the same ${TARGET.lagMs} ms: ${fmtMs(quantile(xs, 0.99))} (${n(xs)}) — ${verdict(quantile(xs, 0.99), TARGET.lagMs)}`,
+    );
   }
 
   const failures = results.filter((r) => !r.o.ok);
@@ -229,7 +272,10 @@ export function renderResults(runs: readonly RunRecord[], info: RunInfo): string
     p();
     p('### Failed runs');
     p();
-    for (const { run, o } of failures) p(`- ${run.tool}, delay ${run.delayMs / 1000} s, #${run.rep}: ${o.why}; output: ${JSON.stringify(run.output.slice(-400))}`);
+    for (const { run, o } of failures)
+      p(
+        `- ${run.tool}, delay ${run.delayMs / 1000} s, #${run.rep}: ${o.why}; output: ${JSON.stringify(run.output.slice(-400))}`,
+      );
     for (const msg of info.badReports) p(`- the collector stub rejected a report: ${msg}`);
   }
   return out.join('\n');

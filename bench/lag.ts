@@ -58,8 +58,17 @@ const COLLECTOR_PORT = 9470;
 /** Each waiter as the argv run inside its pod. */
 const COMMANDS: Readonly<Record<ToolName, (bundle: string) => string[]>> = {
   netready: (bundle) => [
-    process.execPath, bundle, 'wait', '--check', `tcp://${API}:443`,
-    '--collector', `http://${SERVICES.collector.v4}:${COLLECTOR_PORT}`, '--termination-log', '', '--timeout', '120s',
+    process.execPath,
+    bundle,
+    'wait',
+    '--check',
+    `tcp://${API}:443`,
+    '--collector',
+    `http://${SERVICES.collector.v4}:${COLLECTOR_PORT}`,
+    '--termination-log',
+    '',
+    '--timeout',
+    '120s',
   ],
   'wait-for-it': () => ['wait-for-it', '-h', API, '-p', '443', '-t', '0'],
   busybox: () => ['sh', '-c', `until busybox nc -w 1 ${API} 443 </dev/null; do sleep 1; done`],
@@ -87,7 +96,10 @@ try {
   // Built into the testbed's own temporary directory, which teardown removes on every exit path
   // (signals included), and not into dist/: other work on this machine rebuilds dist/ at any time.
   const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
-  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const bundle = join(bundleDir, 'netready.mjs');
 
   await bed.listenTcp(API, 443);
@@ -119,15 +131,32 @@ try {
     for (const tool of TOOLS) {
       for (let rep = 0; rep < REPS; rep++) {
         const pod = await bed.createPod({ blocked: true });
-        runs.push({ tool, delayMs: delayS * 1000, rep, pod, tag: `lag-${delayS}s-${tool}-${rep}`, killedByGuard: false, output: '' });
+        runs.push({
+          tool,
+          delayMs: delayS * 1000,
+          rep,
+          pod,
+          tag: `lag-${delayS}s-${tool}-${rep}`,
+          killedByGuard: false,
+          output: '',
+        });
       }
     }
   }
-  const sysctls = await bed.podRun(runs[0]!.pod, ['sh', '-c', 'cd /proc/sys/net/ipv4 && grep -H . tcp_syn_retries tcp_syn_linear_timeouts'], { timeoutMs: 5000 });
+  const sysctls = await bed.podRun(
+    runs[0]!.pod,
+    ['sh', '-c', 'cd /proc/sys/net/ipv4 && grep -H . tcp_syn_retries tcp_syn_linear_timeouts'],
+    { timeoutMs: 5000 },
+  );
   podTcp = sysctls.stdout.trim().replaceAll(':', '=').split('\n').join(', ');
-  console.error(`bench/lag: ${runs.length} pods in ${fmtMs(now() - podsFrom)}; delays ${DELAYS_S.join(', ')} s; ${REPS} of each waiter per delay`);
+  console.error(
+    `bench/lag: ${runs.length} pods in ${fmtMs(now() - podsFrom)}; delays ${DELAYS_S.join(', ')} s; ${REPS} of each waiter per delay`,
+  );
 
-  const offsets = staggerStarts(DELAYS_S.map((s) => s * 1000), GAP_MS);
+  const offsets = staggerStarts(
+    DELAYS_S.map((s) => s * 1000),
+    GAP_MS,
+  );
   cpu = sampleCpu();
   const t0 = now() + 500;
   await Promise.all(
@@ -183,7 +212,11 @@ function spawnWaiter(testbed: Testbed, run: RunRecord & { readonly pod: Pod }, b
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
   if (run.tool === 'netready') env.NETREADY_POD_NAME = run.tag;
   run.spawnedAt = now();
-  const child = testbed.podExec(run.pod, COMMANDS[run.tool](bundle), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = testbed.podExec(run.pod, COMMANDS[run.tool](bundle), {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   live.add(child);
   const keep = (chunk: string) => {
     run.output = (run.output + chunk).slice(-8192);

@@ -32,8 +32,16 @@ await Promise.all([once(tcp, 'listening'), once(collector, 'listening')]);
 const port = (s: { address(): unknown }) => (s.address() as AddressInfo).port;
 
 const agent = (dir: string) => [
-  process.execPath, ...imageNodeFlags(), ...(dir.endsWith('.blob') ? ['--snapshot-blob', dir] : [`${dir}/netready.mjs`]), 'wait',
-  '--check', `tcp://127.0.0.1:${port(tcp)}`, '--collector', `http://127.0.0.1:${port(collector)}`, '--termination-log', '',
+  process.execPath,
+  ...imageNodeFlags(),
+  ...(dir.endsWith('.blob') ? ['--snapshot-blob', dir] : [`${dir}/netready.mjs`]),
+  'wait',
+  '--check',
+  `tcp://127.0.0.1:${port(tcp)}`,
+  '--collector',
+  `http://127.0.0.1:${port(collector)}`,
+  '--termination-log',
+  '',
 ];
 const commands: Record<string, string[]> = { 'node -e 0': [process.execPath, '-e', '0'] };
 for (const dir of args) commands[dir] = agent(dir);
@@ -41,14 +49,20 @@ for (const dir of args) commands[dir] = agent(dir);
 /** Runs argv under /usr/bin/time; resolves with wall ms and peak RSS MiB. */
 async function run(argv: string[]): Promise<{ wall: number; cpu: number; rss: number }> {
   const t0 = performance.now();
-  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const [code] = await once(child, 'close');
   const wall = performance.now() - t0;
   if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${stderr}`);
   const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(stderr);
-  return { wall, cpu: (Number(cpu?.[1]) + Number(cpu?.[2])) * 1000, rss: Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1]) / 1024 };
+  return {
+    wall,
+    cpu: (Number(cpu?.[1]) + Number(cpu?.[2])) * 1000,
+    rss: Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1]) / 1024,
+  };
 }
 
 const samples: Record<string, { wall: number[]; cpu: number[]; rss: number[] }> = {};
@@ -63,7 +77,8 @@ for (let i = 0; i < RUNS; i++) {
 }
 tcp.close();
 collector.close();
-if (reports !== args.length * RUNS) throw new Error(`collector stub got ${reports} reports, expected ${args.length * RUNS}`);
+if (reports !== args.length * RUNS)
+  throw new Error(`collector stub got ${reports} reports, expected ${args.length * RUNS}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const base = samples['node -e 0']!;
@@ -73,5 +88,7 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, s] of Object.entries(samples)) {
   const w = median(s.wall);
   const r = median(s.rss);
-  console.log(`| \`${name}\` | ${w.toFixed(1)} ms | ${median(s.cpu).toFixed(0)} ms | ${r.toFixed(1)} MiB | ${(w / median(base.wall)).toFixed(2)}x | ${(r / median(base.rss)).toFixed(2)}x |`);
+  console.log(
+    `| \`${name}\` | ${w.toFixed(1)} ms | ${median(s.cpu).toFixed(0)} ms | ${r.toFixed(1)} MiB | ${(w / median(base.wall)).toFixed(2)}x | ${(r / median(base.rss)).toFixed(2)}x |`,
+  );
 }

@@ -14,7 +14,14 @@ import { imageNodeFlags } from '../test/helpers/image.ts';
 
 const RUNS = Number(process.argv[2] ?? 41);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const AS_IMAGE = ['setpriv', '--reuid=65532', '--regid=65532', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
+const AS_IMAGE = [
+  'setpriv',
+  '--reuid=65532',
+  '--regid=65532',
+  '--clear-groups',
+  '--inh-caps=-all',
+  '--bounding-set=-all',
+];
 
 execFileSync(process.execPath, ['scripts/build.ts'], { cwd: ROOT, stdio: 'inherit' });
 const bed = await createTestbed();
@@ -33,9 +40,20 @@ try {
   const commands = {
     'node -e 0': [process.execPath, '-e', '0'],
     'netready wait': [
-      process.execPath, ...imageNodeFlags(), `${ROOT}dist/netready.mjs`, 'wait',
-      '--check', 'gateway', '--check', 'dns', '--check', `tcp://${SERVICES.api.v4}:443`,
-      '--collector', `http://${SERVICES.collector.v4}:9470`, '--termination-log', '',
+      process.execPath,
+      ...imageNodeFlags(),
+      `${ROOT}dist/netready.mjs`,
+      'wait',
+      '--check',
+      'gateway',
+      '--check',
+      'dns',
+      '--check',
+      `tcp://${SERVICES.api.v4}:443`,
+      '--collector',
+      `http://${SERVICES.collector.v4}:9470`,
+      '--termination-log',
+      '',
     ],
   };
   const samples: Record<string, { wall: number[]; rss: number[] }> = {};
@@ -45,7 +63,10 @@ try {
     // Interleaved, so drift in the machine's load hits both alike.
     for (const [name, argv] of Object.entries(commands)) {
       const t0 = performance.now();
-      const r = await bed.podRun(pod, ['/usr/bin/time', '-f', 'maxrss_kb=%M', ...AS_IMAGE, ...argv], { timeoutMs: 10_000, env: { PATH: process.env.PATH } });
+      const r = await bed.podRun(pod, ['/usr/bin/time', '-f', 'maxrss_kb=%M', ...AS_IMAGE, ...argv], {
+        timeoutMs: 10_000,
+        env: { PATH: process.env.PATH },
+      });
       const wall = performance.now() - t0;
       if (r.code !== 0) throw new Error(`${name} exited ${r.code}: ${r.stderr}`);
       samples[name]!.wall.push(wall);

@@ -19,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
 import { names } from '../test/e2e/testbed-host.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, 'warmup-ms': { type: 'string', default: '5000' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, 'warmup-ms': { type: 'string', default: '5000' } },
+});
 const SECONDS = Number(values.seconds);
 const WARMUP_MS = Number(values['warmup-ms']);
 if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {
@@ -50,12 +52,30 @@ interface Variant {
   readonly argv: (bundle: string) => string[];
 }
 
-const WATCH = (bundle: string, flags: string[]) => [process.execPath, ...flags, bundle, 'watch', '--listen', '127.0.0.1:9471', '--collector', `http://${SERVICES.collector.v4}:9470`];
+const WATCH = (bundle: string, flags: string[]) => [
+  process.execPath,
+  ...flags,
+  bundle,
+  'watch',
+  '--listen',
+  '127.0.0.1:9471',
+  '--collector',
+  `http://${SERVICES.collector.v4}:9470`,
+];
 const VARIANTS: Variant[] = [
   { name: 'netready watch, image flags', argv: (b) => WATCH(b, IMAGE_FLAGS) },
-  { name: 'Node floor: a 2 s timer (node -e), image flags', argv: () => [process.execPath, ...IMAGE_FLAGS, '-e', 'setInterval(() => {}, 2000)'] },
-  { name: 'netready watch, --max-semi-space-size=1 --single-threaded', argv: (b) => WATCH(b, ['--max-semi-space-size=1', '--single-threaded']) },
-  { name: 'netready watch, --jitless --max-semi-space-size=1 --single-threaded', argv: (b) => WATCH(b, ['--jitless', '--max-semi-space-size=1', '--single-threaded']) },
+  {
+    name: 'Node floor: a 2 s timer (node -e), image flags',
+    argv: () => [process.execPath, ...IMAGE_FLAGS, '-e', 'setInterval(() => {}, 2000)'],
+  },
+  {
+    name: 'netready watch, --max-semi-space-size=1 --single-threaded',
+    argv: (b) => WATCH(b, ['--max-semi-space-size=1', '--single-threaded']),
+  },
+  {
+    name: 'netready watch, --jitless --max-semi-space-size=1 --single-threaded',
+    argv: (b) => WATCH(b, ['--jitless', '--max-semi-space-size=1', '--single-threaded']),
+  },
 ];
 
 const loadBefore = loadavg();
@@ -65,12 +85,23 @@ const rows: { name: string; cpuMsPerS: number; privateDirtyMiB: number; rssMiB: 
 let child: ChildProcess | undefined;
 try {
   const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
-  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const bundle = join(bundleDir, 'netready.mjs');
   await bed.listenTcp(API, 443);
-  await bed.listenHttp(SERVICES.collector.v4, 9470, (req, res) => req.resume().on('end', () => res.writeHead(202).end()));
+  await bed.listenHttp(SERVICES.collector.v4, 9470, (req, res) =>
+    req.resume().on('end', () => res.writeHead(202).end()),
+  );
   const pod: Pod = await bed.createPod();
-  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KUBERNETES_SERVICE_HOST: API, KUBERNETES_SERVICE_PORT: '443', NETREADY_POD_NAME: 'bench', NETREADY_NODE_NAME: 'bench' };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    KUBERNETES_SERVICE_HOST: API,
+    KUBERNETES_SERVICE_PORT: '443',
+    NETREADY_POD_NAME: 'bench',
+    NETREADY_NODE_NAME: 'bench',
+  };
   for (const v of VARIANTS) {
     let output = '';
     child = bed.podExec(pod, v.argv(bundle), { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,9 +116,18 @@ try {
     const rssMiB = kib(pid, 'Rss') / 1024;
     child.kill('SIGTERM');
     await new Promise((r) => child!.once('close', r));
-    if (/network lost/.test(output)) throw new Error(`${v.name}: the pod's network was lost during the bench:\n${output}`);
-    rows.push({ name: v.name, cpuMsPerS: (end.cpu - start.cpu) / ((end.at - start.at) / 1000), privateDirtyMiB, rssMiB, rounds: Math.round((end.at - start.at) / 2000) });
-    console.error(`bench/watch: ${v.name}: ${rows.at(-1)!.cpuMsPerS.toFixed(2)} ms/s, Private_Dirty ${privateDirtyMiB.toFixed(1)} MiB`);
+    if (/network lost/.test(output))
+      throw new Error(`${v.name}: the pod's network was lost during the bench:\n${output}`);
+    rows.push({
+      name: v.name,
+      cpuMsPerS: (end.cpu - start.cpu) / ((end.at - start.at) / 1000),
+      privateDirtyMiB,
+      rssMiB,
+      rounds: Math.round((end.at - start.at) / 2000),
+    });
+    console.error(
+      `bench/watch: ${v.name}: ${rows.at(-1)!.cpuMsPerS.toFixed(2)} ms/s, Private_Dirty ${privateDirtyMiB.toFixed(1)} MiB`,
+    );
   }
 } finally {
   child?.kill('SIGKILL');
@@ -96,10 +136,14 @@ try {
 
 const lines = [
   `bench/watch: ${SECONDS} s after a ${WARMUP_MS} ms warm-up, one testbed pod, checks gateway, dns, kubernetes every 2 s, collector URL set`,
-  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), kernel ${release()}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after`,
+  `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), kernel ${release()}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} after`,
   '',
   '| process | CPU ms/s | Private_Dirty MiB | Rss MiB |',
   '| --- | --- | --- | --- |',
-  ...rows.map((r) => `| ${r.name} | ${r.cpuMsPerS.toFixed(2)} | ${r.privateDirtyMiB.toFixed(1)} | ${r.rssMiB.toFixed(1)} |`),
+  ...rows.map(
+    (r) => `| ${r.name} | ${r.cpuMsPerS.toFixed(2)} | ${r.privateDirtyMiB.toFixed(1)} | ${r.rssMiB.toFixed(1)} |`,
+  ),
 ];
 console.log(lines.join('\n'));

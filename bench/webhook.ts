@@ -32,7 +32,18 @@ try {
   const servers = {
     bare: await start([join(ROOT, 'bench/webhook-bare.ts'), files.cert, files.key], (l) => l.port),
     webhook: await start(
-      [join(ROOT, 'src/cli.ts'), 'webhook', '--listen', '127.0.0.1:0', '--image', 'registry.example/netready:0.1.0', '--tls-cert', files.cert, '--tls-key', files.key],
+      [
+        join(ROOT, 'src/cli.ts'),
+        'webhook',
+        '--listen',
+        '127.0.0.1:0',
+        '--image',
+        'registry.example/netready:0.1.0',
+        '--tls-cert',
+        files.cert,
+        '--tls-key',
+        files.key,
+      ],
       // Log level info, as in a cluster: one log line per review is part of the cost.
       (l) => (l.msg === 'webhook listening' ? l.port : undefined),
     ),
@@ -48,12 +59,17 @@ try {
   }
   const { bare, webhook } = results as Record<'bare' | 'webhook', { p50: number; p99: number; ceiling: number }>;
   rows.push('| server | p50 at 500/s | p99 at 500/s | ceiling (reviews/s) |', '| --- | --- | --- | --- |');
-  for (const [name, r] of Object.entries(results)) rows.push(`| ${name} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.ceiling.toFixed(0)} |`);
+  for (const [name, r] of Object.entries(results))
+    rows.push(`| ${name} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.ceiling.toFixed(0)} |`);
   const ratio = webhook.ceiling / bare.ceiling;
   console.log(`${cpus().length} × ${cpus()[0]?.model}; ${DURATION_S} s per phase; keep-alive TLS (ECDSA P-256)\n`);
   console.log(rows.join('\n'));
-  console.log(`\nwebhook p99 at 500/s: ${webhook.p99.toFixed(2)} ms (target ≤ ${TARGET.p99Ms} ms) ${webhook.p99 <= TARGET.p99Ms ? 'ok' : 'MISSED'}`);
-  console.log(`webhook ceiling / bare: ${ratio.toFixed(2)} (target ≥ ${TARGET.ratio}) ${ratio >= TARGET.ratio ? 'ok' : 'MISSED'}`);
+  console.log(
+    `\nwebhook p99 at 500/s: ${webhook.p99.toFixed(2)} ms (target ≤ ${TARGET.p99Ms} ms) ${webhook.p99 <= TARGET.p99Ms ? 'ok' : 'MISSED'}`,
+  );
+  console.log(
+    `webhook ceiling / bare: ${ratio.toFixed(2)} (target ≥ ${TARGET.ratio}) ${ratio >= TARGET.ratio ? 'ok' : 'MISSED'}`,
+  );
 } finally {
   for (const c of children) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
@@ -79,14 +95,24 @@ async function paced(port: number, rate: number, seconds: number): Promise<{ p50
     const from = Math.max(due, performance.now());
     inFlight.push(
       new Promise<void>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/mutate', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } }, (res) => {
-          res.resume();
-          res.once('end', () => {
-            if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
-            latencies.push(performance.now() - from);
-            resolve();
-          });
-        });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/mutate',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
+          },
+          (res) => {
+            res.resume();
+            res.once('end', () => {
+              if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+              latencies.push(performance.now() - from);
+              resolve();
+            });
+          },
+        );
         req.once('error', reject);
         req.end(BODY);
       }),

@@ -50,7 +50,13 @@ const results = await Promise.all([
     plugins: [pinoStubs, undiciStubs, builtinsWithoutFacade, separatePrograms],
   }),
   ...Object.entries(SEPARATE).map(([name, { entry }]) =>
-    build({ ...common, entryPoints: { [name]: entry }, outdir: `${outdir}/chunks`, outExtension: { '.js': '.mjs' }, plugins: [pinoStubs, builtinsWithoutFacade] }),
+    build({
+      ...common,
+      entryPoints: { [name]: entry },
+      outdir: `${outdir}/chunks`,
+      outExtension: { '.js': '.mjs' },
+      plugins: [pinoStubs, builtinsWithoutFacade],
+    }),
   ),
 ]);
 for (const result of results) {

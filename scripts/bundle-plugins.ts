@@ -14,7 +14,10 @@ const builtinFilter = new RegExp(`^(?:node:.*|(?:${bareBuiltins.map((n) => n.rep
 export const builtinsWithoutFacade: Plugin = {
   name: 'builtins-without-facade',
   setup(b) {
-    b.onResolve({ filter: builtinFilter }, (args) => ({ path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'builtin' }));
+    b.onResolve({ filter: builtinFilter }, (args) => ({
+      path: args.path.startsWith('node:') ? args.path : `node:${args.path}`,
+      namespace: 'builtin',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
       contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
       loader: 'js',
@@ -71,6 +74,9 @@ export const undiciStubs: Plugin = {
       const key = relative(lib, resolve(dirname(args.importer), args.path)).replaceAll('\\', '/');
       return key in UNDICI_STUBS ? { path: key, namespace: 'undici-stub' } : undefined;
     });
-    b.onLoad({ filter: /.*/, namespace: 'undici-stub' }, (args) => ({ contents: UNDICI_STUBS[args.path], loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'undici-stub' }, (args) => ({
+      contents: UNDICI_STUBS[args.path],
+      loader: 'js',
+    }));
   },
 };

@@ -35,7 +35,9 @@ interface Row {
 
 const missing = preflight();
 if (missing) {
-  console.error(`The demo builds real network namespaces, so it ${missing.replace('testbed prerequisites missing: ', 'needs ')}.`);
+  console.error(
+    `The demo builds real network namespaces, so it ${missing.replace('testbed prerequisites missing: ', 'needs ')}.`,
+  );
   console.error('sudo npm run demo installs them first (scripts/system-prerequisites.sh demo), on Debian or Ubuntu.');
   process.exit(1);
 }
@@ -60,7 +62,9 @@ try {
   await bed.listenTcp(SERVICES.api.v4, 443);
   collector = await startCollector(join(dataDir, 'demo.db'));
 
-  console.log(`${PODS} pods on ${Math.min(PODS, NODES.length)} nodes, each with its dataplane programmed after a random delay of up to ${MAX_DELAY_S} s;`);
+  console.log(
+    `${PODS} pods on ${Math.min(PODS, NODES.length)} nodes, each with its dataplane programmed after a random delay of up to ${MAX_DELAY_S} s;`,
+  );
   console.log(`netready wait in each, reporting to the collector at ${COLLECTOR_URL}:\n`);
   const runs = await Promise.all(Array.from({ length: PODS }, (_, i) => runPod(bed, i)));
   const stored = await getJson(`/v1/reports?namespace=demo&limit=1000`);
@@ -72,13 +76,18 @@ try {
   for (const r of rows) {
     const err = r.reported === null ? '' : `${((r.reported - r.trueDelay) * 1000).toFixed(1)} ms`;
     const reported = r.reported === null ? `exit ${r.code}` : `${r.reported.toFixed(3)} s`;
-    console.log(`| ${r.pod} | ${r.node} | ${r.trueDelay.toFixed(3)} s | ${reported} | ${err} | ${r.lagMs.toFixed(1)} ms | ${r.checks} |`);
+    console.log(
+      `| ${r.pod} | ${r.node} | ${r.trueDelay.toFixed(3)} s | ${reported} | ${err} | ${r.lagMs.toFixed(1)} ms | ${r.checks} |`,
+    );
   }
-  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+  const q = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
   const delays = rows.flatMap((r) => (r.reported === null ? [] : [r.reported]));
   const lags = rows.map((r) => r.lagMs);
   console.log(`\nreported delay: p50 ${fmt(q(delays, 50))} s, p99 ${fmt(q(delays, 99))} s`);
-  console.log(`exit lag after the dataplane was programmed: p50 ${q(lags, 50)!.toFixed(1)} ms, p99 ${q(lags, 99)!.toFixed(1)} ms`);
+  console.log(
+    `exit lag after the dataplane was programmed: p50 ${q(lags, 50)!.toFixed(1)} ms, p99 ${q(lags, 99)!.toFixed(1)} ms`,
+  );
 
   // What the dashboard shows, from the same endpoint it reads.
   const summary = await getJson('/v1/summary?since=1h');
@@ -86,7 +95,9 @@ try {
   console.log('| node | reports | timeouts | p50 | p90 | p99 | max |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const n of summary.nodes) {
-    console.log(`| ${n.node} | ${n.reports} | ${n.timeouts} | ${fmt(n.p50)} s | ${fmt(n.p90)} s | ${fmt(n.p99)} s | ${fmt(n.max)} s |`);
+    console.log(
+      `| ${n.node} | ${n.reports} | ${n.timeouts} | ${fmt(n.p50)} s | ${fmt(n.p90)} s | ${fmt(n.p99)} s | ${fmt(n.max)} s |`,
+    );
   }
   if (rows.some((r) => r.code !== 0)) exitCode = 1;
 
@@ -97,7 +108,11 @@ try {
     console.log('\nServing until Ctrl-C; everything is removed then.');
     await new Promise<void>((resolve) => {
       // The testbed's own handlers tear the network down and re-raise the signal.
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stopNow(); resolve(); });
+      for (const signal of ['SIGINT', 'SIGTERM'] as const)
+        process.once(signal, () => {
+          stopNow();
+          resolve();
+        });
     });
   }
 } catch (err) {
@@ -177,11 +192,36 @@ async function runPod(bed: Testbed, i: number): Promise<PodRun> {
   // At least 1 s: the agents start from source, several at once; a dataplane programmed before an
   // agent's first probe would make its reported delay Node's start-up time, not the network's.
   const delayMs = 1000 + Math.random() * Math.max(0, MAX_DELAY_S * 1000 - 1000);
-  const child: ChildProcess = bed.podExec(pod, [process.execPath, CLI, 'wait', '--timeout', '60s', '--termination-log', '',
-    '--check', 'gateway', '--check', 'dns', '--check', `tcp://${SERVICES.api.v4}:443`, '--collector', COLLECTOR_URL], {
-    stdio: 'ignore',
-    env: { PATH: process.env.PATH, NETREADY_POD_NAME: name, NETREADY_POD_NAMESPACE: 'demo', NETREADY_NODE_NAME: node, NETREADY_POD_IPS: pod.ipv4 },
-  });
+  const child: ChildProcess = bed.podExec(
+    pod,
+    [
+      process.execPath,
+      CLI,
+      'wait',
+      '--timeout',
+      '60s',
+      '--termination-log',
+      '',
+      '--check',
+      'gateway',
+      '--check',
+      'dns',
+      '--check',
+      `tcp://${SERVICES.api.v4}:443`,
+      '--collector',
+      COLLECTOR_URL,
+    ],
+    {
+      stdio: 'ignore',
+      env: {
+        PATH: process.env.PATH,
+        NETREADY_POD_NAME: name,
+        NETREADY_POD_NAMESPACE: 'demo',
+        NETREADY_NODE_NAME: node,
+        NETREADY_POD_IPS: pod.ipv4,
+      },
+    },
+  );
   const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
     child.once('exit', (code) => resolve({ code, at: performance.timeOrigin + performance.now() })),
   );
@@ -200,7 +240,11 @@ function toRow(run: PodRun, report: any): Row {
     trueDelay: Math.max(0, run.programmedAt - started) / 1000,
     reported: report?.outcome === 'ready' ? report.delaySeconds : null,
     lagMs: run.exitedAt - run.programmedAt,
-    checks: report ? report.checks.map((c: any) => `${c.spec.replace(/^tcp:\/\/.*/, 'tcp')} ${c.readyAfterSeconds?.toFixed(3)} s`).join(', ') : '',
+    checks: report
+      ? report.checks
+          .map((c: any) => `${c.spec.replace(/^tcp:\/\/.*/, 'tcp')} ${c.readyAfterSeconds?.toFixed(3)} s`)
+          .join(', ')
+      : '',
     code: run.code,
   };
 }

@@ -33,7 +33,8 @@ test('the bundle runs alone: version, wait --dry-run, and a real wait with a rep
   for (const chunk of readdirSync(join(alone, 'app', 'chunks')).filter((f) => f.endsWith('.mjs'))) {
     const code = readFileSync(join(alone, 'app', 'chunks', chunk), 'utf8');
     for (const gone of ['thread-stream', 'sonic-boom']) assert.ok(!code.includes(gone), `${chunk} holds ${gone}`);
-    if (chunk.startsWith('main-')) assert.ok(!code.includes('node:worker_threads'), `the agent's ${chunk} loads worker_threads`);
+    if (chunk.startsWith('main-'))
+      assert.ok(!code.includes('node:worker_threads'), `the agent's ${chunk} loads worker_threads`);
     // undici (its llhttp parser in WebAssembly) only in the agent's HTTP chunk, which the agent import()s when it needs HTTP,
     // and that without HTTP/2 or undici's non-SIMD parser copy (scripts/build.ts stubs them).
     if (chunk.startsWith('main-')) assert.ok(!code.includes('WebAssembly'), `the agent's ${chunk} holds undici`);
@@ -54,15 +55,21 @@ test('the bundle runs alone: version, wait --dry-run, and a real wait with a rep
   assert.equal(dry.code, 0, dry.stderr);
   assert.equal(JSON.parse(dry.stdout).checks[0].name, 'example.test');
 
-  const wait = await run(['wait', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', collector.url, '--termination-log', ''], {
-    argv0,
-    env: { NETREADY_POD_NAME: 'bundle-test' },
-  });
+  const wait = await run(
+    ['wait', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', collector.url, '--termination-log', ''],
+    {
+      argv0,
+      env: { NETREADY_POD_NAME: 'bundle-test' },
+    },
+  );
   assert.equal(wait.code, 0, wait.stderr);
   assert.equal(reportSchema.parse(collector.reports[0]).pod.name, 'bundle-test');
 
   // An http check and the report, both through the bundled undici.
-  const http = await run(['wait', '--check', `${collector.url}/`, '--collector', collector.url, '--termination-log', ''], { argv0 });
+  const http = await run(
+    ['wait', '--check', `${collector.url}/`, '--collector', collector.url, '--termination-log', ''],
+    { argv0 },
+  );
   assert.equal(http.code, 0, http.stderr);
   assert.equal(collector.reports.length, 2);
 

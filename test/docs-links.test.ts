@@ -19,9 +19,15 @@ function markdownFiles(dir: string): string[] {
 
 const FILES = markdownFiles(ROOT);
 
-test('the Markdown files include the README, the docs and the manifests\' and chart\'s READMEs', () => {
+test("the Markdown files include the README, the docs and the manifests' and chart's READMEs", () => {
   const names = FILES.map((f) => relative(ROOT, f));
-  for (const f of ['README.md', 'docs/architecture.md', 'docs/operators-guide.md', 'k8s/README.md', 'charts/netready/README.md']) {
+  for (const f of [
+    'README.md',
+    'docs/architecture.md',
+    'docs/operators-guide.md',
+    'k8s/README.md',
+    'charts/netready/README.md',
+  ]) {
     assert.ok(names.includes(f), f);
   }
 });
@@ -33,7 +39,10 @@ for (const file of FILES) {
       const target = path === '' ? file : join(dirname(file), decodeURIComponent(path));
       assert.ok(existsSync(target), `${link}: no ${relative(ROOT, target)}`);
       if (fragment !== undefined && statSync(target).isFile() && target.endsWith('.md')) {
-        assert.ok(anchors(readFileSync(target, 'utf8')).has(fragment), `${link}: no heading #${fragment} in ${relative(ROOT, target)}`);
+        assert.ok(
+          anchors(readFileSync(target, 'utf8')).has(fragment),
+          `${link}: no heading #${fragment} in ${relative(ROOT, target)}`,
+        );
       }
     }
   });

@@ -10,7 +10,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +67,9 @@ function snapshot(dir: string): string[] {
 function strayFiles(except: string[]): string[] {
   return ['/tmp', '/var/tmp', '/dev/shm'].flatMap((d) => {
     try {
-      return readdirSync(d).map((n) => join(d, n)).filter((p) => !except.includes(p) && lstatSync(p).uid === UID);
+      return readdirSync(d)
+        .map((n) => join(d, n))
+        .filter((p) => !except.includes(p) && lstatSync(p).uid === UID);
     } catch {
       return [];
     }
@@ -75,132 +88,197 @@ function lockDown(path: string): void {
   }
 }
 
-test('the image: the bundle alone, read-only, as uid 65532 — wait, collector and webhook each do their job', { timeout: 90_000 }, async (t) => {
-  assert.ok(isRoot, 'this test must run as root (it switches to uid 65532): sudo npm test');
-  const root = mkdtempSync(join(tmpdir(), 'netready-image-'));
-  chmodSync(root, 0o755);
-  const children: ChildProcess[] = [];
-  const target = await startTcpListener();
-  t.after(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await target.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+test(
+  'the image: the bundle alone, read-only, as uid 65532 — wait, collector and webhook each do their job',
+  { timeout: 90_000 },
+  async (t) => {
+    assert.ok(isRoot, 'this test must run as root (it switches to uid 65532): sudo npm test');
+    const root = mkdtempSync(join(tmpdir(), 'netready-image-'));
+    chmodSync(root, 0o755);
+    const children: ChildProcess[] = [];
+    const target = await startTcpListener();
+    t.after(async () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await target.close();
+      rmSync(root, { recursive: true, force: true });
+    });
 
-  // The build stage, then `COPY --from=build --chown=0:0 /src/dist /app`.
-  execFileSync(process.execPath, ['scripts/build.ts', join(root, 'build', 'dist')], { cwd: ROOT, stdio: 'pipe', timeout: 60_000 });
-  const app = join(root, 'app');
-  cpSync(join(root, 'build', 'dist'), app, { recursive: true });
-  rmSync(join(root, 'build'), { recursive: true });
-  // The runtime's Node, copied: the repository may not be readable by uid 65532.
-  const nodeDir = join(root, 'nodejs');
-  mkdirSync(nodeDir);
-  copyFileSync(process.execPath, join(nodeDir, 'node'));
-  lockDown(app);
-  lockDown(nodeDir);
-  chmodSync(join(nodeDir, 'node'), 0o555);
-  // The collector's volume (emptyDir or PVC), writable by the runtime user only.
-  const volume = join(root, 'data');
-  mkdirSync(volume, { mode: 0o700 });
-  chownSync(volume, UID, GID);
-  // Where `netready certs` writes; then made read-only, as a mounted Secret is.
-  const certs = join(root, 'certs');
-  mkdirSync(certs, { mode: 0o700 });
-  chownSync(certs, UID, GID);
+    // The build stage, then `COPY --from=build --chown=0:0 /src/dist /app`.
+    execFileSync(process.execPath, ['scripts/build.ts', join(root, 'build', 'dist')], {
+      cwd: ROOT,
+      stdio: 'pipe',
+      timeout: 60_000,
+    });
+    const app = join(root, 'app');
+    cpSync(join(root, 'build', 'dist'), app, { recursive: true });
+    rmSync(join(root, 'build'), { recursive: true });
+    // The runtime's Node, copied: the repository may not be readable by uid 65532.
+    const nodeDir = join(root, 'nodejs');
+    mkdirSync(nodeDir);
+    copyFileSync(process.execPath, join(nodeDir, 'node'));
+    lockDown(app);
+    lockDown(nodeDir);
+    chmodSync(join(nodeDir, 'node'), 0o555);
+    // The collector's volume (emptyDir or PVC), writable by the runtime user only.
+    const volume = join(root, 'data');
+    mkdirSync(volume, { mode: 0o700 });
+    chownSync(volume, UID, GID);
+    // Where `netready certs` writes; then made read-only, as a mounted Secret is.
+    const certs = join(root, 'certs');
+    mkdirSync(certs, { mode: 0o700 });
+    chownSync(certs, UID, GID);
 
-  const node = join(nodeDir, 'node');
-  const entry = join(app, 'netready.mjs');
-  const start = (args: string[]): Proc => {
-    const child = spawn(node, [...imageNodeFlags(), entry, ...args], { uid: UID, gid: GID, cwd: '/', env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    const logs = () => parseLogLines(stdout);
-    const line = (msg: string, timeoutMs = 10_000) =>
-      new Promise<Record<string, any>>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)), timeoutMs);
-        const check = () => {
-          const found = logs().find((l) => l.msg === msg);
-          if (found) {
-            clearTimeout(timer);
-            child.stdout!.off('data', check);
-            resolve(found);
-          }
-        };
-        child.stdout!.on('data', check);
-        void exited.then(({ code, signal }) => {
-          clearTimeout(timer);
-          reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
-        });
-        check();
+    const node = join(nodeDir, 'node');
+    const entry = join(app, 'netready.mjs');
+    const start = (args: string[]): Proc => {
+      const child = spawn(node, [...imageNodeFlags(), entry, ...args], {
+        uid: UID,
+        gid: GID,
+        cwd: '/',
+        env: ENV,
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-    return { child, stdout: () => stdout, stderr: () => stderr, exited, line };
-  };
+      children.push(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('close', (code, signal) => resolve({ code, signal })),
+      );
+      const logs = () => parseLogLines(stdout);
+      const line = (msg: string, timeoutMs = 10_000) =>
+        new Promise<Record<string, any>>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)),
+            timeoutMs,
+          );
+          const check = () => {
+            const found = logs().find((l) => l.msg === msg);
+            if (found) {
+              clearTimeout(timer);
+              child.stdout!.off('data', check);
+              resolve(found);
+            }
+          };
+          child.stdout!.on('data', check);
+          void exited.then(({ code, signal }) => {
+            clearTimeout(timer);
+            reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
+          });
+          check();
+        });
+      return { child, stdout: () => stdout, stderr: () => stderr, exited, line };
+    };
 
-  const before = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
-  const strayBefore = strayFiles([]);
+    const before = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
+    const strayBefore = strayFiles([]);
 
-  // collector: its store on the volume (`--data-dir`, as the manifests mount it).
-  const collector = start(['collector', '--listen', '127.0.0.1:0', '--data-dir', volume]);
-  const { port } = await collector.line('collector listening');
-  const url = `http://127.0.0.1:${port}`;
-  assert.equal((await postReport(url, makeReport(1, { node: 'image-node-a' }))).status, 202);
+    // collector: its store on the volume (`--data-dir`, as the manifests mount it).
+    const collector = start(['collector', '--listen', '127.0.0.1:0', '--data-dir', volume]);
+    const { port } = await collector.line('collector listening');
+    const url = `http://127.0.0.1:${port}`;
+    assert.equal((await postReport(url, makeReport(1, { node: 'image-node-a' }))).status, 202);
 
-  // wait: a real probe, reporting to that collector, exit 0.
-  const wait = start(['wait', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--termination-log', '', '--timeout', '20s']);
-  const waited = await wait.exited;
-  assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
-  assert.ok(target.accepted >= 1);
+    // wait: a real probe, reporting to that collector, exit 0.
+    const wait = start([
+      'wait',
+      '--check',
+      `tcp://127.0.0.1:${target.port}`,
+      '--collector',
+      url,
+      '--termination-log',
+      '',
+      '--timeout',
+      '20s',
+    ]);
+    const waited = await wait.exited;
+    assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
+    assert.ok(target.accepted >= 1);
 
-  const metrics = await send(url, { path: '/metrics' });
-  assert.equal(metrics.status, 200);
-  assert.equal(samples(metrics.text, 'netready_reports_total')[0]?.value, 2);
-  const counts = samples(metrics.text, 'netready_ready_delay_seconds_count');
-  assert.deepEqual(counts.find((s) => s.labels.node === 'image-node-a')?.labels, { node: 'image-node-a', outcome: 'ready' });
-  assert.ok(readdirSync(volume).some((f) => f.endsWith('.db')), `store in the volume: ${readdirSync(volume).join(', ')}`);
+    const metrics = await send(url, { path: '/metrics' });
+    assert.equal(metrics.status, 200);
+    assert.equal(samples(metrics.text, 'netready_reports_total')[0]?.value, 2);
+    const counts = samples(metrics.text, 'netready_ready_delay_seconds_count');
+    assert.deepEqual(counts.find((s) => s.labels.node === 'image-node-a')?.labels, {
+      node: 'image-node-a',
+      outcome: 'ready',
+    });
+    assert.ok(
+      readdirSync(volume).some((f) => f.endsWith('.db')),
+      `store in the volume: ${readdirSync(volume).join(', ')}`,
+    );
 
-  collector.child.kill('SIGTERM');
-  assert.deepEqual(await collector.exited, { code: 0, signal: null }, collector.stderr());
+    collector.child.kill('SIGTERM');
+    assert.deepEqual(await collector.exited, { code: 0, signal: null }, collector.stderr());
 
-  // certs from the same bundle, then the webhook serving them.
-  const made = start(['certs', '--service', 'netready-webhook', '--namespace', 'netready-system', '--out', join(certs, 'out')]);
-  assert.equal((await made.exited).code, 0, made.stderr());
-  lockDown(certs);
-  const webhook = start(['webhook', '--listen', '127.0.0.1:0', '--image', 'registry.example/netready:0.1.0',
-    '--tls-cert', join(certs, 'out', 'tls.crt'), '--tls-key', join(certs, 'out', 'tls.key')]);
-  const hook = await webhook.line('webhook listening');
-  const review = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/admission/deployment-pod.json'), 'utf8'));
-  const answer = await postReview(hook.port, readFileSync(join(certs, 'out', 'ca.crt'), 'utf8'), review);
-  assert.equal(answer.status, 200);
-  const response = JSON.parse(answer.text).response;
-  assert.equal(response.uid, review.request.uid);
-  assert.equal(response.allowed, true);
-  assert.equal(response.patchType, 'JSONPatch');
-  const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Array<{ op: string; path: string; value?: any }>;
-  const init = ops.find((o) => o.path.startsWith('/spec/initContainers'));
-  const container = Array.isArray(init?.value) ? init.value[0] : init?.value;
-  assert.equal(container?.name, 'netready-wait');
-  assert.equal(container?.image, 'registry.example/netready:0.1.0');
+    // certs from the same bundle, then the webhook serving them.
+    const made = start([
+      'certs',
+      '--service',
+      'netready-webhook',
+      '--namespace',
+      'netready-system',
+      '--out',
+      join(certs, 'out'),
+    ]);
+    assert.equal((await made.exited).code, 0, made.stderr());
+    lockDown(certs);
+    const webhook = start([
+      'webhook',
+      '--listen',
+      '127.0.0.1:0',
+      '--image',
+      'registry.example/netready:0.1.0',
+      '--tls-cert',
+      join(certs, 'out', 'tls.crt'),
+      '--tls-key',
+      join(certs, 'out', 'tls.key'),
+    ]);
+    const hook = await webhook.line('webhook listening');
+    const review = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/admission/deployment-pod.json'), 'utf8'));
+    const answer = await postReview(hook.port, readFileSync(join(certs, 'out', 'ca.crt'), 'utf8'), review);
+    assert.equal(answer.status, 200);
+    const response = JSON.parse(answer.text).response;
+    assert.equal(response.uid, review.request.uid);
+    assert.equal(response.allowed, true);
+    assert.equal(response.patchType, 'JSONPatch');
+    const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Array<{
+      op: string;
+      path: string;
+      value?: any;
+    }>;
+    const init = ops.find((o) => o.path.startsWith('/spec/initContainers'));
+    const container = Array.isArray(init?.value) ? init.value[0] : init?.value;
+    assert.equal(container?.name, 'netready-wait');
+    assert.equal(container?.image, 'registry.example/netready:0.1.0');
 
-  webhook.child.kill('SIGTERM');
-  assert.deepEqual(await webhook.exited, { code: 0, signal: null }, webhook.stderr());
+    webhook.child.kill('SIGTERM');
+    assert.deepEqual(await webhook.exited, { code: 0, signal: null }, webhook.stderr());
 
-  // Nothing written outside the volume (and the certs `netready certs` was asked to write).
-  const after = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
-  assert.deepEqual(after, before);
-  assert.deepEqual(strayFiles([]), strayBefore);
-});
+    // Nothing written outside the volume (and the certs `netready certs` was asked to write).
+    const after = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
+    assert.deepEqual(after, before);
+    assert.deepEqual(strayFiles([]), strayBefore);
+  },
+);
 
 /** POSTs an AdmissionReview to https://127.0.0.1:port/mutate, trusting only `ca`, under the Service's name. */
 function postReview(port: number, ca: string, review: unknown): Promise<{ status: number; text: string }> {
   const body = Buffer.from(JSON.stringify(review));
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port, method: 'POST', path: '/mutate', ca: [ca], servername: 'netready-webhook.netready-system.svc', agent: false, timeout: 5_000,
-        headers: { 'content-type': 'application/json', 'content-length': body.length } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/mutate',
+        ca: [ca],
+        servername: 'netready-webhook.netready-system.svc',
+        agent: false,
+        timeout: 5_000,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

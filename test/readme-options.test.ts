@@ -32,7 +32,9 @@ const PROGRAMS: { heading: string; table: Readonly<Record<string, OptionDef>> }[
 
 for (const { heading, table } of PROGRAMS) {
   test(`README ${heading}: a table row for every option, with its variable and maximum`, () => {
-    const rows = section(heading).split('\n').filter((l) => l.startsWith('| `--'));
+    const rows = section(heading)
+      .split('\n')
+      .filter((l) => l.startsWith('| `--'));
     for (const [name, def] of Object.entries(table)) {
       if (name === 'help') continue;
       const row = rows.find((r) => new RegExp(`\`--${name}[ \`]`).test(r.split(' | ')[0]!));
@@ -43,8 +45,9 @@ for (const { heading, table } of PROGRAMS) {
   });
 }
 
-test('README: the agent\'s downward-API variables', () => {
-  for (const env of Object.values(IDENTITY_ENV)) assert.ok(section('## `netready wait`').includes(env), `README mentions ${env}`);
+test("README: the agent's downward-API variables", () => {
+  for (const env of Object.values(IDENTITY_ENV))
+    assert.ok(section('## `netready wait`').includes(env), `README mentions ${env}`);
 });
 
 test('every duration option of every program has a documented maximum', () => {

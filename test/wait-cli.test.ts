@@ -25,7 +25,14 @@ test('no command prints usage and exits 2; unknown command names it', async () =
 test('wait --help lists every option with its environment variable', async () => {
   const r = await run(['wait', '--help']);
   assert.equal(r.code, 0);
-  for (const text of ['--check SPEC', 'NETREADY_CHECKS', '--timeout DURATION', 'NETREADY_COLLECTOR_URL', '--settle', '--dry-run']) {
+  for (const text of [
+    '--check SPEC',
+    'NETREADY_CHECKS',
+    '--timeout DURATION',
+    'NETREADY_COLLECTOR_URL',
+    '--settle',
+    '--dry-run',
+  ]) {
     assert.ok(r.stdout.includes(text), `help mentions ${text}`);
   }
 });
@@ -38,7 +45,9 @@ test('--dry-run prints the resolved configuration and probes nothing', async (t)
   });
   assert.equal(r.code, 0);
   const config = JSON.parse(r.stdout);
-  assert.deepEqual(config.checks, [{ kind: 'tcp', spec: `tcp://127.0.0.1:${listener.port}`, host: '127.0.0.1', port: listener.port }]);
+  assert.deepEqual(config.checks, [
+    { kind: 'tcp', spec: `tcp://127.0.0.1:${listener.port}`, host: '127.0.0.1', port: listener.port },
+  ]);
   assert.equal(config.timeoutMs, 90_000);
   assert.equal(config.onTimeout, 'continue');
   assert.deepEqual(config.pod.ips, ['198.51.100.7', '2001:db8::7']);
@@ -65,7 +74,11 @@ test('bad configuration exits 2, names the option and the value, and probes noth
     { args: ['--http-status', '200-1000'], message: /--http-status "200-1000"/ },
     { args: [], env: { NETREADY_TIMEOUT: 'soon' }, message: /NETREADY_TIMEOUT "soon"/ },
     { args: [], env: { NETREADY_ADMITTED_AT: 'yesterday' }, message: /NETREADY_ADMITTED_AT "yesterday"/ },
-    { args: [], env: { NETREADY_POD_IPS: '198.51.100.7,banana' }, message: /NETREADY_POD_IPS .*"banana" is not an IP address/ },
+    {
+      args: [],
+      env: { NETREADY_POD_IPS: '198.51.100.7,banana' },
+      message: /NETREADY_POD_IPS .*"banana" is not an IP address/,
+    },
     { args: ['--check', 'kubernetes'], message: /"kubernetes" needs KUBERNETES_SERVICE_HOST/ },
   ];
   for (const c of cases) {
@@ -84,14 +97,21 @@ test('flags win over environment variables', async () => {
   assert.equal(r.code, 0);
   const config = JSON.parse(r.stdout);
   assert.equal(config.timeoutMs, 7000);
-  assert.deepEqual(config.checks.map((c: { spec: string }) => c.spec), ['dns:flag.example.']);
+  assert.deepEqual(
+    config.checks.map((c: { spec: string }) => c.spec),
+    ['dns:flag.example.'],
+  );
 });
 
 test('default checks: gateway and dns, plus kubernetes when the service variables are set', async () => {
   const plain = JSON.parse((await runWait(['--dry-run'])).stdout);
-  assert.deepEqual(plain.checks.map((c: { spec: string }) => c.spec), ['gateway', 'dns']);
+  assert.deepEqual(
+    plain.checks.map((c: { spec: string }) => c.spec),
+    ['gateway', 'dns'],
+  );
   const inCluster = JSON.parse(
-    (await runWait(['--dry-run'], { env: { KUBERNETES_SERVICE_HOST: '2001:db8::1', KUBERNETES_SERVICE_PORT: '443' } })).stdout,
+    (await runWait(['--dry-run'], { env: { KUBERNETES_SERVICE_HOST: '2001:db8::1', KUBERNETES_SERVICE_PORT: '443' } }))
+      .stdout,
   );
   assert.deepEqual(inCluster.checks.at(-1), { kind: 'tcp', spec: 'kubernetes', host: '2001:db8::1', port: 443 });
 });

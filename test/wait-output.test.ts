@@ -5,7 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTerminationLog } from '../src/agent/termination-log.ts';
@@ -22,13 +32,24 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 /** Runs `netready wait args` with stdout on `stdout` ('close' = a pipe whose reader is gone at once); resolves with its exit code. */
-function waitWithStdout(args: string[], stdout: number | 'close'): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, 'wait', ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', stdout === 'close' ? 'pipe' : stdout, 'pipe'] });
+function waitWithStdout(
+  args: string[],
+  stdout: number | 'close',
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'wait', ...args], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', stdout === 'close' ? 'pipe' : stdout, 'pipe'],
+  });
   if (stdout === 'close') child.stdout!.destroy();
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const killer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
-  return new Promise((resolve) => child.once('close', (code, signal) => (clearTimeout(killer), resolve({ code, signal, stderr }))));
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stderr });
+    }),
+  );
 }
 
 for (const target of ['a pipe whose reader is gone (EPIPE)', 'a full device (ENOSPC, /dev/full)']) {
@@ -37,9 +58,15 @@ for (const target of ['a pipe whose reader is gone (EPIPE)', 'a full device (ENO
     t.after(() => listener.close());
     const dead = await freePort();
     const stdout = () => (target.includes('EPIPE') ? 'close' : openSync('/dev/full', 'w'));
-    const ready = await waitWithStdout(['--termination-log', '', '--check', `tcp://127.0.0.1:${listener.port}`], stdout());
+    const ready = await waitWithStdout(
+      ['--termination-log', '', '--check', `tcp://127.0.0.1:${listener.port}`],
+      stdout(),
+    );
     assert.deepEqual([ready.code, ready.signal], [0, null], ready.stderr);
-    const timeout = await waitWithStdout(['--termination-log', '', '--check', `tcp://127.0.0.1:${dead}`, '--timeout', '300ms'], stdout());
+    const timeout = await waitWithStdout(
+      ['--termination-log', '', '--check', `tcp://127.0.0.1:${dead}`, '--timeout', '300ms'],
+      stdout(),
+    );
     assert.deepEqual([timeout.code, timeout.signal], [1, null], timeout.stderr);
     assert.equal(ready.stderr, '', 'nothing about the failed writes on stderr either');
   });
@@ -59,7 +86,9 @@ test('a FIFO as --termination-log: the agent neither blocks nor writes to it, ex
   const listener = await startTcpListener();
   t.after(() => listener.close());
   const start = Date.now();
-  const r = await runWait(['--termination-log', fifo, '--check', `tcp://127.0.0.1:${listener.port}`], { onSpawn: (c) => setTimeout(() => c.kill('SIGKILL'), HANG_MS).unref() });
+  const r = await runWait(['--termination-log', fifo, '--check', `tcp://127.0.0.1:${listener.port}`], {
+    onSpawn: (c) => setTimeout(() => c.kill('SIGKILL'), HANG_MS).unref(),
+  });
   assert.deepEqual([r.code, r.signal], [0, null], `${Date.now() - start} ms; ${r.stderr}`);
   const warning = r.logs.find((l) => l.msg?.startsWith('termination log not written'));
   assert.equal(warning?.level, 'warn', JSON.stringify(r.logs));
@@ -87,7 +116,10 @@ test('writeTerminationLog: regular files and character devices only, never block
   // A reader: the open succeeds, and the kind of file still says no.
   const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    assert.deepEqual(writeTerminationLog(fifo, 'x'), { written: false, reason: 'not a regular file or character device' });
+    assert.deepEqual(writeTerminationLog(fifo, 'x'), {
+      written: false,
+      reason: 'not a regular file or character device',
+    });
     // Nothing to read: 0 bytes (the agent's end was opened and closed) or EAGAIN.
     let read = 0;
     try {

@@ -23,10 +23,26 @@ test('a listener that starts late: exit 0 and the reported delay covers the wait
   });
   const dir = mkdtempSync(join(tmpdir(), 'netready-'));
   let waiting!: Promise<void>;
-  const agent = runWait(['--check', `tcp://127.0.0.1:${port}`, '--collector', collector.url, '--termination-log', join(dir, 'termination-log')], {
-    env: { NETREADY_POD_NAME: 'web-7d4f9', NETREADY_POD_NAMESPACE: 'shop', NETREADY_POD_UID: '0c2f7a9e-1b7c-4f4e-9a57-8d1c2b3a4f5e', NETREADY_NODE_NAME: 'node-a', NETREADY_POD_IPS: '198.51.100.7' },
-    onSpawn: (child) => (waiting = logLineSeen(child, 'waiting for the pod network')),
-  });
+  const agent = runWait(
+    [
+      '--check',
+      `tcp://127.0.0.1:${port}`,
+      '--collector',
+      collector.url,
+      '--termination-log',
+      join(dir, 'termination-log'),
+    ],
+    {
+      env: {
+        NETREADY_POD_NAME: 'web-7d4f9',
+        NETREADY_POD_NAMESPACE: 'shop',
+        NETREADY_POD_UID: '0c2f7a9e-1b7c-4f4e-9a57-8d1c2b3a4f5e',
+        NETREADY_NODE_NAME: 'node-a',
+        NETREADY_POD_IPS: '198.51.100.7',
+      },
+      onSpawn: (child) => (waiting = logLineSeen(child, 'waiting for the pod network')),
+    },
+  );
   // From the agent's first look, not its spawn: a from-source start-up on a busy machine can take
   // longer than the 1.5 s, and a listener already up at the first look is a 0 s wait.
   await waiting;
@@ -39,11 +55,20 @@ test('a listener that starts late: exit 0 and the reported delay covers the wait
   assert.equal(collector.reports.length, 1);
   const report: Report = reportSchema.parse(collector.reports[0]);
   assert.equal(report.outcome, 'ready');
-  assert.deepEqual(report.pod, { name: 'web-7d4f9', namespace: 'shop', uid: '0c2f7a9e-1b7c-4f4e-9a57-8d1c2b3a4f5e', node: 'node-a', ips: ['198.51.100.7'] });
+  assert.deepEqual(report.pod, {
+    name: 'web-7d4f9',
+    namespace: 'shop',
+    uid: '0c2f7a9e-1b7c-4f4e-9a57-8d1c2b3a4f5e',
+    node: 'node-a',
+    ips: ['198.51.100.7'],
+  });
   const readyAt = Date.parse(report.readyAt!);
   // Ground truth: the listener came up at listenedAt. The estimate may sit up
   // to half an attempt interval before it; generous bounds, this is no benchmark.
-  assert.ok(readyAt >= listenedAt - 100 && readyAt <= listenedAt + 1000, `readyAt ${readyAt - listenedAt} ms from the listener start`);
+  assert.ok(
+    readyAt >= listenedAt - 100 && readyAt <= listenedAt + 1000,
+    `readyAt ${readyAt - listenedAt} ms from the listener start`,
+  );
   assert.ok(report.delaySeconds >= 1.4, `delay ${report.delaySeconds} covers the 1.5 s wait`);
   assert.equal(Date.parse(report.startedAt) + report.delaySeconds * 1000, readyAt);
   const [check] = report.checks;
@@ -51,7 +76,10 @@ test('a listener that starts late: exit 0 and the reported delay covers the wait
   assert.ok(check!.attempts > 10, `staggered attempts: ${check!.attempts}`);
   assert.ok(check!.errors.refused! > 0, 'refusals counted');
   assert.ok(listener.accepted >= 1);
-  assert.match(readFileSync(join(dir, 'termination-log'), 'utf8'), /^network ready after \d+\.\d{3} s \(tcp:\/\/127\.0\.0\.1:\d+ \d+\.\d{3} s\)\n$/);
+  assert.match(
+    readFileSync(join(dir, 'termination-log'), 'utf8'),
+    /^network ready after \d+\.\d{3} s \(tcp:\/\/127\.0\.0\.1:\d+ \d+\.\d{3} s\)\n$/,
+  );
   assert.ok(readyLine(r.logs), 'a ready log line');
 });
 
@@ -78,7 +106,16 @@ test('--on-timeout continue: exit 0 at the deadline, outcome still reported as t
   const collector = await startCollectorStub();
   t.after(() => collector.close());
   const port = await freePort();
-  const r = await runWait(['--check', `tcp://127.0.0.1:${port}`, '--timeout', '500ms', '--on-timeout', 'continue', '--collector', collector.url]);
+  const r = await runWait([
+    '--check',
+    `tcp://127.0.0.1:${port}`,
+    '--timeout',
+    '500ms',
+    '--on-timeout',
+    'continue',
+    '--collector',
+    collector.url,
+  ]);
   assert.equal(r.code, 0);
   assert.equal(reportSchema.parse(collector.reports[0]).outcome, 'timeout');
 });
@@ -88,10 +125,20 @@ test('every check must pass, not any', async (t) => {
   t.after(() => up.close());
   const down = await freePort();
   // --timeout counts from the process start: 3 s leaves a slow start-up from source time for attempts to come back.
-  const r = await runWait(['--check', `tcp://127.0.0.1:${up.port}`, '--check', `tcp://127.0.0.1:${down}`, '--timeout', '3s']);
+  const r = await runWait([
+    '--check',
+    `tcp://127.0.0.1:${up.port}`,
+    '--check',
+    `tcp://127.0.0.1:${down}`,
+    '--timeout',
+    '3s',
+  ]);
   assert.equal(r.code, 1);
   const failure = r.logs.find((l) => l.level === 'error');
-  assert.deepEqual(failure?.failing.map((f: { spec: string }) => f.spec), [`tcp://127.0.0.1:${down}`]);
+  assert.deepEqual(
+    failure?.failing.map((f: { spec: string }) => f.spec),
+    [`tcp://127.0.0.1:${down}`],
+  );
 });
 
 test('http: any response passes by default; --http-status narrows it', async (t) => {
@@ -158,9 +205,31 @@ test('https: a certificate the agent cannot verify fails the check with class tl
   const { execFileSync } = await import('node:child_process');
   const { createServer } = await import('node:https');
   const dir = mkdtempSync(join(tmpdir(), 'netready-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const server = createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (_req, res) => res.end('ok'),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as { port: number }).port;

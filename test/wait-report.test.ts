@@ -16,8 +16,19 @@ test('collector down, hanging or failing: exit code unchanged, within the report
   });
   const down = `http://127.0.0.1:${await freePort()}`;
   const budgetMs = 800;
-  for (const [name, url] of [['down', down], ['hanging', hanging.url], ['failing', failing.url]] as const) {
-    const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--report-budget', `${budgetMs}ms`]);
+  for (const [name, url] of [
+    ['down', down],
+    ['hanging', hanging.url],
+    ['failing', failing.url],
+  ] as const) {
+    const r = await runWait([
+      '--check',
+      `tcp://127.0.0.1:${target.port}`,
+      '--collector',
+      url,
+      '--report-budget',
+      `${budgetMs}ms`,
+    ]);
     assert.equal(r.code, 0, `${name}: exit code`);
     const ready = r.logs.find((l) => l.msg?.startsWith('network ready'));
     const warning = r.logs.find((l) => l.msg?.startsWith('report not delivered'));
@@ -52,7 +63,16 @@ test('a 4xx is not retried: the collector will not take the report', async (t) =
 });
 
 test('a timeout is reported too, and exit 1 stays exit 1 when the collector is down', async () => {
-  const r = await runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '300ms', '--collector', `http://127.0.0.1:${await freePort()}`, '--report-budget', '300ms']);
+  const r = await runWait([
+    '--check',
+    `tcp://127.0.0.1:${await freePort()}`,
+    '--timeout',
+    '300ms',
+    '--collector',
+    `http://127.0.0.1:${await freePort()}`,
+    '--report-budget',
+    '300ms',
+  ]);
   assert.equal(r.code, 1);
   assert.ok(r.logs.some((l) => l.msg?.startsWith('report not delivered')));
 });
@@ -78,7 +98,9 @@ test('--collector-token-file: the token goes in the Authorization header, is red
   writeFileSync(join(dir, 'token'), 's3cret\n');
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
-  const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], { env: { NETREADY_COLLECTOR_TOKEN_FILE: join(dir, 'token') } });
+  const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], {
+    env: { NETREADY_COLLECTOR_TOKEN_FILE: join(dir, 'token') },
+  });
   assert.equal(r.code, 0);
   assert.deepEqual(seen, ['Bearer s3cret']);
   assert.ok(r.logs.some((l) => l.msg === 'report delivered'));
@@ -102,9 +124,19 @@ test("the collector's name resolves through the checks' DNS client (--dns-server
     await dns.close();
   });
   const url = collector.url.replace('127.0.0.1', 'collector.example.test.');
-  const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--dns-server', dns.server]);
+  const r = await runWait([
+    '--check',
+    `tcp://127.0.0.1:${target.port}`,
+    '--collector',
+    url,
+    '--dns-server',
+    dns.server,
+  ]);
   assert.equal(r.code, 0);
-  assert.ok(r.logs.some((l) => l.msg === 'report delivered'), r.stdout);
+  assert.ok(
+    r.logs.some((l) => l.msg === 'report delivered'),
+    r.stdout,
+  );
   assert.equal(collector.reports.length, 1);
   assert.ok(dns.queries >= 1, 'the name was asked of the configured server');
 });
@@ -123,8 +155,14 @@ test("a collector name that DNS never answers: the report budget holds, the chec
   });
   const budgetMs = 800;
   const r = await runWait([
-    '--check', `tcp://127.0.0.1:${target.port}`, '--collector', 'http://collector.example.test.:9470',
-    '--dns-server', `127.0.0.1:${silent.address().port}`, '--report-budget', `${budgetMs}ms`,
+    '--check',
+    `tcp://127.0.0.1:${target.port}`,
+    '--collector',
+    'http://collector.example.test.:9470',
+    '--dns-server',
+    `127.0.0.1:${silent.address().port}`,
+    '--report-budget',
+    `${budgetMs}ms`,
   ]);
   assert.equal(r.code, 0);
   const warning = r.logs.find((l) => l.msg?.startsWith('report not delivered'));

@@ -5,7 +5,10 @@ import { runWait } from './helpers/agent.ts';
 import type { ChildProcess } from 'node:child_process';
 import { freePort, startTcpListener } from './helpers/servers.ts';
 
-for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
   test(`${signal} while waiting exits ${code} promptly`, async () => {
     let signalledAt = 0;
     const r = await runWait(['--check', `tcp://127.0.0.1:${await freePort()}`], {
@@ -25,7 +28,10 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   });
 }
 
-for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
   test(`${signal} while the report is being delivered exits ${code} at once, not at the end of the budget`, async (t) => {
     const { createServer } = await import('node:http');
     const target = await startTcpListener();
@@ -44,12 +50,18 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       await new Promise<void>((r) => collector.close(() => r()));
     });
     const url = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
-    const r = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--report-budget', '1m'], {
-      onSpawn: (c) => void (child = c),
-    });
+    const r = await runWait(
+      ['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--report-budget', '1m'],
+      {
+        onSpawn: (c) => void (child = c),
+      },
+    );
     // Before the fix: exit 0 once the minute of budget was used up.
     assert.equal(r.code, code, r.stdout);
     assert.equal(requests, 1);
-    assert.ok(r.logs.some((l) => l.level === 'warn' && l.msg === `${signal} while delivering the report; exiting`), r.stdout);
+    assert.ok(
+      r.logs.some((l) => l.level === 'warn' && l.msg === `${signal} while delivering the report; exiting`),
+      r.stdout,
+    );
   });
 }

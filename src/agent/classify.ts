@@ -34,7 +34,8 @@ export function classifyError(err: unknown): string {
     const cls = BY_CODE[code];
     if (cls) return cls;
     if (/^HTTP_\d{3}$/.test(code)) return code.toLowerCase();
-    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_TLS)/.test(code)) return 'tls';
+    if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|ERR_TLS)/.test(code))
+      return 'tls';
   }
   return 'other';
 }

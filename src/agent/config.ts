@@ -61,9 +61,14 @@ function isDnsServer(s: string): boolean {
   return isIP(s) === 6;
 }
 
-export const dnsServer = z.string().check(
-  z.refine(isDnsServer, 'expected an IP address with an optional port, e.g. 192.0.2.10, 192.0.2.10:5353 or [2001:db8::1]:53'),
-);
+export const dnsServer = z
+  .string()
+  .check(
+    z.refine(
+      isDnsServer,
+      'expected an IP address with an optional port, e.g. 192.0.2.10, 192.0.2.10:5353 or [2001:db8::1]:53',
+    ),
+  );
 
 export const collectorUrl = parsed((s) => {
   if (s === '') return null;
@@ -71,7 +76,8 @@ export const collectorUrl = parsed((s) => {
   try {
     url = new URL(s);
   } catch {}
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new OptionError('expected an http:// or https:// URL');
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new OptionError('expected an http:// or https:// URL');
   if (url.search || url.hash) throw new OptionError('must not have a query or fragment');
   if (url.username || url.password) throw new OptionError('must not carry credentials');
   return url.href.replace(/\/+$/, '');
@@ -116,9 +122,15 @@ const configSchema = z.object({
   nodeName: identity,
   podIps: ipList,
   // Empty when the pod lacks the webhook's annotation (the downward API gives ""): not an error.
-  admittedAt: z.union([z.literal(''), z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-11-25T10:00:00.000Z' })], {
-    error: 'expected an RFC 3339 time such as 2026-11-25T10:00:00.000Z',
-  }),
+  admittedAt: z.union(
+    [
+      z.literal(''),
+      z.iso.datetime({ offset: true, error: 'expected an RFC 3339 time such as 2026-11-25T10:00:00.000Z' }),
+    ],
+    {
+      error: 'expected an RFC 3339 time such as 2026-11-25T10:00:00.000Z',
+    },
+  ),
 });
 
 export interface WaitConfig {
@@ -140,7 +152,13 @@ export interface WaitConfig {
   readonly terminationLog: string | null;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly dryRun: boolean;
-  readonly pod: { readonly name: string; readonly namespace: string; readonly uid: string; readonly node: string; readonly ips: readonly string[] };
+  readonly pod: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly uid: string;
+    readonly node: string;
+    readonly ips: readonly string[];
+  };
   readonly admittedAt: string | null;
 }
 
@@ -201,7 +219,9 @@ export function readToken(path: string | undefined, source: string): string | nu
 }
 
 export function defaultChecks(env: Env): string[] {
-  return env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT ? ['gateway', 'dns', 'kubernetes'] : ['gateway', 'dns'];
+  return env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT
+    ? ['gateway', 'dns', 'kubernetes']
+    : ['gateway', 'dns'];
 }
 
 export function deepFreeze<T>(value: T): T {

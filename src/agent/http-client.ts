@@ -79,6 +79,15 @@ export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> 
       onResponseEnd: answer,
       onResponseError: (_controller, err) => settle(err),
     };
-    client.dispatch({ origin: url.origin, path: `${url.pathname}${url.search}`, method: init.method, headers: init.headers, body: init.body ?? null }, handler);
+    client.dispatch(
+      {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: init.method,
+        headers: init.headers,
+        body: init.body ?? null,
+      },
+      handler,
+    );
   });
 }

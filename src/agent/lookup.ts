@@ -14,9 +14,15 @@ export function lookupWith(resolve: ResolveHost, signal: AbortSignal): LookupFun
     const found = isIP(hostname) ? Promise.resolve([hostname]) : resolve(hostname, signal);
     found.then(
       (addrs) => {
-        const wanted = options.family === 4 || options.family === 6 ? addrs.filter((a) => isIP(a) === options.family) : addrs;
-        if (wanted.length === 0) return callback(new CodedError('ENODATA', `${hostname} has no address of that family`), '', 0);
-        if (options.all) callback(null, wanted.map((address) => ({ address, family: isIP(address) })));
+        const wanted =
+          options.family === 4 || options.family === 6 ? addrs.filter((a) => isIP(a) === options.family) : addrs;
+        if (wanted.length === 0)
+          return callback(new CodedError('ENODATA', `${hostname} has no address of that family`), '', 0);
+        if (options.all)
+          callback(
+            null,
+            wanted.map((address) => ({ address, family: isIP(address) })),
+          );
         else callback(null, wanted[0]!, isIP(wanted[0]!));
       },
       (err: NodeJS.ErrnoException) => callback(err, '', 0),

@@ -32,7 +32,8 @@ const USER_AGENT = `netready/${VERSION}`;
 
 /** What to look at next, by the dominant error class of a check that never passed. */
 const HINTS: Record<string, string> = {
-  timeout: 'packets are dropped: the dataplane may not be programmed yet (network policy agent, e.g. Calico Felix) or policy denies it',
+  timeout:
+    'packets are dropped: the dataplane may not be programmed yet (network policy agent, e.g. Calico Felix) or policy denies it',
   unreachable: 'no route or no neighbour: check the pod interface and the CNI plugin',
   no_default_route: 'the pod has no default route: check the CNI plugin configuration',
   refused: 'the host answered but nothing listens on that port: check the target',
@@ -66,7 +67,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const skippedNameservers: string[] = [];
   const resolvConf = parseResolvConf(readText('/etc/resolv.conf'), (line) => skippedNameservers.push(line));
   if (skippedNameservers.length > 0) {
-    log.warn({ lines: skippedNameservers, using: resolvConf.servers }, 'skipped nameserver lines in /etc/resolv.conf that are not IP addresses; check the pod dnsConfig');
+    log.warn(
+      { lines: skippedNameservers, using: resolvConf.servers },
+      'skipped nameserver lines in /etc/resolv.conf that are not IP addresses; check the pod dnsConfig',
+    );
   }
   const checks = buildChecks(config.checks, {
     resolvConf,
@@ -75,14 +79,24 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     httpStatus: config.httpStatus,
     userAgent: USER_AGENT,
   });
-  log.info({ version: VERSION, checks: config.checks.map((c) => c.spec), timeoutMs: config.timeoutMs, pod: config.pod.name || undefined }, 'waiting for the pod network');
+  log.info(
+    {
+      version: VERSION,
+      checks: config.checks.map((c) => c.spec),
+      timeoutMs: config.timeoutMs,
+      pod: config.pod.name || undefined,
+    },
+    'waiting for the pod network',
+  );
 
   // The one race: every check passing, the deadline, or a signal.
   const run = new AbortController();
   // While the dataplane drops everything, one DNS datagram to the pod's nameserver paces the checks.
   // Only when a dns check already asks that nameserver: the agent sends nothing the checks did not name.
   const asksDns = config.checks.some((c) => c.kind === 'dns');
-  const pacer = asksDns ? await dnsPacer(config.dnsServers[0] ?? resolvConf.servers[0], apiServiceName(resolvConf)) : null;
+  const pacer = asksDns
+    ? await dnsPacer(config.dnsServers[0] ?? resolvConf.servers[0], apiServiceName(resolvConf))
+    : null;
   const { progress, done } = probe(checks, config, clock, run.signal, pacer);
   const timers: NodeJS.Timeout[] = [];
   // Load the HTTP client (undici) while the network is still down, not after it came up: the
@@ -92,9 +106,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   // --timeout counts from the process start, as every reported figure does, so a slow start-up
   // on a busy node does not stretch it.
   const deadline = new Promise<'deadline'>((resolve) => {
-    if (config.timeoutMs > 0) timers.push(setTimeout(() => resolve('deadline'), Math.max(0, config.timeoutMs - clock.now())));
+    if (config.timeoutMs > 0)
+      timers.push(setTimeout(() => resolve('deadline'), Math.max(0, config.timeoutMs - clock.now())));
   });
-  timers.push(setInterval(() => log.info({ elapsedSeconds: secs(clock.now()), checks: progress.map(progressEntry) }, 'still waiting'), PROGRESS_EVERY_MS));
+  timers.push(
+    setInterval(
+      () => log.info({ elapsedSeconds: secs(clock.now()), checks: progress.map(progressEntry) }, 'still waiting'),
+      PROGRESS_EVERY_MS,
+    ),
+  );
 
   let result: ProbeOutcome | 'deadline' | 'SIGTERM' | 'SIGINT';
   try {
@@ -104,7 +124,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     for (const t of timers) clearTimeout(t);
   }
   if (result === 'SIGTERM' || result === 'SIGINT') {
-    log.warn({ elapsedSeconds: secs(clock.now()), checks: progress.map(progressEntry) }, `${result} while waiting; exiting`);
+    log.warn(
+      { elapsedSeconds: secs(clock.now()), checks: progress.map(progressEntry) },
+      `${result} while waiting; exiting`,
+    );
     return EXIT[result];
   }
 
@@ -114,26 +137,51 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if (outcome.ready) {
     // A check that passed at its first attempt reports 0 s; this says how late the agent got to look (start-up on a busy node).
     const firstLookAfterSeconds = secs(Math.min(...progress.map((p) => p.firstAttemptAt ?? Infinity)));
-    log.info({ delaySeconds: report.delaySeconds, detectedAfterSeconds: secs(outcome.detectedAt), firstLookAfterSeconds, checks: report.checks }, summary);
+    log.info(
+      {
+        delaySeconds: report.delaySeconds,
+        detectedAfterSeconds: secs(outcome.detectedAt),
+        firstLookAfterSeconds,
+        checks: report.checks,
+      },
+      summary,
+    );
   } else {
-    const failing = progress.filter((p) => p.readySince === null).map((p) => {
-      const error = dominantError(p.errors);
-      return { spec: p.spec, attempts: p.attempts, error, hint: error ? HINTS[error] : undefined };
-    });
+    const failing = progress
+      .filter((p) => p.readySince === null)
+      .map((p) => {
+        const error = dominantError(p.errors);
+        return { spec: p.spec, attempts: p.attempts, error, hint: error ? HINTS[error] : undefined };
+      });
     const names = failing.map((f) => `${f.spec} (${f.error ?? 'no answer'})`).join(', ');
     log.error({ failing, checks: report.checks }, `deadline passed; never passed: ${names}`);
   }
   if (config.terminationLog) {
     const written = writeTerminationLog(config.terminationLog, summary);
     // Outside a pod the file may not exist, which is fine; anything else (a FIFO, a directory) is worth a look.
-    if (!written.written) log[written.reason === 'ENOENT' ? 'debug' : 'warn']({ path: config.terminationLog, error: written.reason }, 'termination log not written; check --termination-log');
+    if (!written.written)
+      log[written.reason === 'ENOENT' ? 'debug' : 'warn'](
+        { path: config.terminationLog, error: written.reason },
+        'termination log not written; check --termination-log',
+      );
   }
 
   if (config.collectorUrl) {
     // The collector's name resolves as the checks' names do, abortably; a signal ends the delivery at once.
     const stop = new AbortController();
-    const resolve = hostResolver({ resolvConf, dnsServers: config.dnsServers, attemptTimeoutMs: config.attemptTimeoutMs });
-    const delivering = deliverReport(config.collectorUrl, config.collectorToken, report, config.reportBudgetMs, USER_AGENT, { signal: stop.signal, resolve });
+    const resolve = hostResolver({
+      resolvConf,
+      dnsServers: config.dnsServers,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+    });
+    const delivering = deliverReport(
+      config.collectorUrl,
+      config.collectorToken,
+      report,
+      config.reportBudgetMs,
+      USER_AGENT,
+      { signal: stop.signal, resolve },
+    );
     const delivery = await Promise.race([delivering, interrupted]);
     if (typeof delivery === 'string') {
       stop.abort();
@@ -141,7 +189,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return EXIT[delivery];
     }
     if (delivery.ok) log.info({ collector: config.collectorUrl, attempts: delivery.attempts }, 'report delivered');
-    else log.warn({ collector: config.collectorUrl, attempts: delivery.attempts, error: delivery.error }, 'report not delivered; check the collector URL and that the collector runs');
+    else
+      log.warn(
+        { collector: config.collectorUrl, attempts: delivery.attempts, error: delivery.error },
+        'report not delivered; check the collector URL and that the collector runs',
+      );
   }
 
   if (outcome.ready) return EXIT.READY;

@@ -63,7 +63,7 @@ export interface Pacer {
 }
 
 export type ProbeOutcome =
-  | { ready: true; /** estimated instant every check was passing */ readyAt: number; detectedAt: number }
+  | { ready: true /** estimated instant every check was passing */; readyAt: number; detectedAt: number }
   | { ready: false };
 
 const TIMED_OUT = Symbol('attempt timed out');
@@ -257,5 +257,13 @@ export function probe(
 }
 
 function newProgress(check: Check): CheckProgress {
-  return { spec: check.spec, kind: check.kind, attempts: 0, errors: {}, lastError: null, readySince: null, firstAttemptAt: null };
+  return {
+    spec: check.spec,
+    kind: check.kind,
+    attempts: 0,
+    errors: {},
+    lastError: null,
+    readySince: null,
+    firstAttemptAt: null,
+  };
 }

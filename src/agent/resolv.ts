@@ -25,12 +25,14 @@ export function parseResolvConf(text: string, onSkipped: (line: string) => void 
   let search: string[] = [];
   let ndots = 1;
   for (const line of text.split('\n')) {
-    const [key, ...args] = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    const [key, ...args] = line
+      .replace(/[#;].*/, '')
+      .trim()
+      .split(/\s+/);
     if (key === 'nameserver' && args[0]) {
       if (isNameserverAddress(args[0])) servers.push(args[0]);
       else onSkipped(line.trim());
-    }
-    else if (key === 'search' || key === 'domain') search = args;
+    } else if (key === 'search' || key === 'domain') search = args;
     else if (key === 'options') {
       for (const opt of args) {
         const m = /^ndots:(\d+)$/.exec(opt);

@@ -87,7 +87,10 @@ export class Streak {
         ? now
         : failing === -Infinity
           ? this.#origin
-          : readyEstimate(failing < this.#workingBy && this.#workingBy < attempt.launch ? this.#workingBy : attempt.launch, failing);
+          : readyEstimate(
+              failing < this.#workingBy && this.#workingBy < attempt.launch ? this.#workingBy : attempt.launch,
+              failing,
+            );
     const first = this.#passes.length === 0;
     let i = this.#passes.length;
     while (i > 0 && this.#passes[i - 1]!.launch > attempt.launch) i--;

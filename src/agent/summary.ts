@@ -52,7 +52,8 @@ export function buildReport(
     // Two clocks (the API server's and this node's): skew shows up here, not in delaySeconds.
     // Beyond the contract's bound it is not this start's figure (a pod restarted days after
     // admission runs its init containers again): unknown, so that the report is still taken.
-    admissionToReadySeconds: sinceAdmission !== null && Math.abs(sinceAdmission) <= MAX_REPORT_SECONDS ? sinceAdmission : null,
+    admissionToReadySeconds:
+      sinceAdmission !== null && Math.abs(sinceAdmission) <= MAX_REPORT_SECONDS ? sinceAdmission : null,
     checks,
   };
 }
@@ -60,7 +61,9 @@ export function buildReport(
 /** The one-line human summary, e.g. `network ready after 1.840 s (gateway 0.002 s, dns 1.830 s)`. */
 export function summaryLine(report: Report): string {
   const parts = report.checks.map((c) =>
-    c.ok ? `${c.spec} ${c.readyAfterSeconds!.toFixed(3)} s` : `${c.spec} failed: ${dominantError(c.errors) ?? 'no answer'}`,
+    c.ok
+      ? `${c.spec} ${c.readyAfterSeconds!.toFixed(3)} s`
+      : `${c.spec} failed: ${dominantError(c.errors) ?? 'no answer'}`,
   );
   const head =
     report.outcome === 'ready'

@@ -5,7 +5,20 @@ import * as z from 'zod/mini';
 import { parseCheckSpec, type CheckSpec } from '../lib/check-spec.ts';
 import { optionError, resolveOptions } from '../lib/cli-options.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
-import { collectorUrl, count, deepFreeze, defaultChecks, dnsServer, duration, identity, ipList, OptionError, parsed, readToken, statusList } from './config.ts';
+import {
+  collectorUrl,
+  count,
+  deepFreeze,
+  defaultChecks,
+  dnsServer,
+  duration,
+  identity,
+  ipList,
+  OptionError,
+  parsed,
+  readToken,
+  statusList,
+} from './config.ts';
 import { IDENTITY_ENV } from './options.ts';
 import { watchHelp, WATCH_OPTIONS } from './watch-options.ts';
 
@@ -63,7 +76,13 @@ export interface WatchConfig {
   readonly maxOutagesPerMinute: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly dryRun: boolean;
-  readonly pod: { readonly name: string; readonly namespace: string; readonly uid: string; readonly node: string; readonly ips: readonly string[] };
+  readonly pod: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly uid: string;
+    readonly node: string;
+    readonly ips: readonly string[];
+  };
 }
 
 /** Parses `netready watch` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */

@@ -18,7 +18,11 @@ export interface WatchOptions {
 
 export interface WatchEvents {
   /** The streak reached the threshold at `detectedMs`: readiness must fail from now on. */
-  lost(e: { readonly startedMs: number; readonly detectedMs: number; readonly errors: readonly Record<string, number>[] }): void;
+  lost(e: {
+    readonly startedMs: number;
+    readonly detectedMs: number;
+    readonly errors: readonly Record<string, number>[];
+  }): void;
   /** Every check passed again: readiness must pass from now on. */
   restored(e: OutageEvent): void;
 }
@@ -26,7 +30,13 @@ export interface WatchEvents {
 const TIMED_OUT = Symbol('attempt timed out');
 
 /** Runs until `signal` aborts; resolves then, promptly, with every timer and attempt released. */
-export async function runWatch(checks: readonly Check[], options: WatchOptions, clock: Clock, signal: AbortSignal, events: WatchEvents): Promise<void> {
+export async function runWatch(
+  checks: readonly Check[],
+  options: WatchOptions,
+  clock: Clock,
+  signal: AbortSignal,
+  events: WatchEvents,
+): Promise<void> {
   const streak = new FailureStreak(options.failures, checks.length);
   while (!signal.aborted) {
     const launchedMs = clock.now();
@@ -43,7 +53,17 @@ export async function runWatch(checks: readonly Check[], options: WatchOptions, 
     // prober's interval (which grows over a wait's first 10 s) starts at
     // --recover-interval, as a fresh wait's does.
     const since = { now: () => clock.now() - detectedMs };
-    const recovery = probe(checks, { intervalMs: options.recoverIntervalMs, attemptTimeoutMs: options.attemptTimeoutMs, maxInFlight: options.maxInFlight, settleMs: 0 }, since, signal);
+    const recovery = probe(
+      checks,
+      {
+        intervalMs: options.recoverIntervalMs,
+        attemptTimeoutMs: options.attemptTimeoutMs,
+        maxInFlight: options.maxInFlight,
+        settleMs: 0,
+      },
+      since,
+      signal,
+    );
     const outcome = await recovery.done;
     if (!outcome.ready) return;
     const errors = streak.errors().map((e, i) => addCounts(e, recovery.progress[i]!.errors));
@@ -54,7 +74,11 @@ export async function runWatch(checks: readonly Check[], options: WatchOptions, 
 }
 
 /** One attempt per check, concurrently; per check null when it passed, else its error class. */
-export async function probeRound(checks: readonly Check[], timeoutMs: number, signal: AbortSignal): Promise<RoundResult> {
+export async function probeRound(
+  checks: readonly Check[],
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<RoundResult> {
   return Promise.all(
     checks.map(async (check) => {
       const ac = new AbortController();

@@ -42,36 +42,75 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if ('exit' in parsed) return parsed.exit;
   const config = parsed.config;
   if (config.dryRun) {
-    writeStdout(`${JSON.stringify({ ...config, collectorToken: config.collectorToken === null ? null : '(redacted)' }, null, 2)}\n`);
+    writeStdout(
+      `${JSON.stringify({ ...config, collectorToken: config.collectorToken === null ? null : '(redacted)' }, null, 2)}\n`,
+    );
     return EXIT.STOPPED;
   }
 
   const log = createLogger('netready-watch', config.logLevel);
   const resolvConf = parseResolvConf(readText('/etc/resolv.conf'), () => {});
-  const checks = buildChecks(config.checks, { resolvConf, dnsServers: config.dnsServers, attemptTimeoutMs: config.attemptTimeoutMs, httpStatus: config.httpStatus, userAgent: USER_AGENT });
+  const checks = buildChecks(config.checks, {
+    resolvConf,
+    dnsServers: config.dnsServers,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    httpStatus: config.httpStatus,
+    userAgent: USER_AGENT,
+  });
 
   let readiness: Readiness = { lost: false };
   // Kubelet probes every few seconds: Node's defaults (and its 30 s timeout sweep) cost nothing here.
-  const server = createServer({ headersTimeout: 5_000, requestTimeout: 5_000 }, createReadinessListener(() => readiness));
+  const server = createServer(
+    { headersTimeout: 5_000, requestTimeout: 5_000 },
+    createReadinessListener(() => readiness),
+  );
   server.maxConnections = 64;
   const address = formatHostPort(config.listen.host, config.listen.port);
   try {
     await listen(server, config.listen.host, config.listen.port);
   } catch (err) {
-    log.error({ err, listen: address }, 'cannot listen; check --listen (and netready.io/watch-port) and that nothing else in the pod uses the port');
+    log.error(
+      { err, listen: address },
+      'cannot listen; check --listen (and netready.io/watch-port) and that nothing else in the pod uses the port',
+    );
     return EXIT.LISTEN;
   }
   const port = (server.address() as { port: number }).port;
-  log.info({ version: VERSION, listen: formatHostPort(config.listen.host, port), port, checks: config.checks.map((c) => c.spec), intervalMs: config.intervalMs, failures: config.failures }, 'watch listening');
+  log.info(
+    {
+      version: VERSION,
+      listen: formatHostPort(config.listen.host, port),
+      port,
+      checks: config.checks.map((c) => c.spec),
+      intervalMs: config.intervalMs,
+      failures: config.failures,
+    },
+    'watch listening',
+  );
 
   const stop = new AbortController();
-  const resolve = hostResolver({ resolvConf, dnsServers: config.dnsServers, attemptTimeoutMs: config.attemptTimeoutMs });
-  const outages = outageSender(config, { agentVersion: VERSION, pod: config.pod, checks, originWallMs: performance.timeOrigin }, resolve, log, stop.signal);
+  const resolve = hostResolver({
+    resolvConf,
+    dnsServers: config.dnsServers,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+  });
+  const outages = outageSender(
+    config,
+    { agentVersion: VERSION, pod: config.pod, checks, originWallMs: performance.timeOrigin },
+    resolve,
+    log,
+    stop.signal,
+  );
   const watching = runWatch(checks, config, clock, stop.signal, {
     lost(e) {
       readiness = { lost: true, since: new Date(Math.round(performance.timeOrigin + e.startedMs)).toISOString() };
-      const failing = config.checks.map((c, i) => ({ spec: c.spec, error: dominantError(e.errors[i]!) })).filter((c) => c.error !== null);
-      log.warn({ failing, lostForSeconds: secs(e.detectedMs - e.startedMs) }, `network lost: ${config.failures} rounds failed in a row; /readyz answers 503 until every check passes`);
+      const failing = config.checks
+        .map((c, i) => ({ spec: c.spec, error: dominantError(e.errors[i]!) }))
+        .filter((c) => c.error !== null);
+      log.warn(
+        { failing, lostForSeconds: secs(e.detectedMs - e.startedMs) },
+        `network lost: ${config.failures} rounds failed in a row; /readyz answers 503 until every check passes`,
+      );
     },
     restored(e) {
       readiness = { lost: false };
@@ -98,7 +137,10 @@ function outageSender(config: WatchConfig, ctx: OutageContext, resolve: ResolveH
       if (url === null) return;
       const decision = cap.take(event.endedMs);
       if (!decision.send) {
-        log.warn({ dropped: cap.dropped, maxPerMinute: config.maxOutagesPerMinute }, 'outage not sent: the per-minute cap is reached; the next one sent counts it');
+        log.warn(
+          { dropped: cap.dropped, maxPerMinute: config.maxOutagesPerMinute },
+          'outage not sent: the per-minute cap is reached; the next one sent counts it',
+        );
         return;
       }
       const outage = buildOutage(ctx, event, decision.dropped);
@@ -111,10 +153,20 @@ function outageSender(config: WatchConfig, ctx: OutageContext, resolve: ResolveH
   };
 
   function deliver(url: string, outage: Outage): void {
-    void deliverReport(url, config.collectorToken, outage, config.reportBudgetMs, USER_AGENT, { signal, resolve }).then((d) => {
-        if (d.ok) log.info({ collector: config.collectorUrl, attempts: d.attempts, startedAt: outage.startedAt }, 'outage delivered');
-        else if (!signal.aborted) log.warn({ collector: url, attempts: d.attempts, error: d.error }, 'outage not delivered; the watch goes on (check the collector URL, and that the collector knows outages)');
-      });
+    void deliverReport(url, config.collectorToken, outage, config.reportBudgetMs, USER_AGENT, { signal, resolve }).then(
+      (d) => {
+        if (d.ok)
+          log.info(
+            { collector: config.collectorUrl, attempts: d.attempts, startedAt: outage.startedAt },
+            'outage delivered',
+          );
+        else if (!signal.aborted)
+          log.warn(
+            { collector: url, attempts: d.attempts, error: d.error },
+            'outage not delivered; the watch goes on (check the collector URL, and that the collector knows outages)',
+          );
+      },
+    );
   }
 }
 

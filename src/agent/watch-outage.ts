@@ -18,7 +18,13 @@ export interface OutageEvent {
 
 export interface OutageContext {
   readonly agentVersion: string;
-  readonly pod: { readonly name: string; readonly namespace: string; readonly uid: string; readonly node: string; readonly ips: readonly string[] };
+  readonly pod: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly uid: string;
+    readonly node: string;
+    readonly ips: readonly string[];
+  };
   readonly checks: readonly { readonly spec: string; readonly kind: CheckKind }[];
   /** Wall-clock epoch ms at monotonic 0. */
   readonly originWallMs: number;

@@ -10,15 +10,25 @@ export type Readiness = { readonly lost: false } | { readonly lost: true; readon
 export function createReadinessListener(readiness: () => Readiness): RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path !== '/readyz') return send(res, 404, { error: 'not_found', message: `no route ${path}; the watch serves GET /readyz` });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method_not_allowed', message: 'use GET' }, { allow: 'GET, HEAD' });
+    if (path !== '/readyz')
+      return send(res, 404, { error: 'not_found', message: `no route ${path}; the watch serves GET /readyz` });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, { error: 'method_not_allowed', message: 'use GET' }, { allow: 'GET, HEAD' });
     const r = readiness();
-    if (r.lost) send(res, 503, { status: 'lost', since: r.since, message: "the pod's checks keep failing: its network is lost" });
+    if (r.lost)
+      send(res, 503, { status: 'lost', since: r.since, message: "the pod's checks keep failing: its network is lost" });
     else send(res, 200, { status: 'ready' });
   };
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+      ...headers,
+    })
+    .end(text);
 }

@@ -6,7 +6,10 @@
 /** A round's result: per check, null when it passed, else its error class. */
 export type RoundResult = readonly (string | null)[];
 
-export type StreakVerdict = { readonly state: 'ok' } | { readonly state: 'failing'; readonly failures: number } | { readonly state: 'lost'; readonly startedMs: number };
+export type StreakVerdict =
+  | { readonly state: 'ok' }
+  | { readonly state: 'failing'; readonly failures: number }
+  | { readonly state: 'lost'; readonly startedMs: number };
 
 export class FailureStreak {
   readonly #threshold: number;
@@ -31,7 +34,9 @@ export class FailureStreak {
     round.forEach((cls, i) => {
       if (cls !== null) this.#errors[i]![cls] = (this.#errors[i]![cls] ?? 0) + 1;
     });
-    return this.#failures >= this.#threshold ? { state: 'lost', startedMs: this.#startedMs } : { state: 'failing', failures: this.#failures };
+    return this.#failures >= this.#threshold
+      ? { state: 'lost', startedMs: this.#startedMs }
+      : { state: 'failing', failures: this.#failures };
   }
 
   /** Per check, the error classes of the streak's failed rounds (copies). */

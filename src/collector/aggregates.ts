@@ -59,7 +59,10 @@ export function periodStart(ms: number, level: number): number {
  */
 export function cellsOf(reports: readonly Report[], receivedMs: number): Cell[] {
   const minuteMs = periodStart(receivedMs, 0);
-  const cells = new Map<string, { scope: Scope; key: string; bucket: number; reports: number; timeouts: number; maxDelay: number }>();
+  const cells = new Map<
+    string,
+    { scope: Scope; key: string; bucket: number; reports: number; timeouts: number; maxDelay: number }
+  >();
   const add = (scope: Scope, key: string, r: Report) => {
     const bucket = bucketOf(r.delaySeconds);
     const id = `${scope}\u0000${key}\u0000${bucket}`;
@@ -108,7 +111,11 @@ export class Totals {
       }
       const at = this.#used++ * 3 * BUCKETS;
       const c = this.#chunk;
-      f = { reports: c.subarray(at, at + BUCKETS), timeouts: c.subarray(at + BUCKETS, at + 2 * BUCKETS), max: c.subarray(at + 2 * BUCKETS, at + 3 * BUCKETS).fill(-Infinity) };
+      f = {
+        reports: c.subarray(at, at + BUCKETS),
+        timeouts: c.subarray(at + BUCKETS, at + 2 * BUCKETS),
+        max: c.subarray(at + 2 * BUCKETS, at + 3 * BUCKETS).fill(-Infinity),
+      };
       map.set(key, f);
     }
     return f;
@@ -142,7 +149,8 @@ export class Totals {
     for (const scope of [SCOPE.node, SCOPE.namespace] as const) {
       for (const [key, f] of this.byScope[scope]) {
         const idx = keys.push({ scope, key }) - 1;
-        for (let b = 0; b < BUCKETS; b++) if (f.reports[b]! > 0) cells.push(idx, b, f.reports[b]!, f.timeouts[b]!, f.max[b]!);
+        for (let b = 0; b < BUCKETS; b++)
+          if (f.reports[b]! > 0) cells.push(idx, b, f.reports[b]!, f.timeouts[b]!, f.max[b]!);
       }
     }
     return { keys, cells: Float64Array.from(cells) };
@@ -174,7 +182,10 @@ export function encodeRollup(r: Rollup): Buffer {
 export function decodeRollup(data: Uint8Array): Rollup {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const len = buf.readUInt32LE(0);
-  const keys = (JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as [Scope, string][]).map(([scope, key]) => ({ scope, key }));
+  const keys = (JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as [Scope, string][]).map(([scope, key]) => ({
+    scope,
+    key,
+  }));
   const body = 4 + len + ((8 - ((4 + len) % 8)) % 8);
   const count = (buf.length - body) / 8;
   if (!Number.isInteger(count) || count % CELL_FIELDS !== 0) throw new Error('rollup: bad length');
@@ -185,14 +196,20 @@ export function decodeRollup(data: Uint8Array): Rollup {
 }
 
 /** One block of a window: a rolled-up period, or a range of minutes read from the cells. */
-export type Block = { readonly level: 1 | 2; readonly periodMs: number } | { readonly level: 0; readonly fromMs: number; readonly untilMs: number };
+export type Block =
+  | { readonly level: 1 | 2; readonly periodMs: number }
+  | { readonly level: 0; readonly fromMs: number; readonly untilMs: number };
 
 /**
  * Splits [fromMs, untilMs) (minute-aligned) into the largest rolled-up periods
  * that fit in it and ranges of minutes for the rest. `rolled(level, periodMs)`
  * says whether that rollup exists.
  */
-export function planWindow(fromMs: number, untilMs: number, rolled: (level: 1 | 2, periodMs: number) => boolean): Block[] {
+export function planWindow(
+  fromMs: number,
+  untilMs: number,
+  rolled: (level: 1 | 2, periodMs: number) => boolean,
+): Block[] {
   const blocks: Block[] = [];
   let minutesFrom: number | null = null;
   let at = fromMs;
@@ -240,7 +257,12 @@ export interface Figures {
  * reports did not exceed) and answer the largest delay seen in that bucket.
  * Never below the exact value; above it by less than the bucket's width.
  */
-export function bucketQuantile(reports: ArrayLike<number>, max: ArrayLike<number>, total: number, q: number): number | null {
+export function bucketQuantile(
+  reports: ArrayLike<number>,
+  max: ArrayLike<number>,
+  total: number,
+  q: number,
+): number | null {
   if (total === 0) return null;
   const rank = Math.min(total, Math.max(1, Math.ceil(q * total)));
   let seen = 0;
@@ -274,7 +296,11 @@ export function figuresOf(f: KeyFigures): Figures {
 
 /** The per-bucket figures of every key of `scope`, summed. */
 export function sumScope(totals: Totals, scope: Scope): KeyFigures {
-  const sum = { reports: new Float64Array(BUCKETS), timeouts: new Float64Array(BUCKETS), max: new Float64Array(BUCKETS).fill(-Infinity) };
+  const sum = {
+    reports: new Float64Array(BUCKETS),
+    timeouts: new Float64Array(BUCKETS),
+    max: new Float64Array(BUCKETS).fill(-Infinity),
+  };
   for (const f of totals.byScope[scope].values()) {
     for (let b = 0; b < BUCKETS; b++) {
       sum.reports[b]! += f.reports[b]!;

@@ -57,9 +57,21 @@ export async function createCollector(config: CollectorConfig, options: Collecto
     onCorruptRow: (id) => onCorrupt(id),
   });
   const registry = new Registry();
-  const prometheus = createMetrics(registry, { maxLabelValues: config.maxLabelValues, storeRows: () => store.rows, processMetrics: options.processMetrics ?? true });
+  const prometheus = createMetrics(registry, {
+    maxLabelValues: config.maxLabelValues,
+    storeRows: () => store.rows,
+    processMetrics: options.processMetrics ?? true,
+  });
   // The OTLP push records the same observations; its SDK is loaded only when a push is configured.
-  const otlp = config.otlp === null ? null : (await import('./otlp.ts')).startOtlp({ ...config.otlp, maxLabelValues: config.maxLabelValues, storeRows: () => store.rows, log });
+  const otlp =
+    config.otlp === null
+      ? null
+      : (await import('./otlp.ts')).startOtlp({
+          ...config.otlp,
+          maxLabelValues: config.maxLabelValues,
+          storeRows: () => store.rows,
+          log,
+        });
   const metrics = otlp === null ? prometheus : teeMetrics(prometheus, otlp);
   onCorrupt = (id) => {
     metrics.corruptRow();
@@ -77,7 +89,9 @@ export async function createCollector(config: CollectorConfig, options: Collecto
     list: (filter) => reads.run(() => store.list(filter)),
     submitOutage,
     listOutages: (filter) => reads.run(() => store.listOutages(filter)),
-    summary: cachedSummaries((sinceMs, nowMs) => reads.run(async () => encodeJson(await readSummary(store, sinceMs, nowMs)))),
+    summary: cachedSummaries((sinceMs, nowMs) =>
+      reads.run(async () => encodeJson(await readSummary(store, sinceMs, nowMs))),
+    ),
     readiness: cachedReadiness(store, clock, log),
     registry,
     metrics,
@@ -123,7 +137,13 @@ function cachedReadiness(store: ReportStore, clock: Clock, log: Logger): () => P
         return null;
       },
       (err: unknown) => {
-        if (!failing) log.error({ err }, store.kind === 'sqlite' ? 'the store does not take writes; check the disk under --db / --data-dir' : 'PostgreSQL cannot be reached or written; check the database');
+        if (!failing)
+          log.error(
+            { err },
+            store.kind === 'sqlite'
+              ? 'the store does not take writes; check the disk under --db / --data-dir'
+              : 'PostgreSQL cannot be reached or written; check the database',
+          );
         failing = true;
         return `the store does not take writes: ${(err as Error).message}`;
       },

@@ -67,7 +67,10 @@ const schema = z.object({
   'data-dir': z.string().min(1, 'must not be empty'),
   db: z.string().min(1, 'must not be empty; use :memory: for a store in memory').optional(),
   'retention-age': z.string().transform((s, ctx) => {
-    const r = durationWithin(s, COLLECTOR_OPTIONS['retention-age'], { parse: parseRetention, examples: '12h, 7d or 0' });
+    const r = durationWithin(s, COLLECTOR_OPTIONS['retention-age'], {
+      parse: parseRetention,
+      examples: '12h, 7d or 0',
+    });
     if ('ms' in r) return r.ms;
     ctx.addIssue({ code: 'custom', message: r.error });
     return z.NEVER;
@@ -83,7 +86,11 @@ const schema = z.object({
 });
 
 /** Parses `netready collector` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
-export function parseCollectorConfig(argv: readonly string[], env: Env, readText: (path: string) => string = (p) => readFileSync(p, 'utf8')): CollectorConfig {
+export function parseCollectorConfig(
+  argv: readonly string[],
+  env: Env,
+  readText: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): CollectorConfig {
   const { raw, source } = resolveOptions(COLLECTOR_OPTIONS, argv, env, collectorHelp);
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -92,11 +99,15 @@ export function parseCollectorConfig(argv: readonly string[], env: Env, readText
   }
   const c = result.data;
   const tokenFile = c['token-file'] ?? null;
-  if (c.reads === 'token' && tokenFile === null) throw optionError(source.reads!, raw.reads, 'needs --token-file (the token the reads must carry)');
+  if (c.reads === 'token' && tokenFile === null)
+    throw optionError(source.reads!, raw.reads, 'needs --token-file (the token the reads must carry)');
   return Object.freeze({
     listen: Object.freeze(c.listen),
     db: checkDb(c.db ?? join(c['data-dir'], 'reports.db'), source.db ?? '--db'),
-    dbPassword: c['db-password-file'] === undefined ? null : readSecret(c['db-password-file'], source['db-password-file']!, readText),
+    dbPassword:
+      c['db-password-file'] === undefined
+        ? null
+        : readSecret(c['db-password-file'], source['db-password-file']!, readText),
     dbPasswordFile: c['db-password-file'] ?? null,
     retentionAgeMs: c['retention-age'],
     retentionRows: c['retention-rows'],
@@ -124,7 +135,8 @@ function checkDb(db: string, source: string): string {
   } catch {
     throw new CodedError('ERR_CONFIG', `${source}: not a valid postgres:// URL`);
   }
-  if (url.hostname === '' && !url.searchParams.has('host')) throw new CodedError('ERR_CONFIG', `${source}: the postgres:// URL names no host`);
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw new CodedError('ERR_CONFIG', `${source}: the postgres:// URL names no host`);
   return db;
 }
 
@@ -133,7 +145,10 @@ function readSecret(path: string, source: string, readText: (path: string) => st
   try {
     return readText(path).replace(/\r?\n$/, '');
   } catch (err) {
-    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new CodedError(
+      'ERR_CONFIG',
+      `${source} ${JSON.stringify(path)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 

@@ -75,7 +75,12 @@ export function createIngest(store: ReportStore, metrics: CollectorMetrics, cloc
  * watch sends a few per minute at most), so they need no batching. Counted in
  * the metrics once stored; a retried delivery counts as a duplicate.
  */
-export function createOutageIngest(store: ReportStore, metrics: CollectorMetrics, clock: Clock, log: Logger): (outage: Outage) => Promise<number | null> {
+export function createOutageIngest(
+  store: ReportStore,
+  metrics: CollectorMetrics,
+  clock: Clock,
+  log: Logger,
+): (outage: Outage) => Promise<number | null> {
   const errors = new ErrorThrottle(ERROR_LOG_INTERVAL_MS);
   return async (outage) => {
     let id: number | null;
@@ -83,7 +88,11 @@ export function createOutageIngest(store: ReportStore, metrics: CollectorMetrics
       id = await store.insertOutage(outage, clock.now());
     } catch (err) {
       const decision = errors.take(clock.now());
-      if (decision.log) log.error({ err, failedOutagesNotLogged: decision.suppressed }, 'could not store an outage (answered 503); check the store as for reports');
+      if (decision.log)
+        log.error(
+          { err, failedOutagesNotLogged: decision.suppressed },
+          'could not store an outage (answered 503); check the store as for reports',
+        );
       throw err;
     }
     if (id === null) metrics.duplicate();

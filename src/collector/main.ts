@@ -35,7 +35,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if ('exit' in parsed) return parsed.exit;
   const config = parsed.config;
   if (config.dryRun) {
-    const shown = { ...config, db: redactDb(config.db), dbPassword: config.dbPassword === null ? null : '(redacted)', token: config.token === null ? null : '(redacted)' };
+    const shown = {
+      ...config,
+      db: redactDb(config.db),
+      dbPassword: config.dbPassword === null ? null : '(redacted)',
+      token: config.token === null ? null : '(redacted)',
+    };
     writeStdout(`${JSON.stringify(shown, null, 2)}\n`);
     return EXIT.STOPPED;
   }
@@ -52,7 +57,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 
   // Slow or stalled clients cannot hold a connection for long, nor many connections the file limit.
   const server = createServer(
-    serverOptions({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: config.maxConnections }),
+    serverOptions({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: config.maxConnections,
+    }),
     collector.handler,
   );
   capConnections(server, config.maxConnections, log);
@@ -60,14 +70,25 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     await listen(server, config.listen.host, config.listen.port);
   } catch (err) {
-    log.error({ err, listen: formatHostPort(config.listen.host, config.listen.port) }, 'cannot listen; check --listen and that nothing else uses the port');
+    log.error(
+      { err, listen: formatHostPort(config.listen.host, config.listen.port) },
+      'cannot listen; check --listen and that nothing else uses the port',
+    );
     await collector.close();
     return EXIT.UNUSABLE;
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   log.info(
-    { version: VERSION, listen: formatHostPort(config.listen.host, port), port, db: redactDb(config.db), store: collector.store.kind, reports: collector.store.rows, token: config.token !== null },
+    {
+      version: VERSION,
+      listen: formatHostPort(config.listen.host, port),
+      port,
+      db: redactDb(config.db),
+      store: collector.store.kind,
+      reports: collector.store.rows,
+      token: config.token !== null,
+    },
     'collector listening',
   );
 

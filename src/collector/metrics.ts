@@ -8,7 +8,9 @@ import type { Outage, Report } from '../lib/report.ts';
 import { LabelCap } from './cardinality.ts';
 
 /** 1 ms to 2 min, with an exact edge at 5 s: the Kubernetes pod start-up SLO. */
-export const DELAY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120] as const;
+export const DELAY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120,
+] as const;
 /** Admission to ready also spans scheduling and image pulls: up to 10 min, same 5 s edge. */
 export const ADMISSION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600] as const;
 /** Outage durations: from a few probe intervals (the detection window) up to an hour. */
@@ -19,11 +21,22 @@ export const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500] as const;
 export const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as const;
 
 /** Why a POST /v1/reports was not stored: the values of `reason`. */
-export const REJECT_REASONS = ['unauthorized', 'unsupported_media_type', 'too_large', 'invalid_json', 'invalid_report', 'store_error'] as const;
+export const REJECT_REASONS = [
+  'unauthorized',
+  'unsupported_media_type',
+  'too_large',
+  'invalid_json',
+  'invalid_report',
+  'store_error',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** prom-client default metrics left out: gauges named like counters, each a sum of a series kept. */
-export const DROPPED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+export const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
 
 /** Labels whose values come from reports, and so are capped. */
 export const CAPPED_LABELS = ['node', 'namespace', 'class'] as const;
@@ -58,27 +71,55 @@ export const METRICS = {
     labelNames: ['node'],
     buckets: ADMISSION_BUCKETS,
   },
-  networkLost: { name: 'netready_network_lost_total', help: 'Outages of a running pod\'s network reported by netready watch, per node.', labelNames: ['node'] },
+  networkLost: {
+    name: 'netready_network_lost_total',
+    help: "Outages of a running pod's network reported by netready watch, per node.",
+    labelNames: ['node'],
+  },
   outageDuration: {
     name: 'netready_network_outage_seconds',
     help: 'Duration of each outage reported by netready watch (first failing probe until the path worked again), per node.',
     labelNames: ['node'],
     buckets: OUTAGE_BUCKETS,
   },
-  outagesDropped: { name: 'netready_network_outages_dropped_total', help: 'Outages that watches saw but did not send because of their per-minute cap, as the next sent outage counts them.' },
+  outagesDropped: {
+    name: 'netready_network_outages_dropped_total',
+    help: 'Outages that watches saw but did not send because of their per-minute cap, as the next sent outage counts them.',
+  },
   reports: { name: 'netready_reports_total', help: 'Reports stored (each pod run counted once).' },
-  duplicates: { name: 'netready_reports_duplicate_total', help: 'Reports received again after they were stored (agent retries); not counted in other metrics.' },
-  rejected: { name: 'netready_reports_rejected_total', help: 'POST /v1/reports requests not stored, per reason.', labelNames: ['reason'] },
+  duplicates: {
+    name: 'netready_reports_duplicate_total',
+    help: 'Reports received again after they were stored (agent retries); not counted in other metrics.',
+  },
+  rejected: {
+    name: 'netready_reports_rejected_total',
+    help: 'POST /v1/reports requests not stored, per reason.',
+    labelNames: ['reason'],
+  },
   folded: {
     name: 'netready_label_values_folded_total',
     help: 'Observations whose label value was counted as "other" because the label reached --max-label-values distinct values.',
     labelNames: ['label'],
   },
-  commitDuration: { name: 'netready_store_commit_duration_seconds', help: 'Time to commit one batch of reports to the store, fsync included.', buckets: COMMIT_BUCKETS },
-  commitBatch: { name: 'netready_store_commit_batch_reports', help: 'Reports per store commit.', buckets: BATCH_BUCKETS },
+  commitDuration: {
+    name: 'netready_store_commit_duration_seconds',
+    help: 'Time to commit one batch of reports to the store, fsync included.',
+    buckets: COMMIT_BUCKETS,
+  },
+  commitBatch: {
+    name: 'netready_store_commit_batch_reports',
+    help: 'Reports per store commit.',
+    buckets: BATCH_BUCKETS,
+  },
   storeRows: { name: 'netready_store_reports', help: 'Reports kept in the store.' },
-  corruptRows: { name: 'netready_store_corrupt_rows_total', help: 'Stored reports that could not be read back (damaged rows), skipped in lists and on the dashboard.' },
-  readsRefused: { name: 'netready_reads_refused_total', help: 'GET /v1/reports, /v1/outages and /v1/summary requests answered 503 because too many reads were running and waiting.' },
+  corruptRows: {
+    name: 'netready_store_corrupt_rows_total',
+    help: 'Stored reports that could not be read back (damaged rows), skipped in lists and on the dashboard.',
+  },
+  readsRefused: {
+    name: 'netready_reads_refused_total',
+    help: 'GET /v1/reports, /v1/outages and /v1/summary requests answered 503 because too many reads were running and waiting.',
+  },
 } as const;
 
 export interface MetricsOptions {
@@ -113,7 +154,12 @@ type Labels = Readonly<Record<string, string>>;
  * and hands back how to record into it.
  */
 export interface Instruments {
-  histogram(m: { name: string; help: string; labelNames?: readonly string[]; buckets: readonly number[] }): (value: number, labels?: Labels) => void;
+  histogram(m: {
+    name: string;
+    help: string;
+    labelNames?: readonly string[];
+    buckets: readonly number[];
+  }): (value: number, labels?: Labels) => void;
   counter(m: { name: string; help: string; labelNames?: readonly string[] }): (count: number, labels?: Labels) => void;
 }
 
@@ -164,7 +210,11 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
         }
       }
       // A negative value is clock skew between the API server and the node; it measures nothing.
-      if (report.outcome === 'ready' && report.admissionToReadySeconds !== null && report.admissionToReadySeconds >= 0) {
+      if (
+        report.outcome === 'ready' &&
+        report.admissionToReadySeconds !== null &&
+        report.admissionToReadySeconds >= 0
+      ) {
         admissionToReady(report.admissionToReadySeconds, { node });
       }
     },
@@ -191,7 +241,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions): Coll
   const metrics = collectorMetrics(
     {
       histogram(m) {
-        const h = new Histogram({ ...on, name: m.name, help: m.help, labelNames: m.labelNames ?? [], buckets: [...m.buckets] });
+        const h = new Histogram({
+          ...on,
+          name: m.name,
+          help: m.help,
+          labelNames: m.labelNames ?? [],
+          buckets: [...m.buckets],
+        });
         return (value, labels = {}) => h.observe(labels, value);
       },
       counter(m) {

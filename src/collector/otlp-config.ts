@@ -55,7 +55,10 @@ export function parseOtlpConfig(
   }
   if (endpoint === null) return null;
   const interval = intervalMs ?? wholeMs(env, 'OTEL_METRIC_EXPORT_INTERVAL') ?? DEFAULT_INTERVAL_MS;
-  const timeout = wholeMs(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT') ?? wholeMs(env, 'OTEL_EXPORTER_OTLP_TIMEOUT') ?? DEFAULT_TIMEOUT_MS;
+  const timeout =
+    wholeMs(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT') ??
+    wholeMs(env, 'OTEL_EXPORTER_OTLP_TIMEOUT') ??
+    DEFAULT_TIMEOUT_MS;
   return Object.freeze({ endpoint, intervalMs: interval, timeoutMs: Math.min(interval, timeout) });
 }
 
@@ -80,17 +83,26 @@ function parseHttpUrl(text: string, source: string): URL {
   } catch {
     throw fail('expected an http:// or https:// URL, e.g. http://otel-collector.observability.svc:4318');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw fail(`expected an http:// or https:// URL (OTLP/HTTP), not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw fail(`expected an http:// or https:// URL (OTLP/HTTP), not ${url.protocol}`);
   // The endpoint is logged at start; credentials belong in OTEL_EXPORTER_OTLP_HEADERS, which is not.
-  if (url.username !== '' || url.password !== '') throw fail('credentials in the URL are not accepted; set OTEL_EXPORTER_OTLP_HEADERS, e.g. authorization=Bearer%20TOKEN');
+  if (url.username !== '' || url.password !== '')
+    throw fail(
+      'credentials in the URL are not accepted; set OTEL_EXPORTER_OTLP_HEADERS, e.g. authorization=Bearer%20TOKEN',
+    );
   if (url.search !== '' || url.hash !== '') throw fail('expected no query or fragment');
   return url;
 }
 
 function parseInterval(text: string, source: string): number {
   const ms = parseDuration(text);
-  if (ms !== null && ms > MAX_INTERVAL_MS) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(text)}: at most ${MAX_INTERVAL}`);
-  if (ms === null || ms <= 0) throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(text)}: expected a duration from 1ms to ${MAX_INTERVAL}, such as 15s or 500ms`);
+  if (ms !== null && ms > MAX_INTERVAL_MS)
+    throw new CodedError('ERR_CONFIG', `${source} ${JSON.stringify(text)}: at most ${MAX_INTERVAL}`);
+  if (ms === null || ms <= 0)
+    throw new CodedError(
+      'ERR_CONFIG',
+      `${source} ${JSON.stringify(text)}: expected a duration from 1ms to ${MAX_INTERVAL}, such as 15s or 500ms`,
+    );
   return ms;
 }
 
@@ -99,6 +111,10 @@ function wholeMs(env: Env, name: string): number | undefined {
   const text = env[name];
   if (!nonEmpty(text)) return undefined;
   const ms = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!(ms > 0 && ms <= MAX_INTERVAL_MS)) throw new CodedError('ERR_CONFIG', `${name} ${JSON.stringify(text)}: expected whole milliseconds from 1 to ${MAX_INTERVAL_MS}`);
+  if (!(ms > 0 && ms <= MAX_INTERVAL_MS))
+    throw new CodedError(
+      'ERR_CONFIG',
+      `${name} ${JSON.stringify(text)}: expected whole milliseconds from 1 to ${MAX_INTERVAL_MS}`,
+    );
   return ms;
 }

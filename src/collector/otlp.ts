@@ -8,7 +8,14 @@
 // own bundle carries it, the agent's never does.
 import { diag, DiagLogLevel, ValueType, type DiagLogger } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes, serviceInstanceIdDetector, type Resource } from '@opentelemetry/resources';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+  type Resource,
+} from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { Logger } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
@@ -53,11 +60,17 @@ export function startOtlp(options: OtlpOptions): OtlpPush {
   const meter = provider.getMeter(SERVICE_NAME, VERSION);
 
   const unit = (name: string) => (name.endsWith('_seconds') ? 's' : '');
-  meter.createObservableGauge(METRICS.storeRows.name, { description: METRICS.storeRows.help }).addCallback((r) => r.observe(options.storeRows()));
+  meter
+    .createObservableGauge(METRICS.storeRows.name, { description: METRICS.storeRows.help })
+    .addCallback((r) => r.observe(options.storeRows()));
   const metrics = collectorMetrics(
     {
       histogram(m) {
-        const h = meter.createHistogram(m.name, { description: m.help, unit: unit(m.name), advice: { explicitBucketBoundaries: [...m.buckets] } });
+        const h = meter.createHistogram(m.name, {
+          description: m.help,
+          unit: unit(m.name),
+          advice: { explicitBucketBoundaries: [...m.buckets] },
+        });
         return (value, labels) => h.record(value, labels);
       },
       counter(m) {
@@ -75,7 +88,9 @@ export function startOtlp(options: OtlpOptions): OtlpPush {
     shutdown() {
       stopped ??= provider
         .shutdown({ timeoutMillis: SHUTDOWN_TIMEOUT_MS })
-        .catch((err: unknown) => log.warn({ err, endpoint }, 'OTLP push: the last totals may not have been sent before shutdown'))
+        .catch((err: unknown) =>
+          log.warn({ err, endpoint }, 'OTLP push: the last totals may not have been sent before shutdown'),
+        )
         .finally(() => diag.disable());
       return stopped;
     },
@@ -127,7 +142,10 @@ function watchExports(inner: PushMetricExporter, endpoint: string, log: Logger):
  * outage instead of at every interval.
  */
 function diagToLog(log: Logger): DiagLogger {
-  const line = (write: Logger['warn']) => (message: string, ...args: unknown[]) => write({ detail: args.map(String) }, `OpenTelemetry SDK: ${message}`);
+  const line =
+    (write: Logger['warn']) =>
+    (message: string, ...args: unknown[]) =>
+      write({ detail: args.map(String) }, `OpenTelemetry SDK: ${message}`);
   const ignore = () => {};
   return { error: line(log.debug), warn: line(log.warn), info: ignore, debug: ignore, verbose: ignore };
 }

@@ -26,10 +26,14 @@ const MAX_SINCE_AGO_MS = parseDuration(MAX_SINCE_AGO)!;
 /** `since` of the list and the summary: an RFC 3339 time, or a duration back from `nowMs` ("the last 10m"), at most MAX_SINCE_AGO. */
 export function parseSince(text: string, nowMs: number): { ok: true; ms: number } | { ok: false; error: string } {
   const ago = parseDuration(text);
-  if (ago !== null && ago > MAX_SINCE_AGO_MS) return { ok: false, error: `a duration back from now is at most ${MAX_SINCE_AGO} (3650 days)` };
+  if (ago !== null && ago > MAX_SINCE_AGO_MS)
+    return { ok: false, error: `a duration back from now is at most ${MAX_SINCE_AGO} (3650 days)` };
   if (ago !== null) return { ok: true, ms: nowMs - ago };
   if (z.iso.datetime({ offset: true }).safeParse(text).success) return { ok: true, ms: Date.parse(text) };
-  return { ok: false, error: 'expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m, 24h)' };
+  return {
+    ok: false,
+    error: 'expected an RFC 3339 time (2025-11-25T13:00:00Z) or a duration back from now (10m, 24h)',
+  };
 }
 
 /** Cursor: the last id of a page, opaque to clients. */
@@ -50,7 +54,10 @@ const custom = <T>(parse: (s: string) => T | null, message: string) =>
     return z.NEVER;
   });
 
-const limit = custom((s) => (/^\d{1,4}$/.test(s) && Number(s) >= 1 && Number(s) <= MAX_LIMIT ? Number(s) : null), `expected 1 to ${MAX_LIMIT}`).optional();
+const limit = custom(
+  (s) => (/^\d{1,4}$/.test(s) && Number(s) >= 1 && Number(s) <= MAX_LIMIT ? Number(s) : null),
+  `expected 1 to ${MAX_LIMIT}`,
+).optional();
 const cursor = custom(decodeCursor, 'not a cursor from a previous page').optional();
 
 const schema = z.strictObject({
@@ -71,14 +78,28 @@ const outageSchema = z.strictObject({
 });
 
 /** Parses the query of GET /v1/outages: node, namespace, limit, cursor. */
-export function parseOutageQuery(params: URLSearchParams): { ok: true; filter: OutageFilter } | { ok: false; error: string } {
+export function parseOutageQuery(
+  params: URLSearchParams,
+): { ok: true; filter: OutageFilter } | { ok: false; error: string } {
   const r = parseParams(params, outageSchema, 'node, namespace, limit, cursor');
   if (!r.ok) return r;
-  return { ok: true, filter: { node: r.data.node, namespace: r.data.namespace, beforeId: r.data.cursor, limit: r.data.limit ?? DEFAULT_LIMIT } };
+  return {
+    ok: true,
+    filter: {
+      node: r.data.node,
+      namespace: r.data.namespace,
+      beforeId: r.data.cursor,
+      limit: r.data.limit ?? DEFAULT_LIMIT,
+    },
+  };
 }
 
 /** Query parameters through `schema`; repeated and unknown parameters are errors naming them. */
-function parseParams<S extends z.ZodType>(params: URLSearchParams, schema: S, expected: string): { ok: true; data: z.infer<S> } | { ok: false; error: string } {
+function parseParams<S extends z.ZodType>(
+  params: URLSearchParams,
+  schema: S,
+  expected: string,
+): { ok: true; data: z.infer<S> } | { ok: false; error: string } {
   const raw: Record<string, string> = {};
   for (const [key, value] of params) {
     if (Object.hasOwn(raw, key)) return { ok: false, error: `${key}: given more than once` };
@@ -93,7 +114,10 @@ function parseParams<S extends z.ZodType>(params: URLSearchParams, schema: S, ex
 }
 
 /** Parses the query of a list request; `nowMs` resolves `since` given as a duration ("the last 10m"). */
-export function parseListQuery(params: URLSearchParams, nowMs: number): { ok: true; filter: ReportFilter } | { ok: false; error: string } {
+export function parseListQuery(
+  params: URLSearchParams,
+  nowMs: number,
+): { ok: true; filter: ReportFilter } | { ok: false; error: string } {
   const r = parseParams(params, schema, 'node, namespace, outcome, since, slower-than, limit, cursor');
   if (!r.ok) return r;
   const q = r.data;

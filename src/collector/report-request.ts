@@ -35,11 +35,21 @@ const reject = (status: number, reason: RejectReason, message: string, extra: Pa
 });
 
 /** The rejection for a request that fails before its body is read, or null when it may go on. */
-export function checkRequestHead(headers: { authorization?: string | undefined; 'content-type'?: string | undefined; 'content-length'?: string | undefined }, token: string | null): Rejection | null {
+export function checkRequestHead(
+  headers: {
+    authorization?: string | undefined;
+    'content-type'?: string | undefined;
+    'content-length'?: string | undefined;
+  },
+  token: string | null,
+): Rejection | null {
   if (token !== null && !bearerMatches(headers.authorization, token)) {
-    return reject(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer TOKEN)', { headers: { 'www-authenticate': 'Bearer realm="netready"' } });
+    return reject(401, 'unauthorized', 'a valid bearer token is required (Authorization: Bearer TOKEN)', {
+      headers: { 'www-authenticate': 'Bearer realm="netready"' },
+    });
   }
-  if (!isJsonContentType(headers['content-type'])) return reject(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)');
+  if (!isJsonContentType(headers['content-type']))
+    return reject(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)');
   const declared = headers['content-length'];
   if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return tooLarge();
   return null;
@@ -69,7 +79,10 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A validated document of one of the contract's kinds. */
-export type Decoded = { ok: true; kind: 'start'; report: Report } | { ok: true; kind: 'outage'; outage: Outage } | { ok: false; rejection: Rejection };
+export type Decoded =
+  | { ok: true; kind: 'start'; report: Report }
+  | { ok: true; kind: 'outage'; outage: Outage }
+  | { ok: false; rejection: Rejection };
 
 /**
  * Decodes and validates a POST /v1/reports body: a start report (kind `start`
@@ -84,23 +97,43 @@ export function decodeDocument(body: Uint8Array): Decoded {
     // The parser's message quotes the input: not echoed back.
     return { ok: false, rejection: reject(400, 'invalid_json', 'the body is not valid UTF-8 JSON') };
   }
-  const kind = typeof doc === 'object' && doc !== null && Object.hasOwn(doc, 'kind') ? (doc as { kind: unknown }).kind : 'start';
+  const kind =
+    typeof doc === 'object' && doc !== null && Object.hasOwn(doc, 'kind') ? (doc as { kind: unknown }).kind : 'start';
   if (kind === 'outage') {
     const result = outageSchema.safeParse(doc);
-    return result.success ? { ok: true, kind, outage: result.data } : { ok: false, rejection: invalid(result.error.issues, 'the outage document does not match the v1 schema') };
+    return result.success
+      ? { ok: true, kind, outage: result.data }
+      : { ok: false, rejection: invalid(result.error.issues, 'the outage document does not match the v1 schema') };
   }
   if (kind !== 'start') {
     const issue = { path: 'kind', message: `expected one of ${REPORT_KINDS.join(', ')} (or no kind: start)` };
-    return { ok: false, rejection: withIssues(reject(400, 'invalid_report', `kind: this collector does not know the document kind ${JSON.stringify(kind).slice(0, MAX_SEGMENT)}`), [issue], 0) };
+    return {
+      ok: false,
+      rejection: withIssues(
+        reject(
+          400,
+          'invalid_report',
+          `kind: this collector does not know the document kind ${JSON.stringify(kind).slice(0, MAX_SEGMENT)}`,
+        ),
+        [issue],
+        0,
+      ),
+    };
   }
   const result = reportSchema.safeParse(doc);
-  return result.success ? { ok: true, kind, report: result.data } : { ok: false, rejection: invalid(result.error.issues, 'the report does not match the v1 schema') };
+  return result.success
+    ? { ok: true, kind, report: result.data }
+    : { ok: false, rejection: invalid(result.error.issues, 'the report does not match the v1 schema') };
 }
 
 /** The 400 for a document that fails its schema, listing the first MAX_ISSUES issues by path. */
 function invalid(all: readonly z.core.$ZodIssue[], what: string): Rejection {
   const issues = all.slice(0, MAX_ISSUES).map((i) => ({ path: formatPath(i.path), message: issueMessage(i) }));
-  return withIssues(reject(400, 'invalid_report', `${what}: ${issues.map((i) => i.path).join(', ')}`), issues, all.length - issues.length);
+  return withIssues(
+    reject(400, 'invalid_report', `${what}: ${issues.map((i) => i.path).join(', ')}`),
+    issues,
+    all.length - issues.length,
+  );
 }
 
 function withIssues(r: Rejection, issues: ErrorBody['issues'] & object, more: number): Rejection {
@@ -116,5 +149,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 /** `checks.1.errors.timeout`; `(root)` for the document itself. */
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
-  return path.map((p) => (String(p).length > MAX_SEGMENT ? `${String(p).slice(0, MAX_SEGMENT)}…` : String(p))).join('.');
+  return path
+    .map((p) => (String(p).length > MAX_SEGMENT ? `${String(p).slice(0, MAX_SEGMENT)}…` : String(p)))
+    .join('.');
 }

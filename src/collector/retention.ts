@@ -27,7 +27,12 @@ export async function sweepOnce(store: ReportStore, clock: Clock, signal?: Abort
 }
 
 /** Sweeps now and then periodically. stop() waits for a sweep in progress. */
-export function startRetention(store: ReportStore, ageMs: number, clock: Clock, log: Logger): { stop(): Promise<void> } {
+export function startRetention(
+  store: ReportStore,
+  ageMs: number,
+  clock: Clock,
+  log: Logger,
+): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const stopped = new AbortController();
   let busy = false;

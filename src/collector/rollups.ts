@@ -1,7 +1,17 @@
 // Reading aggregates over a window, and rolling complete periods up, the same
 // way for both stores: each store supplies the few queries (AggregateSource),
 // this decides which rollups and minute ranges a window is made of.
-import { decodeRollup, encodeRollup, LEVEL_MS, periodStart, planWindow, ROLLUP_SETTLE_MS, Totals, type Rollup, type Scope } from './aggregates.ts';
+import {
+  decodeRollup,
+  encodeRollup,
+  LEVEL_MS,
+  periodStart,
+  planWindow,
+  ROLLUP_SETTLE_MS,
+  Totals,
+  type Rollup,
+  type Scope,
+} from './aggregates.ts';
 
 /** The queries a store answers for aggregates. */
 export interface AggregateSource {
@@ -10,7 +20,11 @@ export interface AggregateSource {
   /** The stored rollup of `level` at `periodMs`. */
   readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null>;
   /** Calls `add` with every minute cell in [fromMs, untilMs). */
-  readMinuteCells(fromMs: number, untilMs: number, add: (scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void): Promise<void>;
+  readMinuteCells(
+    fromMs: number,
+    untilMs: number,
+    add: (scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
+  ): Promise<void>;
 }
 
 /** Decoded rollups kept in memory this many at most: a rollup never changes once written. */
@@ -32,7 +46,9 @@ export class WindowReader {
     const rolled = new Set((await this.#source.rolledPeriods(fromMs, untilMs)).map((p) => `${p.level}:${p.periodMs}`));
     for (const block of planWindow(fromMs, untilMs, (level, periodMs) => rolled.has(`${level}:${periodMs}`))) {
       if (block.level === 0) {
-        await this.#source.readMinuteCells(block.fromMs, block.untilMs, (s, k, b, r, t, m) => totals.add(s, k, b, r, t, m));
+        await this.#source.readMinuteCells(block.fromMs, block.untilMs, (s, k, b, r, t, m) =>
+          totals.add(s, k, b, r, t, m),
+        );
         continue;
       }
       const rollup = await this.#rollup(block.level, block.periodMs);
@@ -60,7 +76,12 @@ export class WindowReader {
 }
 
 /** The next period of a level that is complete and settled, and not rolled up yet; null when none is due. */
-export function duePeriod(level: 1 | 2, rolledUntilMs: number, hourRolledUntilMs: number, nowMs: number): number | null {
+export function duePeriod(
+  level: 1 | 2,
+  rolledUntilMs: number,
+  hourRolledUntilMs: number,
+  nowMs: number,
+): number | null {
   const size = LEVEL_MS[level];
   // Hours once they ended ROLLUP_SETTLE_MS ago; days once all their hours are rolled up.
   const limit = level === 1 ? periodStart(nowMs - ROLLUP_SETTLE_MS, 1) : periodStart(hourRolledUntilMs, 2);

@@ -6,7 +6,14 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import type { Outage, Report } from '../lib/report.ts';
-import { bearerMatches, checkRequestHead, decodeDocument, MAX_BODY_BYTES, tooLarge, type Rejection } from './report-request.ts';
+import {
+  bearerMatches,
+  checkRequestHead,
+  decodeDocument,
+  MAX_BODY_BYTES,
+  tooLarge,
+  type Rejection,
+} from './report-request.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import type { Clock } from './clock.ts';
 import { encodeCursor, parseListQuery, parseOutageQuery } from './query.ts';
@@ -69,7 +76,10 @@ export function createRequestListener(deps: ServerDeps): RequestListener {
       .then(() => route(req, res, deps))
       .catch((err: unknown) => {
         try {
-          deps.log.error({ err, path: (req.url ?? '/').split('?', 1)[0]!.slice(0, 200), method: req.method }, 'request failed');
+          deps.log.error(
+            { err, path: (req.url ?? '/').split('?', 1)[0]!.slice(0, 200), method: req.method },
+            'request failed',
+          );
           if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'internal error' }, deps);
           else res.destroy();
         } catch {
@@ -87,9 +97,30 @@ function route(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Pro
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
   if (!route) return sendJson(res, 404, { error: 'not_found', message: `no route ${path.slice(0, 200)}` }, deps);
   const handler = Object.hasOwn(route, method) ? route[method] : undefined;
-  if (!handler) return sendJson(res, 405, { error: 'method_not_allowed', message: `use ${Object.keys(route).join(' or ')}` }, deps, { allow: Object.keys(route).join(', ') });
-  if (method === 'GET' && READS.has(path) && deps.readToken !== null && !bearerMatches(req.headers.authorization, deps.readToken)) {
-    return sendJson(res, 401, { error: 'unauthorized', message: 'a valid bearer token is required to read (Authorization: Bearer TOKEN; --reads token)' }, deps, { 'www-authenticate': 'Bearer realm="netready"' });
+  if (!handler)
+    return sendJson(
+      res,
+      405,
+      { error: 'method_not_allowed', message: `use ${Object.keys(route).join(' or ')}` },
+      deps,
+      { allow: Object.keys(route).join(', ') },
+    );
+  if (
+    method === 'GET' &&
+    READS.has(path) &&
+    deps.readToken !== null &&
+    !bearerMatches(req.headers.authorization, deps.readToken)
+  ) {
+    return sendJson(
+      res,
+      401,
+      {
+        error: 'unauthorized',
+        message: 'a valid bearer token is required to read (Authorization: Bearer TOKEN; --reads token)',
+      },
+      deps,
+      { 'www-authenticate': 'Bearer realm="netready"' },
+    );
   }
   return handler(req, res, deps);
 }
@@ -110,7 +141,9 @@ async function postReport(req: IncomingMessage, res: ServerResponse, deps: Serve
     deps.log.debug({ err }, 'report not stored');
     deps.metrics.rejected('store_error');
     // 503: the agent retries within its report budget.
-    return sendJson(res, 503, { error: 'store_error', message: 'the report could not be stored; retry' }, deps, { 'retry-after': '1' });
+    return sendJson(res, 503, { error: 'store_error', message: 'the report could not be stored; retry' }, deps, {
+      'retry-after': '1',
+    });
   }
   sendJson(res, 202, id === null ? { status: 'duplicate' } : { status: 'stored', id }, deps);
 }
@@ -121,7 +154,12 @@ async function listReports(req: IncomingMessage, res: ServerResponse, deps: Serv
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
   const page = await deps.list(parsed.filter);
   if (page === BUSY) return sendBusy(res, deps);
-  sendJson(res, 200, { reports: page.reports, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
+  sendJson(
+    res,
+    200,
+    { reports: page.reports, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) },
+    deps,
+  );
 }
 
 async function listOutages(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
@@ -129,7 +167,12 @@ async function listOutages(req: IncomingMessage, res: ServerResponse, deps: Serv
   if (!parsed.ok) return sendJson(res, 400, { error: 'invalid_query', message: parsed.error }, deps);
   const page = await deps.listOutages(parsed.filter);
   if (page === BUSY) return sendBusy(res, deps);
-  sendJson(res, 200, { outages: page.outages, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) }, deps);
+  sendJson(
+    res,
+    200,
+    { outages: page.outages, next: page.nextBeforeId === null ? null : encodeCursor(page.nextBeforeId) },
+    deps,
+  );
 }
 
 function dashboard(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): void {
@@ -145,14 +188,16 @@ async function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDe
   const answer = await deps.summary(parsed.sinceMs, now);
   if (answer === BUSY) return sendBusy(res, deps);
   const gzip = acceptsGzip(req.headers['accept-encoding']);
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': (gzip ? answer.gzip : answer.body).length,
-    'cache-control': 'no-store',
-    vary: 'accept-encoding',
-    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-    ...closing(deps),
-  }).end(gzip ? answer.gzip : answer.body);
+  res
+    .writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': (gzip ? answer.gzip : answer.body).length,
+      'cache-control': 'no-store',
+      vary: 'accept-encoding',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      ...closing(deps),
+    })
+    .end(gzip ? answer.gzip : answer.body);
 }
 
 async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
@@ -162,7 +207,12 @@ async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerD
 
 async function readyz(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
   const problem = deps.stopping() ? 'shutting down' : await deps.readiness();
-  sendJson(res, problem === null ? 200 : 503, problem === null ? { status: 'ready' } : { status: 'not_ready', message: problem }, deps);
+  sendJson(
+    res,
+    problem === null ? 200 : 503,
+    problem === null ? { status: 'ready' } : { status: 'not_ready', message: problem },
+    deps,
+  );
 }
 
 /** Reads the body, at most `max` bytes; beyond that it stops collecting and returns 'too_large' at once. */
@@ -218,7 +268,8 @@ async function sendRejection(req: IncomingMessage, res: ServerResponse, r: Rejec
   deps.metrics.rejected(r.reason);
   deps.log.debug({ status: r.status, reason: r.reason, message: r.body.message }, 'report rejected');
   // A body declared larger than we would read is not read at all: answer and close.
-  if (Number(req.headers['content-length'] ?? 0) > MAX_DISCARD_BYTES) return sendJson(res, r.status, r.body, deps, { ...r.headers, connection: 'close' });
+  if (Number(req.headers['content-length'] ?? 0) > MAX_DISCARD_BYTES)
+    return sendJson(res, r.status, r.body, deps, { ...r.headers, connection: 'close' });
   if (await discardRest(req)) sendJson(res, r.status, r.body, deps, r.headers);
 }
 
@@ -231,15 +282,30 @@ export function acceptsGzip(header: string | undefined): boolean {
   });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, deps: ServerDeps, headers: Readonly<Record<string, string>> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  deps: ServerDeps,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers, ...closing(deps) }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+      ...closing(deps),
+    })
+    .end(text);
 }
 
 /** 503 for a read refused by the read gate: the reports keep their latency; the reader comes back. */
 function sendBusy(res: ServerResponse, deps: ServerDeps): void {
   deps.metrics.readRefused();
-  sendJson(res, 503, { error: 'busy', message: 'too many reads at once; retry after a second' }, deps, { 'retry-after': '1' });
+  sendJson(res, 503, { error: 'busy', message: 'too many reads at once; retry after a second' }, deps, {
+    'retry-after': '1',
+  });
 }
 
 /** While stopping, every answer closes its connection so that clients reconnect elsewhere. */

@@ -15,7 +15,18 @@ import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
 import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
 import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
-import type { OutageFilter, OutagePage, ReportFilter, ReportPage, ReportStore, StoredOutage, StoredReport, StoreOptions, StoreWindow, WindowRow } from './store.ts';
+import type {
+  OutageFilter,
+  OutagePage,
+  ReportFilter,
+  ReportPage,
+  ReportStore,
+  StoredOutage,
+  StoredReport,
+  StoreOptions,
+  StoreWindow,
+  WindowRow,
+} from './store.ts';
 
 // AUTOINCREMENT: ids are never reused, even after retention has deleted every
 // row, so a pagination cursor always means what it meant. The two partial
@@ -95,7 +106,9 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     // commit, so an acknowledged report survives a crash of the process or the
     // machine. journal_size_limit keeps the WAL file from staying large after
     // a burst.
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864; PRAGMA busy_timeout = 5000;');
+    db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864; PRAGMA busy_timeout = 5000;',
+    );
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'agg_minute'").get()) {
@@ -124,10 +137,22 @@ function storeError(err: unknown, path: string): Error {
       { cause: err },
     );
   }
-  if (primary === SQLITE_READONLY || (err as NodeJS.ErrnoException).code === 'EROFS' || (err as NodeJS.ErrnoException).code === 'EACCES') {
-    return new CodedError('ERR_STORE_READONLY', `the store ${path} cannot be written (${(err as Error).message}): mount --db / --data-dir on a writable volume owned by the collector's user`, { cause: err });
+  if (
+    primary === SQLITE_READONLY ||
+    (err as NodeJS.ErrnoException).code === 'EROFS' ||
+    (err as NodeJS.ErrnoException).code === 'EACCES'
+  ) {
+    return new CodedError(
+      'ERR_STORE_READONLY',
+      `the store ${path} cannot be written (${(err as Error).message}): mount --db / --data-dir on a writable volume owned by the collector's user`,
+      { cause: err },
+    );
   }
-  return new CodedError('ERR_STORE_OPEN', `cannot open the store ${path} (${(err as Error).message}): check that --db / --data-dir is on a writable volume`, { cause: err });
+  return new CodedError(
+    'ERR_STORE_OPEN',
+    `cannot open the store ${path} (${(err as Error).message}): check that --db / --data-dir is on a writable volume`,
+    { cause: err },
+  );
 }
 
 interface BodyRow {
@@ -165,12 +190,24 @@ class SqliteStore implements ReportStore, AggregateSource {
     );
     // The oldest `limit` rows, and of those the ones received before the
     // cutoff: receive times grow with ids, so that is a prefix of the rowid.
-    this.#deleteOlder = db.prepare('DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?) AND received_ms < ?');
-    this.#probe = db.prepare('INSERT INTO probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms');
+    this.#deleteOlder = db.prepare(
+      'DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?) AND received_ms < ?',
+    );
+    this.#probe = db.prepare(
+      'INSERT INTO probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms',
+    );
     this.#getMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
-    this.#setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.#setMeta = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
     this.#rows = Number((db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n);
-    this.#lastReceivedMs = Number((db.prepare('SELECT received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as { received_ms: number } | undefined)?.received_ms ?? 0);
+    this.#lastReceivedMs = Number(
+      (
+        db.prepare('SELECT received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as
+          | { received_ms: number }
+          | undefined
+      )?.received_ms ?? 0,
+    );
     this.#reader = new WindowReader(this);
   }
 
@@ -190,11 +227,22 @@ class SqliteStore implements ReportStore, AggregateSource {
     try {
       const inserted: Report[] = [];
       for (const r of reports) {
-        const row = this.#insert.get(receivedMs, r.pod.uid, r.pod.namespace, r.pod.name, r.pod.node, Date.parse(r.startedAt), r.outcome, r.delaySeconds, JSON.stringify(r)) as { id: number } | undefined;
+        const row = this.#insert.get(
+          receivedMs,
+          r.pod.uid,
+          r.pod.namespace,
+          r.pod.name,
+          r.pod.node,
+          Date.parse(r.startedAt),
+          r.outcome,
+          r.delaySeconds,
+          JSON.stringify(r),
+        ) as { id: number } | undefined;
         ids.push(row ? Number(row.id) : null);
         if (row) inserted.push(r);
       }
-      for (const c of cellsOf(inserted, receivedMs)) this.#upsertCell.run(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay);
+      for (const c of cellsOf(inserted, receivedMs))
+        this.#upsertCell.run(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay);
       this.#db.exec('COMMIT');
       this.#rows += inserted.length;
       this.#lastReceivedMs = receivedMs;
@@ -210,14 +258,26 @@ class SqliteStore implements ReportStore, AggregateSource {
     const row = this.#prepared(
       `INSERT INTO outages (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, body) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING RETURNING id`,
-    ).get(Math.max(receivedMs, this.#lastReceivedMs), p.uid, p.namespace, p.name, p.node, Date.parse(outage.startedAt), JSON.stringify(outage)) as { id: number } | undefined;
+    ).get(
+      Math.max(receivedMs, this.#lastReceivedMs),
+      p.uid,
+      p.namespace,
+      p.name,
+      p.node,
+      Date.parse(outage.startedAt),
+      JSON.stringify(outage),
+    ) as { id: number } | undefined;
     return row ? Number(row.id) : null;
   }
 
   async listOutages(filter: OutageFilter): Promise<OutagePage> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    for (const [sql, value] of [['id < ?', filter.beforeId], ['node = ?', filter.node], ['pod_namespace = ?', filter.namespace]] as const) {
+    for (const [sql, value] of [
+      ['id < ?', filter.beforeId],
+      ['node = ?', filter.node],
+      ['pod_namespace = ?', filter.namespace],
+    ] as const) {
       if (value === undefined) continue;
       where.push(sql);
       params.push(value);
@@ -283,14 +343,33 @@ class SqliteStore implements ReportStore, AggregateSource {
     // The newest reports: a walk of reports_received from its end, bounded by `recent` and by
     // the window's start (a walk of the rowid alone went through the whole table when the
     // window held fewer than `recent`: 1-2 s at 200,000 reports).
-    const newest = this.#prepared('SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?').all(
-      Math.max(sinceMs, floor),
-      limits.recent,
-    ) as { id: number; received_ms: number; node: string; pod_namespace: string; pod_name: string; outcome: 'ready' | 'timeout'; delay_seconds: number }[];
-    const rows: WindowRow[] = newest.map((r) => ({ id: Number(r.id), receivedMs: Number(r.received_ms), node: r.node, namespace: r.pod_namespace, name: r.pod_name, outcome: r.outcome, delaySeconds: r.delay_seconds }));
+    const newest = this.#prepared(
+      'SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?',
+    ).all(Math.max(sinceMs, floor), limits.recent) as {
+      id: number;
+      received_ms: number;
+      node: string;
+      pod_namespace: string;
+      pod_name: string;
+      outcome: 'ready' | 'timeout';
+      delay_seconds: number;
+    }[];
+    const rows: WindowRow[] = newest.map((r) => ({
+      id: Number(r.id),
+      receivedMs: Number(r.received_ms),
+      node: r.node,
+      namespace: r.pod_namespace,
+      name: r.pod_name,
+      outcome: r.outcome,
+      delaySeconds: r.delay_seconds,
+    }));
     const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, limits.slowest);
     const bodies = new Map(
-      (this.#prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(top.map((r) => r.id))) as unknown as BodyRow[]).map((r) => [Number(r.id), r]),
+      (
+        this.#prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(
+          JSON.stringify(top.map((r) => r.id)),
+        ) as unknown as BodyRow[]
+      ).map((r) => [Number(r.id), r]),
     );
     // Both statements run in this one synchronous stretch: no row can go in between.
     const slowest = this.#decode(top.map((r) => bodies.get(r.id)!));
@@ -298,19 +377,32 @@ class SqliteStore implements ReportStore, AggregateSource {
   }
 
   async rolledPeriods(fromMs: number, untilMs: number): Promise<{ level: 1 | 2; periodMs: number }[]> {
-    const rows = this.#prepared('SELECT level, period_ms FROM rollups WHERE period_ms >= ? AND period_ms < ?').all(fromMs, untilMs) as { level: number; period_ms: number }[];
+    const rows = this.#prepared('SELECT level, period_ms FROM rollups WHERE period_ms >= ? AND period_ms < ?').all(
+      fromMs,
+      untilMs,
+    ) as { level: number; period_ms: number }[];
     return rows.map((r) => ({ level: Number(r.level) as 1 | 2, periodMs: Number(r.period_ms) }));
   }
 
   async readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null> {
-    const row = this.#prepared('SELECT data FROM rollups WHERE level = ? AND period_ms = ?').get(level, periodMs) as { data: Uint8Array } | undefined;
+    const row = this.#prepared('SELECT data FROM rollups WHERE level = ? AND period_ms = ?').get(level, periodMs) as
+      | { data: Uint8Array }
+      | undefined;
     return row?.data ?? null;
   }
 
-  async readMinuteCells(fromMs: number, untilMs: number, add: (scope: 0 | 1, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void): Promise<void> {
-    const stmt = this.#prepared('SELECT scope, key, bucket, reports, timeouts, max_delay FROM agg_minute WHERE minute_ms >= ? AND minute_ms < ?');
+  async readMinuteCells(
+    fromMs: number,
+    untilMs: number,
+    add: (scope: 0 | 1, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
+  ): Promise<void> {
+    const stmt = this.#prepared(
+      'SELECT scope, key, bucket, reports, timeouts, max_delay FROM agg_minute WHERE minute_ms >= ? AND minute_ms < ?',
+    );
     stmt.setReturnArrays(true);
-    for (const r of stmt.iterate(fromMs, untilMs) as unknown as Iterable<[number, string, number, number, number, number]>) {
+    for (const r of stmt.iterate(fromMs, untilMs) as unknown as Iterable<
+      [number, string, number, number, number, number]
+    >) {
       add(Number(r[0]) as 0 | 1, r[1], Number(r[2]), Number(r[3]), Number(r[4]), r[5]);
     }
   }
@@ -323,7 +415,9 @@ class SqliteStore implements ReportStore, AggregateSource {
     if (this.#options.maxAgeMs > 0) cutoffs.push(periodStart(nowMs - this.#options.maxAgeMs, 0));
     const excess = this.#rows - this.#options.maxRows;
     if (excess > 0) {
-      const nth = this.#prepared('SELECT received_ms FROM reports ORDER BY id LIMIT 1 OFFSET ?').get(excess - 1) as { received_ms: number } | undefined;
+      const nth = this.#prepared('SELECT received_ms FROM reports ORDER BY id LIMIT 1 OFFSET ?').get(excess - 1) as
+        | { received_ms: number }
+        | undefined;
       if (nth) cutoffs.push(periodStart(Number(nth.received_ms), 0) + MINUTE_MS);
     }
     const newFloor = Math.min(Math.max(...cutoffs), periodStart(nowMs, 0));
@@ -333,13 +427,27 @@ class SqliteStore implements ReportStore, AggregateSource {
     work += deleted;
     // Outages: the same floor, and at most maxRows of them (ids grow by one per stored outage).
     const outageCap = `(SELECT coalesce(max(id), 0) FROM outages) - ${Math.floor(this.#options.maxRows)}`;
-    work += Number(this.#prepared(`DELETE FROM outages WHERE id IN (SELECT id FROM outages WHERE received_ms < ? OR id <= ${outageCap} ORDER BY id LIMIT ?)`).run(newFloor, SWEEP_CHUNK).changes);
-    const oldestCell = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as { minute_ms: number } | undefined;
+    work += Number(
+      this.#prepared(
+        `DELETE FROM outages WHERE id IN (SELECT id FROM outages WHERE received_ms < ? OR id <= ${outageCap} ORDER BY id LIMIT ?)`,
+      ).run(newFloor, SWEEP_CHUNK).changes,
+    );
+    const oldestCell = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as
+      | { minute_ms: number }
+      | undefined;
     if (oldestCell && Number(oldestCell.minute_ms) < newFloor) {
       // Ten minutes of cells per step: bounded work whatever the rate.
-      work += Number(this.#prepared('DELETE FROM agg_minute WHERE minute_ms < ?').run(Math.min(newFloor, Number(oldestCell.minute_ms) + 10 * MINUTE_MS)).changes);
+      work += Number(
+        this.#prepared('DELETE FROM agg_minute WHERE minute_ms < ?').run(
+          Math.min(newFloor, Number(oldestCell.minute_ms) + 10 * MINUTE_MS),
+        ).changes,
+      );
     }
-    work += Number(this.#prepared(`DELETE FROM rollups WHERE period_ms + (CASE level WHEN 1 THEN ${LEVEL_MS[1]} ELSE ${LEVEL_MS[2]} END) <= ?`).run(newFloor).changes);
+    work += Number(
+      this.#prepared(
+        `DELETE FROM rollups WHERE period_ms + (CASE level WHEN 1 THEN ${LEVEL_MS[1]} ELSE ${LEVEL_MS[2]} END) <= ?`,
+      ).run(newFloor).changes,
+    );
     work += await this.#rollUp(nowMs, newFloor);
     return work;
   }
@@ -348,7 +456,9 @@ class SqliteStore implements ReportStore, AggregateSource {
   async #rollUp(nowMs: number, floor: number): Promise<number> {
     let work = 0;
     const start = () => {
-      const oldest = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as { minute_ms: number } | undefined;
+      const oldest = this.#prepared('SELECT minute_ms FROM agg_minute ORDER BY minute_ms LIMIT 1').get() as
+        | { minute_ms: number }
+        | undefined;
       return oldest ? Number(oldest.minute_ms) : nowMs;
     };
     let hours = this.#meta('rolled_1') ?? periodStart(start(), 1);
@@ -363,7 +473,12 @@ class SqliteStore implements ReportStore, AggregateSource {
         const blob = await buildRollup(this.#reader, level, due);
         this.#db.exec('BEGIN IMMEDIATE');
         try {
-          if (blob) this.#prepared('INSERT OR REPLACE INTO rollups (level, period_ms, data) VALUES (?, ?, ?)').run(level, due, blob);
+          if (blob)
+            this.#prepared('INSERT OR REPLACE INTO rollups (level, period_ms, data) VALUES (?, ?, ?)').run(
+              level,
+              due,
+              blob,
+            );
           this.#setMeta.run(`rolled_${level}`, due + LEVEL_MS[level]);
           this.#db.exec('COMMIT');
         } catch (err) {
@@ -406,7 +521,13 @@ export const SWEEP_CHUNK = 2000;
 export function parseBody(body: unknown): Report | null {
   try {
     const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
-    if (typeof doc !== 'object' || doc === null || typeof (doc as Report).pod !== 'object' || !Array.isArray((doc as Report).checks)) return null;
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      typeof (doc as Report).pod !== 'object' ||
+      !Array.isArray((doc as Report).checks)
+    )
+      return null;
     return doc as Report;
   } catch {
     return null;
@@ -417,7 +538,14 @@ export function parseBody(body: unknown): Report | null {
 export function parseOutageBody(body: unknown): Outage | null {
   try {
     const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
-    if (typeof doc !== 'object' || doc === null || (doc as Outage).kind !== 'outage' || typeof (doc as Outage).pod !== 'object' || !Array.isArray((doc as Outage).checks)) return null;
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      (doc as Outage).kind !== 'outage' ||
+      typeof (doc as Outage).pod !== 'object' ||
+      !Array.isArray((doc as Outage).checks)
+    )
+      return null;
     return doc as Outage;
   } catch {
     return null;

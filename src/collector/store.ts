@@ -109,7 +109,11 @@ export interface ReportStore {
   /** Newest first: a full page of `filter.limit` reports unless it is the last. */
   list(filter: ReportFilter): Promise<ReportPage>;
   /** The aggregates of [sinceMs, nowMs] and the newest `recent` reports of it, with its `slowest` whole. */
-  window(sinceMs: number, nowMs: number, limits: { readonly recent: number; readonly slowest: number }): Promise<StoreWindow>;
+  window(
+    sinceMs: number,
+    nowMs: number,
+    limits: { readonly recent: number; readonly slowest: number },
+  ): Promise<StoreWindow>;
   /**
    * One bounded step of upkeep: retention (by age and by rows, in whole
    * minutes) and rolling up complete hours and days. Resolves with the rows

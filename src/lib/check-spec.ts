@@ -33,7 +33,8 @@ export function parseCheckSpec(raw: string, env: ServiceEnv): ParsedSpec {
   if (spec === 'kubernetes') {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT;
-    if (!host || !port) return fail('"kubernetes" needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, which are not set');
+    if (!host || !port)
+      return fail('"kubernetes" needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, which are not set');
     return parseTcp(`tcp://${isIP(host) === 6 ? `[${host}]` : host}:${port}`, spec);
   }
   if (spec.startsWith('tcp://')) return parseTcp(spec, spec);

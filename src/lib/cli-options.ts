@@ -60,12 +60,15 @@ export function resolveOptions(
 
 /** argv -> values by option name: strings, arrays for `multiple`, true for booleans. */
 function parseFlags(table: Readonly<Record<string, OptionDef>>, argv: readonly string[]): Record<string, RawValue> {
-  const options = Object.fromEntries(Object.entries(table).map(([name, def]) => [name, { type: def.type ?? 'string' }] as const));
+  const options = Object.fromEntries(
+    Object.entries(table).map(([name, def]) => [name, { type: def.type ?? 'string' }] as const),
+  );
   // Not strict: parseArgs only tokenizes; every rule below gives our own message naming the option.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const values: Record<string, string[] | string | boolean> = {};
   for (const token of tokens) {
-    if (token.kind === 'positional') throw new CodedError('ERR_CONFIG', `unexpected argument ${JSON.stringify(token.value)}`);
+    if (token.kind === 'positional')
+      throw new CodedError('ERR_CONFIG', `unexpected argument ${JSON.stringify(token.value)}`);
     if (token.kind === 'option-terminator') continue;
     const def = Object.hasOwn(table, token.name) && token.rawName.startsWith('--') ? table[token.name]! : undefined;
     if (!def) throw new CodedError('ERR_CONFIG', `unknown option ${token.rawName}`);
@@ -78,7 +81,9 @@ function parseFlags(table: Readonly<Record<string, OptionDef>>, argv: readonly s
     if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {
       throw new CodedError('ERR_CONFIG', `--${token.name} needs a value (${def.value ?? 'VALUE'})`);
     }
-    values[token.name] = def.multiple ? [...((values[token.name] as string[] | undefined) ?? []), token.value] : token.value;
+    values[token.name] = def.multiple
+      ? [...((values[token.name] as string[] | undefined) ?? []), token.value]
+      : token.value;
   }
   return values;
 }
@@ -91,7 +96,11 @@ function parseFlags(table: Readonly<Record<string, OptionDef>>, argv: readonly s
 export function durationWithin(
   text: string,
   def: OptionDef,
-  { min = 0, parse = parseDuration, examples = '500ms, 30s or 5m' }: { min?: number; parse?: (s: string) => number | null; examples?: string } = {},
+  {
+    min = 0,
+    parse = parseDuration,
+    examples = '500ms, 30s or 5m',
+  }: { min?: number; parse?: (s: string) => number | null; examples?: string } = {},
 ): { ms: number } | { error: string } {
   const ms = parse(text);
   if (ms === null) return { error: `expected a duration such as ${examples}${def.max ? `, at most ${def.max}` : ''}` };
@@ -106,7 +115,12 @@ export function optionError(source: string, value: RawValue, message: string): C
 }
 
 /** The --help text: usage, a description, one line per option, and closing lines. */
-export function optionsHelp(usage: string, about: string, table: Readonly<Record<string, OptionDef>>, closing: readonly string[]): string {
+export function optionsHelp(
+  usage: string,
+  about: string,
+  table: Readonly<Record<string, OptionDef>>,
+  closing: readonly string[],
+): string {
   const lines = [usage, '', about, '', 'Options (flag, environment variable, default, maximum):'];
   for (const [name, def] of Object.entries(table)) {
     const flag = `--${name}${def.value ? ` ${def.value}` : ''}`;
@@ -114,7 +128,9 @@ export function optionsHelp(usage: string, about: string, table: Readonly<Record
       def.env,
       def.default !== undefined ? `default ${def.default === '' ? '""' : def.default}` : undefined,
       def.max !== undefined ? `at most ${def.max}` : undefined,
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  ${flag.padEnd(30)} ${def.help}${meta ? ` [${meta}]` : ''}`);
   }
   return [...lines, '', ...closing].join('\n');

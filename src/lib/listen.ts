@@ -58,7 +58,12 @@ export interface ServerLimits {
 export const TIMEOUT_CHECK_MS = 500;
 
 /** The node:http(s) createServer options that make `limits`' timeouts hold within TIMEOUT_CHECK_MS. */
-export function serverOptions(limits: ServerLimits): { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number } {
+export function serverOptions(limits: ServerLimits): {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+} {
   return {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -80,7 +85,10 @@ export function capConnections(server: HttpServer | HttpsServer, max: number, lo
     const now = performance.now();
     if (now - loggedAt < DROP_LOG_MS) return;
     loggedAt = now;
-    log.warn({ maxConnections: max, dropped }, 'connection limit reached; new connections are being closed (see --max-connections)');
+    log.warn(
+      { maxConnections: max, dropped },
+      'connection limit reached; new connections are being closed (see --max-connections)',
+    );
   });
 }
 

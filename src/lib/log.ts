@@ -28,9 +28,14 @@ export const LOG_EDGE_LIMIT = 100;
  * its redaction stringifier, which skips the bound below.
  */
 export const REDACTED_PATHS = [
-  'token', 'collectorToken', 'authorization',
-  'config.token', 'config.collectorToken',
-  'headers.authorization', 'req.headers.authorization', 'request.headers.authorization',
+  'token',
+  'collectorToken',
+  'authorization',
+  'config.token',
+  'config.collectorToken',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
 ];
 const CENSOR = '[redacted]';
 
@@ -58,16 +63,21 @@ export function createLogger(name: string, level: Level, write: (line: string) =
   const stringifyBounded = internals[pino.symbols.stringifySafeSym] as (value: unknown) => string | undefined;
   internals[pino.symbols.stringifySym] = (value: unknown) => stringifyBounded(value);
 
-  const make = (lvl: Level): LogFn => (fieldsOrMsg, msg) => {
-    try {
-      if (typeof fieldsOrMsg === 'string') logger[lvl](fieldsOrMsg);
-      else logger[lvl](fieldsOrMsg, msg);
-    } catch (err) {
-      // A value no serializer could take (a cause chain deeper than the stack): the message still goes out.
+  const make =
+    (lvl: Level): LogFn =>
+    (fieldsOrMsg, msg) => {
       try {
-        logger[lvl]({ logFieldsDropped: String((err as Error)?.message ?? err) }, typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg);
-      } catch {}
-    }
-  };
+        if (typeof fieldsOrMsg === 'string') logger[lvl](fieldsOrMsg);
+        else logger[lvl](fieldsOrMsg, msg);
+      } catch (err) {
+        // A value no serializer could take (a cause chain deeper than the stack): the message still goes out.
+        try {
+          logger[lvl](
+            { logFieldsDropped: String((err as Error)?.message ?? err) },
+            typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg,
+          );
+        } catch {}
+      }
+    };
   return { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error') };
 }

@@ -13,7 +13,10 @@ export function parseToken(text: string): string | null {
 }
 
 /** Reads a token file (a mounted Secret). Returns the token or the reason it is unusable, for the caller to name the option with. */
-export function readTokenFile(path: string, readText: (path: string) => string = (p) => readFileSync(p, 'utf8')): { token: string } | { error: string } {
+export function readTokenFile(
+  path: string,
+  readText: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): { token: string } | { error: string } {
   let text: string;
   try {
     text = readText(path);

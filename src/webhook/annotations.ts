@@ -48,12 +48,14 @@ export const parse = {
     return ok(specs);
   },
   /** A duration the agent takes, held to the agent's own maximum (`max`, e.g. 24h). */
-  duration: (max: string) => (text: string): Parsed<string> => {
-    const ms = parseDuration(text);
-    if (ms === null) return bad('expected a duration such as 30s or 5m');
-    if (ms > parseDuration(max)!) return bad(`at most ${max}`);
-    return ok(text.trim());
-  },
+  duration:
+    (max: string) =>
+    (text: string): Parsed<string> => {
+      const ms = parseDuration(text);
+      if (ms === null) return bad('expected a duration such as 30s or 5m');
+      if (ms > parseDuration(max)!) return bad(`at most ${max}`);
+      return ok(text.trim());
+    },
   onTimeout(text: string): Parsed<'fail' | 'continue'> {
     return text === 'fail' || text === 'continue' ? ok(text) : bad('expected fail or continue');
   },
@@ -63,7 +65,8 @@ export const parse = {
     try {
       url = new URL(text);
     } catch {}
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return bad('expected an http:// or https:// URL');
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      return bad('expected an http:// or https:// URL');
     if (url.username || url.password || url.search || url.hash) return bad('no credentials, query or fragment');
     return ok(url.href.replace(/\/+$/, ''));
   },
@@ -87,7 +90,13 @@ export const parse = {
 /** The annotation prefix; every key below and the webhook's own annotations use it. */
 export const PREFIX = 'netready.io/';
 
-type Entry = { [K in keyof InjectSettings]: { readonly key: string; readonly setting: K; readonly parse: (text: string) => Parsed<InjectSettings[K]> } }[keyof InjectSettings];
+type Entry = {
+  [K in keyof InjectSettings]: {
+    readonly key: string;
+    readonly setting: K;
+    readonly parse: (text: string) => Parsed<InjectSettings[K]>;
+  };
+}[keyof InjectSettings];
 
 /** Every per-pod override. Defaults come from the webhook's configuration (the setting of the same name). */
 export const ANNOTATIONS: readonly Entry[] = [
@@ -120,7 +129,10 @@ function clip(value: string): string {
 }
 
 /** The settings for one pod: `defaults` overridden by its annotations; bad values keep the default and add a warning. */
-export function resolveSettings(annotations: Readonly<Record<string, unknown>>, defaults: InjectSettings): { settings: InjectSettings; warnings: string[] } {
+export function resolveSettings(
+  annotations: Readonly<Record<string, unknown>>,
+  defaults: InjectSettings,
+): { settings: InjectSettings; warnings: string[] } {
   const settings: Record<string, unknown> = { ...defaults };
   const warnings: string[] = [];
   for (const entry of ANNOTATIONS) {
@@ -132,9 +144,19 @@ export function resolveSettings(annotations: Readonly<Record<string, unknown>>, 
   }
   const result = settings as unknown as InjectSettings;
   // The API server rejects a request above its limit: fall back to both defaults rather than make the pod invalid.
-  for (const [req, lim, name] of [['cpuRequest', 'cpuLimit', 'cpu'], ['memoryRequest', 'memoryLimit', 'memory']] as const) {
+  for (const [req, lim, name] of [
+    ['cpuRequest', 'cpuLimit', 'cpu'],
+    ['memoryRequest', 'memoryLimit', 'memory'],
+  ] as const) {
     if (quantityValue(result[req])! > quantityValue(result[lim])!) {
-      warnings.push(warning(`${PREFIX}${name}-request/limit`, `${result[req]}>${result[lim]}`, 'request above limit', 'the defaults'));
+      warnings.push(
+        warning(
+          `${PREFIX}${name}-request/limit`,
+          `${result[req]}>${result[lim]}`,
+          'request above limit',
+          'the defaults',
+        ),
+      );
       settings[req] = defaults[req];
       settings[lim] = defaults[lim];
     }

@@ -2,7 +2,17 @@
 // directory, and print the caBundle and a Secret manifest, so that
 // `netready certs … | kubectl apply -f -` installs the Secret.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { optionError, optionsHelp, resolveOptions, type OptionDef } from '../lib/cli-options.ts';
@@ -23,18 +33,30 @@ export const CERTS_OPTIONS = {
   help: { type: 'boolean', help: 'show this help' },
 } as const satisfies Record<string, OptionDef>;
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a DNS label: lowercase letters, digits and -');
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a DNS label: lowercase letters, digits and -');
 const schema = z.object({
   service: dnsLabel,
   namespace: dnsLabel,
   out: z.string({ error: 'is required' }).min(1, 'is required'),
   'secret-name': dnsLabel.optional(),
-  days: z.string().regex(/^\d{1,4}$/, 'expected 1 to 3650').transform(Number).refine((n) => n >= 1 && n <= 3650, 'expected 1 to 3650'),
+  days: z
+    .string()
+    .regex(/^\d{1,4}$/, 'expected 1 to 3650')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 3650, 'expected 1 to 3650'),
 });
 
 /** Runs `netready certs`; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const help = () => optionsHelp('Usage: netready certs --out DIR [--service NAME] [--namespace NS]', 'Makes a CA and a serving certificate for the webhook Service; prints the caBundle and a Secret manifest.', CERTS_OPTIONS, ['The CA key is not kept: to renew, run this again and update the caBundle.']);
+  const help = () =>
+    optionsHelp(
+      'Usage: netready certs --out DIR [--service NAME] [--namespace NS]',
+      'Makes a CA and a serving certificate for the webhook Service; prints the caBundle and a Secret manifest.',
+      CERTS_OPTIONS,
+      ['The CA key is not kept: to renew, run this again and update the caBundle.'],
+    );
   const parsed = parseConfigOrExit('certs', () => {
     const { raw, source } = resolveOptions(CERTS_OPTIONS, argv, env, help);
     const r = schema.safeParse(raw);

@@ -19,11 +19,21 @@ export interface IssuedCerts {
 
 /** The names a Service is reached by inside the cluster; the API server calls NAME.NS.svc. */
 export function serviceNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }
 
 /** Issues a fresh CA and a serving certificate for `service` in `namespace`, valid `days` from `now`. The CA key is discarded. */
-export async function issueCerts(service: string, namespace: string, days: number, now = new Date()): Promise<IssuedCerts> {
+export async function issueCerts(
+  service: string,
+  namespace: string,
+  days: number,
+  now = new Date(),
+): Promise<IssuedCerts> {
   const crypto = globalThis.crypto;
   // Backdated a little: a node whose clock runs behind must not see a certificate from the future.
   const notBefore = new Date(now.getTime() - 5 * 60_000);
@@ -67,7 +77,11 @@ export async function issueCerts(service: string, namespace: string, days: numbe
     crypto,
   );
   const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { caPem: ca.toString('pem'), certPem: cert.toString('pem'), keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
+  return {
+    caPem: ca.toString('pem'),
+    certPem: cert.toString('pem'),
+    keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'),
+  };
 }
 
 /** A kubernetes.io/tls Secret holding the serving pair (and ca.crt, for reference). */

@@ -48,9 +48,17 @@ const schema = z.object({
   'memory-limit': via(parse.quantity),
   watch: via(parse.bool),
   'watch-port': via(parse.port),
-  'run-as-user': z.string().regex(/^[1-9]\d{0,9}$/, 'expected a non-zero uid').transform(Number).refine((n) => n < 2 ** 31, 'expected a non-zero uid'),
+  'run-as-user': z
+    .string()
+    .regex(/^[1-9]\d{0,9}$/, 'expected a non-zero uid')
+    .transform(Number)
+    .refine((n) => n < 2 ** 31, 'expected a non-zero uid'),
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name'),
-  'max-connections': z.string().regex(/^\d{1,6}$/, 'expected a whole number from 1 to 100000').transform(Number).refine((n) => n >= 1 && n <= 100_000, 'expected a whole number from 1 to 100000'),
+  'max-connections': z
+    .string()
+    .regex(/^\d{1,6}$/, 'expected a whole number from 1 to 100000')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100_000, 'expected a whole number from 1 to 100000'),
   'tls-handshake-timeout': z.string().transform((s, ctx) => {
     const r = durationWithin(s, WEBHOOK_OPTIONS['tls-handshake-timeout'], { min: 100 });
     if ('ms' in r) return r.ms;
@@ -62,7 +70,10 @@ const schema = z.object({
 });
 
 /** Parses `netready webhook` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
-export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): WebhookConfig {
+export function parseWebhookConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): WebhookConfig {
   const { raw, source } = resolveOptions(WEBHOOK_OPTIONS, argv, env, webhookHelp);
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -70,8 +81,15 @@ export function parseWebhookConfig(argv: readonly string[], env: Readonly<Record
     throw optionError(source[key]!, raw[key], result.error.issues[0]!.message);
   }
   const c = result.data;
-  for (const [req, lim] of [['cpu-request', 'cpu-limit'], ['memory-request', 'memory-limit']] as const) {
-    if (quantityValue(c[req])! > quantityValue(c[lim])!) throw new CodedError('ERR_CONFIG', `${source[req]} ${JSON.stringify(c[req])}: above ${source[lim]} ${JSON.stringify(c[lim])}`);
+  for (const [req, lim] of [
+    ['cpu-request', 'cpu-limit'],
+    ['memory-request', 'memory-limit'],
+  ] as const) {
+    if (quantityValue(c[req])! > quantityValue(c[lim])!)
+      throw new CodedError(
+        'ERR_CONFIG',
+        `${source[req]} ${JSON.stringify(c[req])}: above ${source[lim]} ${JSON.stringify(c[lim])}`,
+      );
   }
   const defaults: InjectSettings = Object.freeze({
     image: c.image,

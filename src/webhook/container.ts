@@ -67,7 +67,13 @@ export function buildWatchContainer(s: InjectSettings, uid: number): Record<stri
     resources: resources(s),
     // Every 2 s, and one failure is enough: the watch already waited for a
     // streak of failed rounds before it answered 503.
-    readinessProbe: { httpGet: { path: '/readyz', port: s.watchPort }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 1, successThreshold: 1 },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: s.watchPort },
+      periodSeconds: 2,
+      timeoutSeconds: 1,
+      failureThreshold: 1,
+      successThreshold: 1,
+    },
     securityContext: securityContext(uid),
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };

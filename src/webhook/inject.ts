@@ -2,7 +2,14 @@
 // to leave it alone) out. No HTTP, no clock, no I/O: the server decodes the
 // review, calls injectPod, encodes the answer.
 import { PREFIX, resolveSettings, warning, type InjectSettings } from './annotations.ts';
-import { ADMITTED_AT, buildContainer, buildWatchContainer, CONTAINER_NAME, securityContext, WATCH_CONTAINER_NAME } from './container.ts';
+import {
+  ADMITTED_AT,
+  buildContainer,
+  buildWatchContainer,
+  CONTAINER_NAME,
+  securityContext,
+  WATCH_CONTAINER_NAME,
+} from './container.ts';
 import { leadingSidecars, meshUid, type Json } from './mesh.ts';
 import { insertAt, removeAt, setEntries, type Operation } from './patch.ts';
 
@@ -29,7 +36,12 @@ export interface Admission {
 }
 
 export type InjectResult =
-  | { readonly patch: Operation[]; readonly action: 'injected' | 'fixed'; readonly uid: number; readonly warnings: string[] }
+  | {
+      readonly patch: Operation[];
+      readonly action: 'injected' | 'fixed';
+      readonly uid: number;
+      readonly warnings: string[];
+    }
   | { readonly skip: string; readonly warnings: string[] };
 
 const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
@@ -50,19 +62,22 @@ export function injectPod(pod: unknown, admission: Admission, config: InjectConf
   if (!containers || obj(pod).metadata !== metadata) return skip('no metadata or spec.containers: not a pod');
   const optIn = labels[INJECT_LABEL];
   if (optIn === 'disabled') return skip(`opted out: label ${INJECT_LABEL}=disabled`);
-  if (optIn !== undefined && optIn !== 'enabled') warnings.push(warning(`label ${INJECT_LABEL}`, String(optIn), 'expected enabled or disabled'));
+  if (optIn !== undefined && optIn !== 'enabled')
+    warnings.push(warning(`label ${INJECT_LABEL}`, String(optIn), 'expected enabled or disabled'));
   const namespace = admission.namespace || (typeof metadata.namespace === 'string' ? metadata.namespace : '');
   if (namespace === 'kube-system') return skip('namespace kube-system is never injected');
   if (namespace === config.ownNamespace) return skip(`namespace ${namespace} is the webhook's own`);
   if (spec.hostNetwork === true) return skip('hostNetwork pod: it uses the node network, which is up');
   if (MIRROR in annotations) return skip('mirror pod (static pod on a kubelet): the API server cannot change it');
   if (obj(spec.os).name === 'windows') return skip('Windows pod: the agent runs on Linux only');
-  if (containers.some((c) => obj(c).name === CONTAINER_NAME)) return skip(`a regular container is named ${CONTAINER_NAME}`);
+  if (containers.some((c) => obj(c).name === CONTAINER_NAME))
+    return skip(`a regular container is named ${CONTAINER_NAME}`);
 
   const index = (inits ?? []).findIndex((c) => obj(c).name === CONTAINER_NAME);
   const injected = annotations[STATUS] === STATUS_INJECTED;
   if (index >= 0 && !injected) return skip(`the pod already has a ${CONTAINER_NAME} init container of its own`);
-  if (index < 0 && STATUS in annotations) return skip(`${STATUS} is set but there is no ${CONTAINER_NAME} container; leaving the pod as it is`);
+  if (index < 0 && STATUS in annotations)
+    return skip(`${STATUS} is set but there is no ${CONTAINER_NAME} container; leaving the pod as it is`);
   if (index >= 0) return reconcile(inits!, index, annotations, containers, config, warnings);
 
   const others = inits ?? [];
@@ -71,7 +86,10 @@ export function injectPod(pod: unknown, admission: Admission, config: InjectConf
   warnings.push(...settingWarnings);
   const at = leadingSidecars(others);
   const wait = buildContainer(settings, uid);
-  const watch = settings.watch && watchFits(settings.watchPort, [...others, ...containers], warnings) ? buildWatchContainer(settings, uid) : null;
+  const watch =
+    settings.watch && watchFits(settings.watchPort, [...others, ...containers], warnings)
+      ? buildWatchContainer(settings, uid)
+      : null;
   const patch = [
     insertAt(INITS, inits, at, wait),
     // Right after netready-wait: it starts once the network first worked, before the app's own init containers.
@@ -88,12 +106,18 @@ export function injectPod(pod: unknown, admission: Admission, config: InjectConf
 /** Whether the watch can be added beside `existing` containers: its name and port are free. Else a warning says why not. */
 function watchFits(port: number, existing: readonly unknown[], warnings: string[]): boolean {
   if (existing.some((c) => obj(c).name === WATCH_CONTAINER_NAME)) {
-    warnings.push(warning(`${PREFIX}watch`, 'true', `a container is already named ${WATCH_CONTAINER_NAME}; no watch added`));
+    warnings.push(
+      warning(`${PREFIX}watch`, 'true', `a container is already named ${WATCH_CONTAINER_NAME}; no watch added`),
+    );
     return false;
   }
-  const user = existing.find((c) => (list(obj(c).ports) ?? []).some((p) => obj(p).containerPort === port || obj(p).name === WATCH_CONTAINER_NAME));
+  const user = existing.find((c) =>
+    (list(obj(c).ports) ?? []).some((p) => obj(p).containerPort === port || obj(p).name === WATCH_CONTAINER_NAME),
+  );
   if (user !== undefined) {
-    warnings.push(warning(`${PREFIX}watch-port`, String(port), `container ${String(obj(user).name)} uses it; no watch added`));
+    warnings.push(
+      warning(`${PREFIX}watch-port`, String(port), `container ${String(obj(user).name)} uses it; no watch added`),
+    );
     return false;
   }
   return true;
@@ -104,7 +128,14 @@ function watchFits(port: number, existing: readonly unknown[], warnings: string[
  * one container, move it back behind the leading native sidecars and give it the
  * uid the mesh now needs (and its restricted context back). Nothing to fix means no patch.
  */
-function reconcile(inits: readonly unknown[], index: number, annotations: Json, containers: readonly unknown[], config: InjectConfig, warnings: string[]): InjectResult {
+function reconcile(
+  inits: readonly unknown[],
+  index: number,
+  annotations: Json,
+  containers: readonly unknown[],
+  config: InjectConfig,
+  warnings: string[],
+): InjectResult {
   // Ours: netready-wait, and the watch when it was added with it (it moves with the wait, right behind it).
   const watchIndex = inits.findIndex((c) => obj(c).name === WATCH_CONTAINER_NAME && obj(c).restartPolicy === 'Always');
   const ours = watchIndex >= 0 ? [index, watchIndex] : [index];
@@ -114,7 +145,9 @@ function reconcile(inits: readonly unknown[], index: number, annotations: Json, 
   const fixed = ours.map((i) => withContext(obj(inits[i]), uid));
   const placed = index === target && (watchIndex < 0 || watchIndex === target + 1);
   if (placed) {
-    const patch: Operation[] = ours.flatMap((i, k) => (fixed[k]!.ok ? [] : [{ op: 'add' as const, path: `${INITS}/${i}/securityContext`, value: fixed[k]!.context }]));
+    const patch: Operation[] = ours.flatMap((i, k) =>
+      fixed[k]!.ok ? [] : [{ op: 'add' as const, path: `${INITS}/${i}/securityContext`, value: fixed[k]!.context }],
+    );
     return patch.length === 0 ? { skip: 'already injected', warnings } : { patch, action: 'fixed', uid, warnings };
   }
   // Removed from the highest index down, so that each index still means what it meant; then inserted in order.

@@ -46,7 +46,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     pair = loadKeyPair(config.tlsCert, config.tlsKey);
   } catch (err) {
     if (!(err instanceof CodedError && err.code === 'ERR_TLS')) throw err;
-    log.error({ err }, 'cannot load the serving certificate; check --tls-cert/--tls-key and the mounted Secret (netready certs makes one)');
+    log.error(
+      { err },
+      'cannot load the serving certificate; check --tls-cert/--tls-key and the mounted Secret (netready certs makes one)',
+    );
     return EXIT.UNUSABLE;
   }
 
@@ -63,7 +66,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       // A connection that never starts TLS is not held for Node's default 120 s.
       handshakeTimeout: config.tlsHandshakeTimeoutMs,
       // The API server's default webhook timeout is 10 s; nothing here should take a fraction of that.
-      ...serverOptions({ headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 60_000, maxConnections: config.maxConnections }),
+      ...serverOptions({
+        headersTimeoutMs: 5_000,
+        requestTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 60_000,
+        maxConnections: config.maxConnections,
+      }),
     },
     createRequestListener({ config: config.inject, log, now: () => new Date(), metrics, registry }),
   );
@@ -71,7 +79,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     await listen(server, config.listen.host, config.listen.port);
   } catch (err) {
-    log.error({ err, listen: formatHostPort(config.listen.host, config.listen.port) }, 'cannot listen; check --listen and that nothing else uses the port');
+    log.error(
+      { err, listen: formatHostPort(config.listen.host, config.listen.port) },
+      'cannot listen; check --listen and that nothing else uses the port',
+    );
     return EXIT.UNUSABLE;
   }
   const watcher = watchKeyPair(server, config.tlsCert, config.tlsKey, pair, log, (next) => {
@@ -80,7 +91,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
-  log.info({ version: VERSION, listen: formatHostPort(config.listen.host, port), port, image: config.inject.defaults.image, ...describeCert(pair.cert) }, 'webhook listening');
+  log.info(
+    {
+      version: VERSION,
+      listen: formatHostPort(config.listen.host, port),
+      port,
+      image: config.inject.defaults.image,
+      ...describeCert(pair.cert),
+    },
+    'webhook listening',
+  );
 
   const signal = await signalled;
   log.info({ signal }, 'stopping: finishing requests in flight');
@@ -95,6 +115,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 function checkExpiry(pair: KeyPair, metrics: WebhookMetrics, log: Logger): void {
   const { notAfter, state } = certificateExpiry(pair.cert, Date.now());
   metrics.certificate(notAfter);
-  if (state === 'expired') log.warn({ notAfter: notAfter.toISOString() }, 'serving an EXPIRED certificate: the API server refuses it and pods are admitted without netready-wait; renew the Secret (netready certs, or cert-manager)');
-  else if (state === 'expiring') log.warn({ notAfter: notAfter.toISOString() }, 'the serving certificate expires within 7 days; renew the Secret (netready certs, or cert-manager)');
+  if (state === 'expired')
+    log.warn(
+      { notAfter: notAfter.toISOString() },
+      'serving an EXPIRED certificate: the API server refuses it and pods are admitted without netready-wait; renew the Secret (netready certs, or cert-manager)',
+    );
+  else if (state === 'expiring')
+    log.warn(
+      { notAfter: notAfter.toISOString() },
+      'the serving certificate expires within 7 days; renew the Secret (netready certs, or cert-manager)',
+    );
 }

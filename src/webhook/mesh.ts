@@ -37,9 +37,15 @@ export interface MeshUid {
  * The uid the agent must run as because of a mesh whose proxy will not be running
  * before it, or null. `inits` excludes the agent, which goes at `leadingSidecars(inits)`.
  */
-export function meshUid(annotations: Json, inits: readonly unknown[], containers: readonly unknown[], warnings: string[]): MeshUid | null {
+export function meshUid(
+  annotations: Json,
+  inits: readonly unknown[],
+  containers: readonly unknown[],
+  warnings: string[],
+): MeshUid | null {
   const before = inits.slice(0, leadingSidecars(inits)).map(nameOf);
-  const present = (proxy: string) => containers.some((c) => nameOf(c) === proxy) || inits.some((c) => nameOf(c) === proxy);
+  const present = (proxy: string) =>
+    containers.some((c) => nameOf(c) === proxy) || inits.some((c) => nameOf(c) === proxy);
   // The annotations each injector writes tell that it ran even if the proxy container was renamed.
   const istio = present(ISTIO_PROXY) || typeof annotations['sidecar.istio.io/status'] === 'string';
   if (istio && !before.includes(ISTIO_PROXY)) return { mesh: 'istio', uid: ISTIO_UID };

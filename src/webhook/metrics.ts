@@ -29,7 +29,11 @@ export interface WebhookMetrics {
 /** Registers the webhook's metrics on `registry`, every admission result at zero from the start. */
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const on = { registers: [registry] };
-  const admissions = new Counter({ ...on, ...WEBHOOK_METRICS.admissions, labelNames: [...WEBHOOK_METRICS.admissions.labelNames] });
+  const admissions = new Counter({
+    ...on,
+    ...WEBHOOK_METRICS.admissions,
+    labelNames: [...WEBHOOK_METRICS.admissions.labelNames],
+  });
   for (const result of ADMISSION_RESULTS) admissions.inc({ result }, 0);
   const expiry = new Gauge({ ...on, ...WEBHOOK_METRICS.certificateExpiry });
   return {

@@ -14,9 +14,15 @@ export function escapePointer(token: string): string {
 }
 
 /** Inserts `value` at `index` of the array at `path`; an absent array becomes `[value]`. */
-export function insertAt(path: string, current: readonly unknown[] | undefined, index: number, value: unknown): Operation {
+export function insertAt(
+  path: string,
+  current: readonly unknown[] | undefined,
+  index: number,
+  value: unknown,
+): Operation {
   if (current === undefined) return { op: 'add', path, value: [value] };
-  if (index < 0 || index > current.length) throw new RangeError(`index ${index} outside 0..${current.length} of ${path}`);
+  if (index < 0 || index > current.length)
+    throw new RangeError(`index ${index} outside 0..${current.length} of ${path}`);
   return { op: 'add', path: `${path}/${index}`, value };
 }
 
@@ -26,7 +32,11 @@ export function removeAt(path: string, index: number): Operation {
 }
 
 /** Sets `entries` in the string map at `path` (labels, annotations); an absent map is added whole. */
-export function setEntries(path: string, current: Readonly<Record<string, unknown>> | undefined, entries: Readonly<Record<string, string>>): Operation[] {
+export function setEntries(
+  path: string,
+  current: Readonly<Record<string, unknown>> | undefined,
+  entries: Readonly<Record<string, string>>,
+): Operation[] {
   if (Object.keys(entries).length === 0) return [];
   if (current === undefined) return [{ op: 'add', path, value: { ...entries } }];
   // `add` on an existing member replaces it (RFC 6902 4.1), so one op serves both cases.

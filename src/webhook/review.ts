@@ -63,18 +63,32 @@ export const INTERNAL_ERROR = 'netready: internal error; pod admitted without ne
 export const MAX_OBJECT_DEPTH = 64;
 
 /** Admits one request. Pure apart from `now`; dry-run requests take the same path (there are no side effects to skip). */
-export function admit(request: AdmissionRequest, config: InjectConfig, now: Date): { response: AdmissionResponse; outcome: Outcome } {
+export function admit(
+  request: AdmissionRequest,
+  config: InjectConfig,
+  now: Date,
+): { response: AdmissionResponse; outcome: Outcome } {
   const allowed = (outcome: Outcome, warnings: string[] = []) => ({
-    response: { uid: request.uid, allowed: true as const, ...(warnings.length > 0 ? { warnings: warnings.map(clipWarning) } : {}) },
+    response: {
+      uid: request.uid,
+      allowed: true as const,
+      ...(warnings.length > 0 ? { warnings: warnings.map(clipWarning) } : {}),
+    },
     outcome,
   });
   const { resource } = request;
   // The webhook configuration sends only pod CREATEs; anything else is answered, not acted on.
   if (resource.group !== '' || resource.resource !== 'pods' || request.subResource || request.operation !== 'CREATE') {
-    return allowed({ action: 'skipped', reason: `not a pod CREATE (${resource.resource}${request.subResource ? `/${request.subResource}` : ''} ${request.operation})` });
+    return allowed({
+      action: 'skipped',
+      reason: `not a pod CREATE (${resource.resource}${request.subResource ? `/${request.subResource}` : ''} ${request.operation})`,
+    });
   }
   if (nestsDeeperThan(request.object, MAX_OBJECT_DEPTH)) {
-    return allowed({ action: 'skipped', reason: `object nested deeper than ${MAX_OBJECT_DEPTH} levels: not a pod from the API server` });
+    return allowed({
+      action: 'skipped',
+      reason: `object nested deeper than ${MAX_OBJECT_DEPTH} levels: not a pod from the API server`,
+    });
   }
   let result: ReturnType<typeof injectPod>;
   let patch: string | undefined;

@@ -40,7 +40,8 @@ export function createRequestListener(deps: HandlerDeps): (req: IncomingMessage,
 function route(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): void {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz' || path === '/metrics') {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
     if (path === '/healthz') return send(res, 200, 'ok\n');
     return void deps.registry.metrics().then(
       (text) => send(res, 200, text, { 'content-type': deps.registry.contentType }),
@@ -85,7 +86,10 @@ function handleReview(body: Buffer, res: ServerResponse, { config, log, now, met
   const decoded = decodeReview(parsed);
   if (!decoded.ok) {
     metrics.admission('error');
-    log.warn({ error: clip(decoded.error) }, 'malformed AdmissionReview; is the webhook configuration using admissionReviewVersions [v1]?');
+    log.warn(
+      { error: clip(decoded.error) },
+      'malformed AdmissionReview; is the webhook configuration using admissionReviewVersions [v1]?',
+    );
     return send(res, 400, `malformed AdmissionReview: ${decoded.error}\n`);
   }
   const { request } = decoded;
@@ -104,11 +108,17 @@ function handleReview(body: Buffer, res: ServerResponse, { config, log, now, met
     ...(outcome.uid !== undefined ? { runAsUser: outcome.uid } : {}),
     ...(response.warnings ? { warnings: response.warnings } : {}),
   };
-  if (outcome.action === 'failed') log.error({ ...fields, err: outcome.error }, 'injection failed; pod admitted unchanged');
+  if (outcome.action === 'failed')
+    log.error({ ...fields, err: outcome.error }, 'injection failed; pod admitted unchanged');
   else log.info(fields, outcome.action === 'skipped' ? 'pod left unchanged' : `pod ${outcome.action}`);
 }
 
-const RESULTS: Record<Outcome['action'], AdmissionResult> = { injected: 'injected', fixed: 'injected', skipped: 'skipped', failed: 'error' };
+const RESULTS: Record<Outcome['action'], AdmissionResult> = {
+  injected: 'injected',
+  fixed: 'injected',
+  skipped: 'skipped',
+  failed: 'error',
+};
 
 /** A string from the request, cut to MAX_LOGGED characters; anything else (an array, an object nested 2,500 deep) is not logged. */
 function clip(value: unknown): string | undefined {
@@ -119,7 +129,10 @@ function clip(value: unknown): string | undefined {
 /** The last resort of every handler: log what can be logged, answer 500 (failurePolicy Ignore admits the pod), keep serving. */
 function failed(res: ServerResponse, { log }: HandlerDeps, err: unknown): void {
   try {
-    log.error({ err: err instanceof Error ? { name: err.name, message: clip(err.message) } : { message: 'non-error thrown' } }, 'request failed');
+    log.error(
+      { err: err instanceof Error ? { name: err.name, message: clip(err.message) } : { message: 'non-error thrown' } },
+      'request failed',
+    );
   } catch {
     // Not even a line could be written: the answer below matters more.
   }
@@ -135,6 +148,10 @@ function tooLarge(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    ...headers,
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -33,7 +33,10 @@ export function loadKeyPair(certFile: string, keyFile: string): KeyPair {
     // Throws on bad PEM and on a key that does not match the certificate.
     createSecureContext(pair);
   } catch (err) {
-    throw new CodedError('ERR_TLS', `${certFile} and ${keyFile} are not a usable certificate and key: ${(err as Error).message}`);
+    throw new CodedError(
+      'ERR_TLS',
+      `${certFile} and ${keyFile} are not a usable certificate and key: ${(err as Error).message}`,
+    );
   }
   return pair;
 }
@@ -48,7 +51,10 @@ export function describeCert(cert: Buffer): { subject: string; notAfter: string 
 export const EXPIRY_WARNING_MS = 7 * 86_400_000;
 
 /** When the certificate expires, and whether that is past or near as of `nowMs`. */
-export function certificateExpiry(cert: Buffer, nowMs: number): { notAfter: Date; state: 'valid' | 'expiring' | 'expired' } {
+export function certificateExpiry(
+  cert: Buffer,
+  nowMs: number,
+): { notAfter: Date; state: 'valid' | 'expiring' | 'expired' } {
   const notAfter = new Date(new X509Certificate(cert).validTo);
   const left = notAfter.getTime() - nowMs;
   return { notAfter, state: left <= 0 ? 'expired' : left <= EXPIRY_WARNING_MS ? 'expiring' : 'valid' };
@@ -82,7 +88,8 @@ export function watchKeyPair(
     try {
       next = loadKeyPair(certFile, keyFile);
     } catch (err) {
-      if ((err as Error).message !== problem) log.warn({ err }, 'new TLS certificate not usable yet; still serving the previous one');
+      if ((err as Error).message !== problem)
+        log.warn({ err }, 'new TLS certificate not usable yet; still serving the previous one');
       problem = (err as Error).message;
       return;
     }

@@ -35,8 +35,15 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
       env: identity(3, 'node-b'),
     }),
   ]);
-  assert.deepEqual(agents.map((a) => a.code), [0, 0, 1]);
-  for (const a of agents) assert.ok(a.logs.some((l) => l.msg === 'report delivered'), a.stdout);
+  assert.deepEqual(
+    agents.map((a) => a.code),
+    [0, 0, 1],
+  );
+  for (const a of agents)
+    assert.ok(
+      a.logs.some((l) => l.msg === 'report delivered'),
+      a.stdout,
+    );
 
   const listed = (await send(c.url, { path: '/v1/reports?namespace=shop' })).json();
   assert.deepEqual(listed.reports.map((r: any) => r.report.pod.name).sort(), ['web-1', 'web-2', 'web-3']);
@@ -46,19 +53,30 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
   assert.equal(timedOut[0].report.checks[0].kind, 'tcp');
 
   const text = (await send(c.url, { path: '/metrics' })).text;
-  const counts = samples(text, 'netready_ready_delay_seconds_count').map((s) => `${s.labels.node}/${s.labels.outcome}=${s.value}`);
+  const counts = samples(text, 'netready_ready_delay_seconds_count').map(
+    (s) => `${s.labels.node}/${s.labels.outcome}=${s.value}`,
+  );
   assert.deepEqual(counts.sort(), ['node-a/ready=1', 'node-b/ready=1', 'node-b/timeout=1']);
-  const fastest = samples(text, 'netready_ready_delay_seconds_bucket').find((s) => s.labels.node === 'node-a' && s.labels.le === '5');
+  const fastest = samples(text, 'netready_ready_delay_seconds_bucket').find(
+    (s) => s.labels.node === 'node-a' && s.labels.le === '5',
+  );
   assert.equal(fastest!.value, 1, 'a loopback connect is ready well under 5 s');
   assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: 3 }]);
-  assert.equal(samples(text, 'netready_admission_to_ready_seconds_count').length, 2, 'both ready pods carried the admission time');
+  assert.equal(
+    samples(text, 'netready_admission_to_ready_seconds_count').length,
+    2,
+    'both ready pods carried the admission time',
+  );
   // Ground truth: the refused attempts the timed-out agent itself reported.
   const refused = timedOut[0].report.checks[0].errors.refused;
   assert.ok(refused > 0, JSON.stringify(timedOut[0].report.checks[0]));
   const refusedSeries = samples(text, 'netready_check_errors_total').filter(
     (s) => s.labels.kind === 'tcp' && s.labels.class === 'refused',
   );
-  assert.deepEqual(refusedSeries.map((s) => s.value), [refused]);
+  assert.deepEqual(
+    refusedSeries.map((s) => s.value),
+    [refused],
+  );
   assert.deepEqual(samples(text, 'netready_store_reports'), [{ labels: {}, value: 3 }]);
   assert.match(text, /^process_resident_memory_bytes \d+/m);
   const lint = promtoolCheck(text);
@@ -83,7 +101,9 @@ test('SIGTERM: a request in flight is finished and stored, idle connections do n
   socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
   await new Promise<void>((r) => socket.once('connect', () => r()));
-  socket.write(`POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`);
+  socket.write(
+    `POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 100)}`,
+  );
   await new Promise((r) => setTimeout(r, 100));
 
   const signalled = Date.now();
@@ -102,7 +122,10 @@ test('SIGTERM: a request in flight is finished and stored, idle connections do n
 
   // Both reports are in the store when it opens again.
   const again = await startCollector(t, ['--db', db]);
-  assert.deepEqual((await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name), ['web-2', 'web-1']);
+  assert.deepEqual(
+    (await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name),
+    ['web-2', 'web-1'],
+  );
 });
 
 test('a second SIGTERM during the grace period: requests cut, the store closed, exit 143', async (t) => {
@@ -116,7 +139,9 @@ test('a second SIGTERM during the grace period: requests cut, the store closed, 
   t.after(() => socket.destroy());
   socket.on('error', () => {});
   await new Promise<void>((r) => socket.once('connect', () => r()));
-  socket.write('POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+  socket.write(
+    'POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+  );
 
   c.child.kill('SIGTERM');
   await waitForLog(c, 'stopping: finishing requests in flight');
@@ -127,7 +152,10 @@ test('a second SIGTERM during the grace period: requests cut, the store closed, 
   // Closed, not killed: the last connection's close checkpoints the WAL into the file and removes it.
   assert.equal(existsSync(`${db}-wal`), false, 'the WAL was checkpointed and removed');
   const again = await startCollector(t, ['--db', db]);
-  assert.deepEqual((await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name), ['web-1']);
+  assert.deepEqual(
+    (await send(again.url, { path: '/v1/reports' })).json().reports.map((r: any) => r.report.pod.name),
+    ['web-1'],
+  );
 });
 
 /** Resolves once `c` has logged `msg` (polled; the test's timeout bounds it). */
@@ -154,8 +182,13 @@ test('--listen [::1]:0: an IPv6 literal in brackets; the agent reports over IPv6
   const c = await startCollector(t, ['--listen', '[::1]:0', '--db', ':memory:']);
   assert.ok(c.logs().some((l) => l.msg === 'collector listening' && l.listen === `[::1]:${c.port}`));
   const url = `http://[::1]:${c.port}`;
-  const agent = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], { env: { NETREADY_NODE_NAME: 'v6-node' } });
+  const agent = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], {
+    env: { NETREADY_NODE_NAME: 'v6-node' },
+  });
   assert.equal(agent.code, 0);
-  assert.ok(agent.logs.some((l) => l.msg === 'report delivered'), agent.stdout);
+  assert.ok(
+    agent.logs.some((l) => l.msg === 'report delivered'),
+    agent.stdout,
+  );
   assert.equal((await send(url, { path: '/v1/reports' })).json().reports[0].report.pod.node, 'v6-node');
 });

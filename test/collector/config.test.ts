@@ -53,13 +53,18 @@ test('flags win over environment variables; every option has a variable', () => 
   assert.equal(fromEnv.retentionRows, 10);
   assert.equal(fromEnv.maxLabelValues, 5);
   assert.equal(fromEnv.logLevel, 'debug');
-  const fromFlags = parseCollectorConfig(['--listen', '127.0.0.1:1', '--db=:memory:', '--retention-age', '0', '--retention-rows', '20'], env, noFiles);
+  const fromFlags = parseCollectorConfig(
+    ['--listen', '127.0.0.1:1', '--db=:memory:', '--retention-age', '0', '--retention-rows', '20'],
+    env,
+    noFiles,
+  );
   assert.deepEqual(fromFlags.listen, { host: '127.0.0.1', port: 1 });
   assert.equal(fromFlags.db, ':memory:');
   assert.equal(fromFlags.retentionAgeMs, 0);
   assert.equal(fromFlags.retentionRows, 20);
   for (const [name, def] of Object.entries(COLLECTOR_OPTIONS)) {
-    if (!('type' in def)) assert.match((def as { env?: string }).env ?? '', /^NETREADY_COLLECTOR_[A-Z_]+$/, `--${name}`);
+    if (!('type' in def))
+      assert.match((def as { env?: string }).env ?? '', /^NETREADY_COLLECTOR_[A-Z_]+$/, `--${name}`);
   }
 });
 
@@ -70,10 +75,16 @@ test('the token file: trimmed content; unreadable or blank files are configurati
   assert.equal(parseCollectorConfig(['--token-file', file], {}).token, 's3cr3t-token');
   assert.equal(parseCollectorConfig([], { NETREADY_COLLECTOR_TOKEN_FILE: file }).token, 's3cr3t-token');
   writeFileSync(file, 'two words\n');
-  assert.throws(() => parseCollectorConfig([], { NETREADY_COLLECTOR_TOKEN_FILE: file }), /^CodedError: NETREADY_COLLECTOR_TOKEN_FILE ".*token": the token must be/);
+  assert.throws(
+    () => parseCollectorConfig([], { NETREADY_COLLECTOR_TOKEN_FILE: file }),
+    /^CodedError: NETREADY_COLLECTOR_TOKEN_FILE ".*token": the token must be/,
+  );
   writeFileSync(file, '\n');
   assert.throws(() => parseCollectorConfig(['--token-file', file], {}), /--token-file ".*token": the file is empty/);
-  assert.throws(() => parseCollectorConfig(['--token-file', join(dir, 'missing')], {}), /--token-file ".*missing": cannot read it \(ENOENT\)/);
+  assert.throws(
+    () => parseCollectorConfig(['--token-file', join(dir, 'missing')], {}),
+    /--token-file ".*missing": cannot read it \(ENOENT\)/,
+  );
 });
 
 const BAD: { argv: string[]; env?: Record<string, string>; message: RegExp }[] = [
@@ -81,7 +92,10 @@ const BAD: { argv: string[]; env?: Record<string, string>; message: RegExp }[] =
   { argv: ['--listen', '::1:9470'], message: /^--listen "::1:9470": expected HOST:PORT/ },
   { argv: ['--listen', '[::1]:70000'], message: /^--listen "\[::1\]:70000": port must be 0-65535/ },
   { argv: ['--listen', '[10.0.0.1]:9470'], message: /not an IPv6 address/ },
-  { argv: ['--listen', '300.1.1.1:9470'], message: /--listen "300.1.1.1:9470": "300.1.1.1" is not an IPv4 address or a host name/ },
+  {
+    argv: ['--listen', '300.1.1.1:9470'],
+    message: /--listen "300.1.1.1:9470": "300.1.1.1" is not an IPv4 address or a host name/,
+  },
   { argv: [], env: { NETREADY_COLLECTOR_LISTEN: 'nope' }, message: /^NETREADY_COLLECTOR_LISTEN "nope"/ },
   { argv: ['--db', ''], message: /^--db "": must not be empty/ },
   { argv: ['--data-dir='], message: /^--data-dir "": must not be empty/ },
@@ -93,7 +107,11 @@ const BAD: { argv: string[]; env?: Record<string, string>; message: RegExp }[] =
   { argv: ['--max-label-values', '100001'], message: /^--max-label-values "100001"/ },
   { argv: ['--reads', 'closed'], message: /^--reads "closed": expected open or token/ },
   { argv: ['--reads', 'token'], message: /^--reads "token": needs --token-file/ },
-  { argv: [], env: { NETREADY_COLLECTOR_READS: 'token' }, message: /^NETREADY_COLLECTOR_READS "token": needs --token-file/ },
+  {
+    argv: [],
+    env: { NETREADY_COLLECTOR_READS: 'token' },
+    message: /^NETREADY_COLLECTOR_READS "token": needs --token-file/,
+  },
   { argv: ['--max-connections', '0'], message: /^--max-connections "0": expected a whole number from 1 to 100000/ },
   { argv: ['--log-level', 'trace'], message: /^--log-level "trace": expected debug, info, warn or error/ },
   { argv: ['--no-such-flag'], message: /--no-such-flag/ },
@@ -119,8 +137,10 @@ test('--listen forms: IPv4, bracketed IPv6, host names, port 0', () => {
     ['localhost:0', 'localhost', 0],
     ['netready-collector.netready-system.svc:9470', 'netready-collector.netready-system.svc', 9470],
   ];
-  for (const [text, host, port] of ok) assert.deepEqual(parseListenAddress(text), { ok: true, value: { host, port } }, text);
-  for (const text of ['', ':9470', '[::1]', '[::1]9470', 'host:', 'a b:1', '[]:1']) assert.equal(parseListenAddress(text).ok, false, text);
+  for (const [text, host, port] of ok)
+    assert.deepEqual(parseListenAddress(text), { ok: true, value: { host, port } }, text);
+  for (const text of ['', ':9470', '[::1]', '[::1]9470', 'host:', 'a b:1', '[]:1'])
+    assert.equal(parseListenAddress(text).ok, false, text);
 });
 
 test('retention durations count in days too', () => {
@@ -141,7 +161,9 @@ test('the CLI: exit 2 naming the option, --help and --dry-run exit 0 with the to
   for (const name of Object.keys(COLLECTOR_OPTIONS)) assert.match(help.stdout, new RegExp(`--${name}\\b`));
   const dir = tempDir(t);
   writeFileSync(join(dir, 'token'), 'hunter2');
-  const dry = await run(['collector', '--dry-run', '--db', ':memory:'], { env: { NETREADY_COLLECTOR_TOKEN_FILE: join(dir, 'token') } });
+  const dry = await run(['collector', '--dry-run', '--db', ':memory:'], {
+    env: { NETREADY_COLLECTOR_TOKEN_FILE: join(dir, 'token') },
+  });
   assert.equal(dry.code, 0, dry.stderr);
   const shown = JSON.parse(dry.stdout);
   assert.equal(shown.token, '(redacted)');
@@ -149,7 +171,14 @@ test('the CLI: exit 2 naming the option, --help and --dry-run exit 0 with the to
   assert.equal(shown.db, ':memory:');
   // A PostgreSQL password, in the URL or in its file, is never shown.
   writeFileSync(join(dir, 'pw'), 's3cret-file\n');
-  const pg = await run(['collector', '--dry-run', '--db', 'postgres://u:s3cret-url@db.example:5432/netready', '--db-password-file', join(dir, 'pw')]);
+  const pg = await run([
+    'collector',
+    '--dry-run',
+    '--db',
+    'postgres://u:s3cret-url@db.example:5432/netready',
+    '--db-password-file',
+    join(dir, 'pw'),
+  ]);
   assert.equal(pg.code, 0, pg.stderr);
   assert.equal(JSON.parse(pg.stdout).db, 'postgres://u:***@db.example:5432/netready');
   assert.equal(JSON.parse(pg.stdout).dbPassword, '(redacted)');

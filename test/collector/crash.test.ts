@@ -48,7 +48,9 @@ test('kill -9 during a burst of 2,000 reports: every acknowledged report survive
   const stored = new Set<string>();
   let cursor: string | null = '';
   while (cursor !== null) {
-    const page: any = (await send(again.url, { path: `/v1/reports?limit=1000${cursor ? `&cursor=${cursor}` : ''}` })).json();
+    const page: any = (
+      await send(again.url, { path: `/v1/reports?limit=1000${cursor ? `&cursor=${cursor}` : ''}` })
+    ).json();
     for (const r of page.reports) stored.add(r.report.pod.uid);
     cursor = page.next;
   }
@@ -59,5 +61,7 @@ test('kill -9 during a burst of 2,000 reports: every acknowledged report survive
   const metrics = (await send(again.url, { path: '/metrics' })).text;
   assert.match(metrics, /^netready_reports_total 0$/m);
   assert.match(metrics, new RegExp(`^netready_store_reports ${stored.size}$`, 'm'));
-  t.diagnostic(`acknowledged ${acked.size} (kill at ${killedAt}), stored ${stored.size}, cut ${failed}, burst ${Date.now() - started} ms`);
+  t.diagnostic(
+    `acknowledged ${acked.size} (kill at ${killedAt}), stored ${stored.size}, cut ${failed}, burst ${Date.now() - started} ms`,
+  );
 });

@@ -22,7 +22,14 @@ function hist(counts: Record<number, number>): number[] {
 
 function timeoutReport(i: number, node: string, delaySeconds: number): Report {
   const base = fixture('valid-timeout.json') as Report;
-  return { ...makeReport(i, { node, namespace: 'etl', name: `batch-${i}` }), outcome: 'timeout', readyAt: null, admissionToReadySeconds: null, delaySeconds, checks: base.checks };
+  return {
+    ...makeReport(i, { node, namespace: 'etl', name: `batch-${i}` }),
+    outcome: 'timeout',
+    readyAt: null,
+    admissionToReadySeconds: null,
+    delaySeconds,
+    checks: base.checks,
+  };
 }
 
 const memoryStore = () => openStore(':memory:', { maxRows: 100_000, maxAgeMs: 0 });
@@ -33,9 +40,15 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
     // [report, received ms ago]
     const sent: [Report, number][] = [
       // node-a: five ready reports.
-      ...[0.004, 0.2, 0.3, 1.5, 7].map((d, i): [Report, number] => [makeReport(100 + i, { node: 'node-a' }, { delaySeconds: d }), 50 * MIN - i * MIN]),
+      ...[0.004, 0.2, 0.3, 1.5, 7].map((d, i): [Report, number] => [
+        makeReport(100 + i, { node: 'node-a' }, { delaySeconds: d }),
+        50 * MIN - i * MIN,
+      ]),
       // node-b: ten ready reports, 0.1 s to 1.0 s.
-      ...Array.from({ length: 10 }, (_, i): [Report, number] => [makeReport(200 + i, { node: 'node-b' }, { delaySeconds: (i + 1) / 10 }), 40 * MIN - i * MIN]),
+      ...Array.from({ length: 10 }, (_, i): [Report, number] => [
+        makeReport(200 + i, { node: 'node-b' }, { delaySeconds: (i + 1) / 10 }),
+        40 * MIN - i * MIN,
+      ]),
       // node-c: one fast pod and one that gave up after 300 s.
       [makeReport(300, { node: 'node-c' }, { delaySeconds: 0.05 }), 20 * MIN],
       [timeoutReport(301, 'node-c', 300.001), 10 * MIN],
@@ -52,34 +65,87 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
     assert.deepEqual(s.nodes, [
       // p90 300.001 (2 of 2 reports), then p90 7 (5 of 5), then p90 1: the 9th of 10 is 0.9,
       // in the bucket up to 1 s whose largest delay is 1.
-      { node: 'node-c', reports: 2, timeouts: 1, p50: 0.05, p90: 300.001, p99: 300.001, max: 300.001, histogram: hist({ 5: 1, 17: 1 }) },
-      { node: 'node-a', reports: 5, timeouts: 0, p50: 0.3, p90: 7, p99: 7, max: 7, histogram: hist({ 2: 1, 7: 1, 8: 1, 10: 1, 12: 1 }) },
-      { node: 'node-b', reports: 10, timeouts: 0, p50: 0.5, p90: 1, p99: 1, max: 1, histogram: hist({ 6: 1, 7: 1, 8: 3, 9: 5 }) },
+      {
+        node: 'node-c',
+        reports: 2,
+        timeouts: 1,
+        p50: 0.05,
+        p90: 300.001,
+        p99: 300.001,
+        max: 300.001,
+        histogram: hist({ 5: 1, 17: 1 }),
+      },
+      {
+        node: 'node-a',
+        reports: 5,
+        timeouts: 0,
+        p50: 0.3,
+        p90: 7,
+        p99: 7,
+        max: 7,
+        histogram: hist({ 2: 1, 7: 1, 8: 1, 10: 1, 12: 1 }),
+      },
+      {
+        node: 'node-b',
+        reports: 10,
+        timeouts: 0,
+        p50: 0.5,
+        p90: 1,
+        p99: 1,
+        max: 1,
+        histogram: hist({ 6: 1, 7: 1, 8: 3, 9: 5 }),
+      },
     ]);
     // 17 delays: 0.004 0.05 0.1 0.2 0.2 0.3 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1 1.5 7 300.001
-    assert.deepEqual(s.totals, { reports: 17, timeouts: 1, nodes: 3, namespaces: 2, p50: 0.5, p90: 7, p99: 300.001, max: 300.001 });
-    assert.deepEqual(s.namespaces.map((n) => [n.namespace, n.reports, n.timeouts]), [['etl', 1, 1], [sent[0]![0].pod.namespace, 16, 0]]);
+    assert.deepEqual(s.totals, {
+      reports: 17,
+      timeouts: 1,
+      nodes: 3,
+      namespaces: 2,
+      p50: 0.5,
+      p90: 7,
+      p99: 300.001,
+      max: 300.001,
+    });
+    assert.deepEqual(
+      s.namespaces.map((n) => [n.namespace, n.reports, n.timeouts]),
+      [
+        ['etl', 1, 1],
+        [sent[0]![0].pod.namespace, 16, 0],
+      ],
+    );
 
     assert.equal(s.timeline.length, 17);
-    assert.deepEqual(s.timeline[0], { id: 18, receivedAt: '2025-11-25T13:50:00.000Z', node: 'node-c', namespace: 'etl', pod: 'batch-301', outcome: 'timeout', delaySeconds: 300.001 });
+    assert.deepEqual(s.timeline[0], {
+      id: 18,
+      receivedAt: '2025-11-25T13:50:00.000Z',
+      node: 'node-c',
+      namespace: 'etl',
+      pod: 'batch-301',
+      outcome: 'timeout',
+      delaySeconds: 300.001,
+    });
     assert.deepEqual(
       s.timeline.map((p) => Date.parse(p.receivedAt)),
       s.timeline.map((p) => Date.parse(p.receivedAt)).toSorted((a, b) => b - a),
       'newest first',
     );
 
-    assert.deepEqual(s.slowest.map((p) => [p.pod.name, p.delaySeconds]), [
-      ['batch-301', 300.001],
-      ['web-104', 7],
-      ['web-103', 1.5],
-      ['web-209', 1],
-      ['web-208', 0.9],
-      ['web-207', 0.8],
-      ['web-206', 0.7],
-      ['web-205', 0.6],
-      ['web-204', 0.5],
-      ['web-203', 0.4],
-    ]);
+    assert.deepEqual(
+      s.slowest.map((p) => [p.pod.name, p.delaySeconds]),
+      [
+        ['batch-301', 300.001],
+        ['web-104', 7],
+        ['web-103', 1.5],
+        ['web-209', 1],
+        ['web-208', 0.9],
+        ['web-207', 0.8],
+        ['web-206', 0.7],
+        ['web-205', 0.6],
+        ['web-204', 0.5],
+        ['web-203', 0.4],
+      ],
+    );
     // Only what the page shows: no uid, no IPs.
     assert.deepEqual(s.slowest[0], {
       id: 18,
@@ -89,8 +155,22 @@ test('summary: per-node quantiles, timeouts and histograms, slowest nodes first;
       delaySeconds: 300.001,
       checks: [
         { spec: 'gateway', kind: 'gateway', ok: true, readyAfterSeconds: 0.004, attempts: 1, errors: {} },
-        { spec: 'dns', kind: 'dns', ok: false, readyAfterSeconds: null, attempts: 7512, errors: { timeout: 7388, dns_servfail: 121 } },
-        { spec: 'https://storage.googleapis.com/', kind: 'http', ok: false, readyAfterSeconds: null, attempts: 7514, errors: { dns_servfail: 121, timeout: 7390 } },
+        {
+          spec: 'dns',
+          kind: 'dns',
+          ok: false,
+          readyAfterSeconds: null,
+          attempts: 7512,
+          errors: { timeout: 7388, dns_servfail: 121 },
+        },
+        {
+          spec: 'https://storage.googleapis.com/',
+          kind: 'http',
+          ok: false,
+          readyAfterSeconds: null,
+          attempts: 7514,
+          errors: { dns_servfail: 121, timeout: 7390 },
+        },
       ],
     });
   } finally {
@@ -109,13 +189,26 @@ test('summary: nodes with equal p90 order by p99, timeouts, reports, then name; 
     ['n-v', 2, 'ready'],
   ] as const;
   const totals = new Totals();
-  for (const [node, delay, outcome] of rows) totals.add(0, node, bucketOf(delay), 1, outcome === 'timeout' ? 1 : 0, delay);
+  for (const [node, delay, outcome] of rows)
+    totals.add(0, node, bucketOf(delay), 1, outcome === 'timeout' ? 1 : 0, delay);
   const s = summarize({ fromMs: NOW - 60 * MIN, totals, rows: [], slowest: [] }, NOW);
   // n-v: p90 2; the rest p90 1 and p99 1: n-x has a timeout, n-w two reports, then n-y before n-z.
-  assert.deepEqual(s.nodes.map((n) => n.node), ['n-v', 'n-x', 'n-w', 'n-y', 'n-z']);
+  assert.deepEqual(
+    s.nodes.map((n) => n.node),
+    ['n-v', 'n-x', 'n-w', 'n-y', 'n-z'],
+  );
 
   const none = summarize({ fromMs: NOW - 60 * MIN, totals: new Totals(), rows: [], slowest: [] }, NOW);
-  assert.deepEqual(none.totals, { reports: 0, timeouts: 0, nodes: 0, namespaces: 0, p50: null, p90: null, p99: null, max: null });
+  assert.deepEqual(none.totals, {
+    reports: 0,
+    timeouts: 0,
+    nodes: 0,
+    namespaces: 0,
+    p50: null,
+    p90: null,
+    p99: null,
+    max: null,
+  });
   assert.deepEqual([none.nodes, none.namespaces, none.timeline, none.slowest], [[], [], [], []]);
 });
 
@@ -123,7 +216,12 @@ test('summary: at most SUMMARY_LIMITS.nodes nodes, the slowest, counted over eve
   const store = await memoryStore();
   try {
     const n = SUMMARY_LIMITS.nodes + 5;
-    await store.insertBatch(Array.from({ length: n }, (_, i) => makeReport(i, { node: `node-${String(i).padStart(3, '0')}` }, { delaySeconds: i })), NOW - MIN);
+    await store.insertBatch(
+      Array.from({ length: n }, (_, i) =>
+        makeReport(i, { node: `node-${String(i).padStart(3, '0')}` }, { delaySeconds: i }),
+      ),
+      NOW - MIN,
+    );
     const s = await readSummary(store, NOW - 60 * MIN, NOW);
     assert.equal(s.totals.nodes, n);
     assert.equal(s.totals.reports, n);
@@ -134,7 +232,10 @@ test('summary: at most SUMMARY_LIMITS.nodes nodes, the slowest, counted over eve
     const w = await store.window(NOW - 60 * MIN, NOW, { recent: 10, slowest: 3 });
     assert.equal(w.rows.length, 10);
     // The slowest of the same ten newest rows (ids 46..55, delays 45..54).
-    assert.deepEqual(w.slowest.map((r) => r.report.delaySeconds), [54, 53, 52]);
+    assert.deepEqual(
+      w.slowest.map((r) => r.report.delaySeconds),
+      [54, 53, 52],
+    );
     assert.equal((await store.window(NOW, NOW, { recent: 10, slowest: 3 })).rows.length, 0, 'received before since');
   } finally {
     await store.close();
@@ -158,7 +259,11 @@ test('bucket quantiles (nearest rank, the largest delay of its bucket) and bucke
     const t = new Totals();
     for (const d of delays) t.add(0, 'n', bucketOf(d), 1, 0, d);
     const f = t.byScope[0].get('n');
-    assert.equal(f ? bucketQuantile(f.reports, f.max, delays.length, q) : bucketQuantile([], [], 0, q), want, `q${q} of ${delays.length}`);
+    assert.equal(
+      f ? bucketQuantile(f.reports, f.max, delays.length, q) : bucketQuantile([], [], 0, q),
+      want,
+      `q${q} of ${delays.length}`,
+    );
   }
 
   const EDGES: [number, number][] = [

@@ -39,6 +39,12 @@ test('reads that fail in the store are a 500 each, and the collector keeps servi
   assert.equal((await send(url, { path: '/healthz' })).status, 200);
   assert.equal((await send(url, { path: '/readyz' })).status, 503);
   const failed = logs.filter((l) => l.msg === 'request failed');
-  assert.deepEqual(failed.map((l) => l.path), ['/v1/reports', '/v1/reports', '/v1/summary']);
-  assert.ok(failed.every((l) => typeof l.err?.message === 'string'), 'each failure is logged with its error');
+  assert.deepEqual(
+    failed.map((l) => l.path),
+    ['/v1/reports', '/v1/reports', '/v1/summary'],
+  );
+  assert.ok(
+    failed.every((l) => typeof l.err?.message === 'string'),
+    'each failure is logged with its error',
+  );
 });

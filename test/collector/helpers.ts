@@ -23,9 +23,18 @@ export interface CollectorProcess extends ServerProcess {
 }
 
 /** Starts `netready collector --listen 127.0.0.1:0 ARGS`; resolves once it listens. Killed when the test ends. */
-export async function startCollector(t: TestContext, args: string[], options: { env?: Record<string, string>; argv0?: string[] } = {}): Promise<CollectorProcess> {
+export async function startCollector(
+  t: TestContext,
+  args: string[],
+  options: { env?: Record<string, string>; argv0?: string[] } = {},
+): Promise<CollectorProcess> {
   const argv0 = options.argv0 ?? [process.execPath, CLI];
-  const p = await startServerProcess(t, [...argv0, 'collector', '--listen', '127.0.0.1:0', ...args], 'collector listening', options.env);
+  const p = await startServerProcess(
+    t,
+    [...argv0, 'collector', '--listen', '127.0.0.1:0', ...args],
+    'collector listening',
+    options.env,
+  );
   return { ...p, url: `http://127.0.0.1:${p.port}` };
 }
 
@@ -39,17 +48,29 @@ export interface RawResponse {
 /** One HTTP request with exactly these headers and body (a Buffer, a string, or chunks sent chunked). */
 export function send(
   url: string,
-  options: { method?: string; path?: string; headers?: OutgoingHttpHeaders; body?: string | Buffer | Buffer[]; agent?: Agent | false } = {},
+  options: {
+    method?: string;
+    path?: string;
+    headers?: OutgoingHttpHeaders;
+    body?: string | Buffer | Buffer[];
+    agent?: Agent | false;
+  } = {},
 ): Promise<RawResponse> {
   const target = new URL(options.path ?? '/', url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(target, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.once('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) }));
-      res.once('error', reject);
-    });
+    const req = httpRequest(
+      target,
+      { method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.once('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) }),
+        );
+        res.once('error', reject);
+      },
+    );
     req.once('error', reject);
     const body = options.body;
     if (Array.isArray(body)) {
@@ -62,9 +83,20 @@ export function send(
 }
 
 /** POSTs a report document (or any value) as JSON. */
-export function postReport(url: string, doc: unknown, headers: OutgoingHttpHeaders = {}, agent?: Agent): Promise<RawResponse> {
+export function postReport(
+  url: string,
+  doc: unknown,
+  headers: OutgoingHttpHeaders = {},
+  agent?: Agent,
+): Promise<RawResponse> {
   const body = Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc));
-  return send(url, { method: 'POST', path: '/v1/reports', headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers }, body, ...(agent ? { agent } : {}) });
+  return send(url, {
+    method: 'POST',
+    path: '/v1/reports',
+    headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers },
+    body,
+    ...(agent ? { agent } : {}),
+  });
 }
 
 /** A fixture from test/fixtures/reports, parsed. */
@@ -98,7 +130,8 @@ export function samples(text: string, name: string): { labels: Record<string, st
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) return [];
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
     return [{ labels, value: Number(m[3]) }];
   });
 }

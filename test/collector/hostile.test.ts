@@ -27,14 +27,28 @@ interface Case {
 }
 
 /** The body's length, unless the case declares its own. */
-const withLength = (body: string | Buffer, headers: OutgoingHttpHeaders = json) => ({ 'content-length': Buffer.byteLength(body), ...headers });
+const withLength = (body: string | Buffer, headers: OutgoingHttpHeaders = json) => ({
+  'content-length': Buffer.byteLength(body),
+  ...headers,
+});
 
 const CORPUS: Case[] = [
   { name: 'truncated JSON', body: () => valid().slice(0, 200), status: 400, error: 'invalid_json' },
   { name: 'empty body', body: () => '', status: 400, error: 'invalid_json' },
   { name: 'not JSON at all', body: () => 'schemaVersion=1&pod=web', status: 400, error: 'invalid_json' },
-  { name: 'invalid UTF-8', body: () => Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]), status: 400, error: 'invalid_json' },
-  { name: 'JSON null', body: () => 'null', status: 400, error: 'invalid_report', check: (b) => assert.equal(b.issues[0].path, '(root)') },
+  {
+    name: 'invalid UTF-8',
+    body: () => Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]),
+    status: 400,
+    error: 'invalid_json',
+  },
+  {
+    name: 'JSON null',
+    body: () => 'null',
+    status: 400,
+    error: 'invalid_report',
+    check: (b) => assert.equal(b.issues[0].path, '(root)'),
+  },
   { name: 'JSON array of reports', body: () => JSON.stringify([makeReport(1)]), status: 400, error: 'invalid_report' },
   {
     name: 'wrong types: delay as a string, attempts as a float, pod.uid as a number',
@@ -47,9 +61,16 @@ const CORPUS: Case[] = [
     },
     status: 400,
     error: 'invalid_report',
-    check: (b) => assert.deepEqual(b.issues.map((i: any) => i.path).sort(), ['checks.1.attempts', 'delaySeconds', 'pod.uid']),
+    check: (b) =>
+      assert.deepEqual(b.issues.map((i: any) => i.path).sort(), ['checks.1.attempts', 'delaySeconds', 'pod.uid']),
   },
-  { name: 'a fixture with an unknown schema version', body: () => JSON.stringify(fixture('invalid-schema-version-2.json')), status: 400, error: 'invalid_report', check: (b) => assert.equal(b.issues[0].path, 'schemaVersion') },
+  {
+    name: 'a fixture with an unknown schema version',
+    body: () => JSON.stringify(fixture('invalid-schema-version-2.json')),
+    status: 400,
+    error: 'invalid_report',
+    check: (b) => assert.equal(b.issues[0].path, 'schemaVersion'),
+  },
   {
     name: 'a bad error class: the reason, not only "invalid key"',
     body: () => JSON.stringify(fixture('invalid-error-class.json')),
@@ -58,18 +79,42 @@ const CORPUS: Case[] = [
     check: (b) => assert.match(b.issues[0].message, /lower_snake_case/),
   },
   { name: '10 MB body with Content-Length', body: () => Buffer.alloc(10 * MiB, 0x20), status: 413, error: 'too_large' },
-  { name: '10 MB body, chunked', body: () => Array.from({ length: 160 }, () => Buffer.alloc(64 * 1024, 0x20)), status: 413, error: 'too_large' },
+  {
+    name: '10 MB body, chunked',
+    body: () => Array.from({ length: 160 }, () => Buffer.alloc(64 * 1024, 0x20)),
+    status: 413,
+    error: 'too_large',
+  },
   { name: '64 KiB + 1 byte', body: () => Buffer.alloc(64 * 1024 + 1, 0x20), status: 413, error: 'too_large' },
-  { name: '100 MB declared: answered without reading', headers: { ...json, 'content-length': 100 * MiB }, body: () => Buffer.alloc(0), status: 413, error: 'too_large' },
-  { name: 'deep nesting in a known field', body: () => `{"schemaVersion":1,"pod":${'['.repeat(30_000)}${']'.repeat(30_000)}}`, status: 400, error: 'invalid_report' },
-  { name: 'deep object nesting', body: () => `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`, status: 400, error: 'invalid_report' },
+  {
+    name: '100 MB declared: answered without reading',
+    headers: { ...json, 'content-length': 100 * MiB },
+    body: () => Buffer.alloc(0),
+    status: 413,
+    error: 'too_large',
+  },
+  {
+    name: 'deep nesting in a known field',
+    body: () => `{"schemaVersion":1,"pod":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
+    status: 400,
+    error: 'invalid_report',
+  },
+  {
+    name: 'deep object nesting',
+    body: () => `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
+    status: 400,
+    error: 'invalid_report',
+  },
   {
     name: 'a huge string: pod.name of 60,000 characters',
     body: () => JSON.stringify(makeReport(1, { name: 'x'.repeat(60_000) })),
     status: 400,
     error: 'invalid_report',
     check: (b) => {
-      assert.deepEqual(b.issues.map((i: any) => i.path), ['pod.name']);
+      assert.deepEqual(
+        b.issues.map((i: any) => i.path),
+        ['pod.name'],
+      );
       assert.ok(JSON.stringify(b).length < 2000, 'the answer does not echo the input');
     },
   },
@@ -86,7 +131,18 @@ const CORPUS: Case[] = [
   },
   {
     name: '64 bad checks: at most 20 issues listed, the rest counted',
-    body: () => JSON.stringify({ ...makeReport(1), checks: Array.from({ length: 64 }, () => ({ spec: '', kind: 'nope', ok: 'yes', readyAfterSeconds: 'x', attempts: -1, errors: [] })) }),
+    body: () =>
+      JSON.stringify({
+        ...makeReport(1),
+        checks: Array.from({ length: 64 }, () => ({
+          spec: '',
+          kind: 'nope',
+          ok: 'yes',
+          readyAfterSeconds: 'x',
+          attempts: -1,
+          errors: [],
+        })),
+      }),
     status: 400,
     error: 'invalid_report',
     check: (b) => {
@@ -99,34 +155,119 @@ const CORPUS: Case[] = [
     body: () => JSON.stringify({ ...makeReport(1), delaySeconds: 1e308, admissionToReadySeconds: 1e308 }),
     status: 400,
     error: 'invalid_report',
-    check: (b) => assert.deepEqual(b.issues.map((i: any) => i.path), ['delaySeconds', 'admissionToReadySeconds']),
+    check: (b) =>
+      assert.deepEqual(
+        b.issues.map((i: any) => i.path),
+        ['delaySeconds', 'admissionToReadySeconds'],
+      ),
   },
-  { name: 'a valid report hidden under __proto__', body: () => `{"__proto__":${valid()}}`, status: 400, error: 'invalid_report' },
-  { name: 'constructor.prototype instead of fields', body: () => '{"constructor":{"prototype":{"schemaVersion":1}}}', status: 400, error: 'invalid_report' },
-  { name: 'Content-Type text/plain', headers: { 'content-type': 'text/plain' }, body: valid, status: 415, error: 'unsupported_media_type' },
+  {
+    name: 'a valid report hidden under __proto__',
+    body: () => `{"__proto__":${valid()}}`,
+    status: 400,
+    error: 'invalid_report',
+  },
+  {
+    name: 'constructor.prototype instead of fields',
+    body: () => '{"constructor":{"prototype":{"schemaVersion":1}}}',
+    status: 400,
+    error: 'invalid_report',
+  },
+  {
+    name: 'Content-Type text/plain',
+    headers: { 'content-type': 'text/plain' },
+    body: valid,
+    status: 415,
+    error: 'unsupported_media_type',
+  },
   { name: 'no Content-Type', headers: {}, body: valid, status: 415, error: 'unsupported_media_type' },
-  { name: 'form-encoded', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: valid, status: 415, error: 'unsupported_media_type' },
-  { name: 'multipart', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: valid, status: 415, error: 'unsupported_media_type' },
-  { name: 'JSON in Latin-1', headers: { 'content-type': 'application/json; charset=iso-8859-1' }, body: valid, status: 415, error: 'unsupported_media_type' },
-  { name: 'a JSON lookalike type', headers: { 'content-type': 'application/json-patch+json' }, body: valid, status: 415, error: 'unsupported_media_type' },
-  { name: '415 with a 10 MB chunked body', headers: { 'content-type': 'text/plain' }, body: () => Array.from({ length: 160 }, () => Buffer.alloc(64 * 1024, 0x20)), status: 415, error: 'unsupported_media_type' },
+  {
+    name: 'form-encoded',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: valid,
+    status: 415,
+    error: 'unsupported_media_type',
+  },
+  {
+    name: 'multipart',
+    headers: { 'content-type': 'multipart/form-data; boundary=x' },
+    body: valid,
+    status: 415,
+    error: 'unsupported_media_type',
+  },
+  {
+    name: 'JSON in Latin-1',
+    headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+    body: valid,
+    status: 415,
+    error: 'unsupported_media_type',
+  },
+  {
+    name: 'a JSON lookalike type',
+    headers: { 'content-type': 'application/json-patch+json' },
+    body: valid,
+    status: 415,
+    error: 'unsupported_media_type',
+  },
+  {
+    name: '415 with a 10 MB chunked body',
+    headers: { 'content-type': 'text/plain' },
+    body: () => Array.from({ length: 160 }, () => Buffer.alloc(64 * 1024, 0x20)),
+    status: 415,
+    error: 'unsupported_media_type',
+  },
   { name: 'PUT', method: 'PUT', body: valid, status: 405, error: 'method_not_allowed' },
   { name: 'DELETE', method: 'DELETE', status: 405, error: 'method_not_allowed' },
   { name: 'an unknown path', path: '/v1/report', body: valid, status: 404, error: 'not_found' },
-  { name: 'a path with dot segments', path: '/v1/../metrics/../../etc/passwd', method: 'GET', status: 404, error: 'not_found' },
+  {
+    name: 'a path with dot segments',
+    path: '/v1/../metrics/../../etc/passwd',
+    method: 'GET',
+    status: 404,
+    error: 'not_found',
+  },
   { name: 'a bad list query', method: 'GET', path: '/v1/reports?limit=-1', status: 400, error: 'invalid_query' },
   // Issue 13 defect 8: a `since` beyond any Date answered 500 on the summary (Invalid time value).
   ...['/v1/summary', '/v1/reports'].flatMap((route): Case[] => [
-    { name: `${route} since=99999999999h`, method: 'GET', path: `${route}?since=99999999999h`, status: 400, error: 'invalid_query', check: (b) => assert.match(b.message, /^since: .*at most 87600h/) },
-    { name: `${route} since of 400 digits (Infinity)`, method: 'GET', path: `${route}?since=${'9'.repeat(400)}h`, status: 400, error: 'invalid_query', check: (b) => assert.match(b.message, /^since: /) },
+    {
+      name: `${route} since=99999999999h`,
+      method: 'GET',
+      path: `${route}?since=99999999999h`,
+      status: 400,
+      error: 'invalid_query',
+      check: (b) => assert.match(b.message, /^since: .*at most 87600h/),
+    },
+    {
+      name: `${route} since of 400 digits (Infinity)`,
+      method: 'GET',
+      path: `${route}?since=${'9'.repeat(400)}h`,
+      status: 400,
+      error: 'invalid_query',
+      check: (b) => assert.match(b.message, /^since: /),
+    },
   ]),
-  { name: 'slower-than of 400 digits (Infinity)', method: 'GET', path: `/v1/reports?slower-than=${'9'.repeat(400)}`, status: 400, error: 'invalid_query', check: (b) => assert.match(b.message, /^slower-than: /) },
+  {
+    name: 'slower-than of 400 digits (Infinity)',
+    method: 'GET',
+    path: `/v1/reports?slower-than=${'9'.repeat(400)}`,
+    status: 400,
+    error: 'invalid_query',
+    check: (b) => assert.match(b.message, /^slower-than: /),
+  },
 ];
 
 /** What /metrics must count: the corpus's POSTs to /v1/reports, by the error they got. */
 function expectedRejections(): Record<string, number> {
-  const counts: Record<string, number> = { unauthorized: 0, unsupported_media_type: 0, too_large: 0, invalid_json: 0, invalid_report: 0, store_error: 0 };
-  for (const k of CORPUS) if ((k.method ?? 'POST') === 'POST' && (k.path ?? '/v1/reports') === '/v1/reports') counts[k.error]!++;
+  const counts: Record<string, number> = {
+    unauthorized: 0,
+    unsupported_media_type: 0,
+    too_large: 0,
+    invalid_json: 0,
+    invalid_report: 0,
+    store_error: 0,
+  };
+  for (const k of CORPUS)
+    if ((k.method ?? 'POST') === 'POST' && (k.path ?? '/v1/reports') === '/v1/reports') counts[k.error]!++;
   return counts;
 }
 
@@ -159,7 +300,9 @@ test('every bad request is answered with a 4xx naming the problem, and the colle
   // The reports that are valid still go in, and every rejection was counted by its reason.
   assert.equal((await postReport(c.url, makeReport(1))).status, 202);
   const text = (await send(c.url, { path: '/metrics' })).text;
-  const rejected = Object.fromEntries(samples(text, 'netready_reports_rejected_total').map((s) => [s.labels.reason, s.value]));
+  const rejected = Object.fromEntries(
+    samples(text, 'netready_reports_rejected_total').map((s) => [s.labels.reason, s.value]),
+  );
   assert.deepEqual(rejected, expectedRejections());
   assert.ok(rejected.invalid_report! >= 10 && rejected.too_large! >= 4);
   assert.equal(c.child.exitCode, null);
@@ -177,7 +320,10 @@ test('__proto__ keys are stored as nothing: the hostile fixture is accepted with
   assert.equal(listed.includes('polluted'), false);
   assert.equal(listed.includes('__proto__'), false);
   // Unknown fields, however large or deep, are dropped, not stored.
-  const extra = JSON.stringify({ ...makeReport(2), traceId: 'x'.repeat(40_000) }).replace(/}$/, `,"nested":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+  const extra = JSON.stringify({ ...makeReport(2), traceId: 'x'.repeat(40_000) }).replace(
+    /}$/,
+    `,"nested":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+  );
   assert.equal((await postReport(c.url, extra)).status, 202);
   const stored = (await send(c.url, { path: '/v1/reports?limit=1' })).json().reports[0];
   assert.equal(stored.report.pod.name, 'web-2');

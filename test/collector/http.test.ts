@@ -12,7 +12,10 @@ import { ErrorThrottle } from '../../src/collector/ingest.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { makeReport, postReport, samples, send } from './helpers.ts';
 
-async function startInProcess(t: TestContext, options: { token?: string; maxLabelValues?: number; reads?: 'token' } = {}) {
+async function startInProcess(
+  t: TestContext,
+  options: { token?: string; maxLabelValues?: number; reads?: 'token' } = {},
+) {
   const args = [
     ...['--db', ':memory:', '--max-label-values', String(options.maxLabelValues ?? 1000)],
     ...(options.token === undefined ? [] : ['--token-file', '/token']),
@@ -35,7 +38,15 @@ async function startInProcess(t: TestContext, options: { token?: string; maxLabe
     await new Promise((r) => server.close(r));
     await collector.close();
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, store: collector.store, registry: collector.registry, logs, state, ingest: collector.ingest, clock };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    store: collector.store,
+    registry: collector.registry,
+    logs,
+    state,
+    ingest: collector.ingest,
+    clock,
+  };
 }
 
 test('bearer token: 401 without it or with a wrong one, 202 with it', async (t) => {
@@ -51,7 +62,10 @@ test('bearer token: 401 without it or with a wrong one, 202 with it', async (t) 
   // Reads and probes need no token.
   assert.equal((await send(c.url, { path: '/v1/reports' })).json().reports.length, 2);
   const text = await c.registry.metrics();
-  assert.equal(samples(text, 'netready_reports_rejected_total').find((s) => s.labels.reason === 'unauthorized')!.value, 2 + 1);
+  assert.equal(
+    samples(text, 'netready_reports_rejected_total').find((s) => s.labels.reason === 'unauthorized')!.value,
+    2 + 1,
+  );
 });
 
 test('--reads token: the endpoints that list pods need the token too; the dashboard page, metrics and probes do not', async (t) => {
@@ -59,7 +73,11 @@ test('--reads token: the endpoints that list pods need the token too; the dashbo
   const auth = { authorization: 'Bearer tok-123' };
   assert.equal((await postReport(c.url, makeReport(1), auth)).status, 202);
   for (const path of ['/v1/reports', '/v1/reports?limit=1', '/v1/summary?since=1h', '/v1/outages']) {
-    for (const [headers, status] of [[{}, 401], [{ authorization: 'Bearer tok-1234' }, 401], [auth, 200]] as const) {
+    for (const [headers, status] of [
+      [{}, 401],
+      [{ authorization: 'Bearer tok-1234' }, 401],
+      [auth, 200],
+    ] as const) {
       const res = await send(c.url, { path, headers });
       assert.equal(res.status, status, `${path} ${JSON.stringify(headers)}: ${res.text}`);
       if (status === 401) {
@@ -71,7 +89,8 @@ test('--reads token: the endpoints that list pods need the token too; the dashbo
     assert.equal((await send(c.url, { method: 'HEAD', path })).status, 401, `HEAD ${path}`);
   }
   assert.equal((await send(c.url, { path: '/v1/reports', headers: auth })).json().reports[0].report.pod.name, 'web-1');
-  for (const path of ['/', '/metrics', '/healthz', '/readyz']) assert.equal((await send(c.url, { path })).status, 200, path);
+  for (const path of ['/', '/metrics', '/healthz', '/readyz'])
+    assert.equal((await send(c.url, { path })).status, 200, path);
 });
 
 test('202 answers say stored or duplicate; a duplicate changes no metric but its own counter', async (t) => {
@@ -90,7 +109,14 @@ test('202 answers say stored or duplicate; a duplicate changes no metric but its
 test('GET /v1/reports: filters and cursor pages over HTTP; bad parameters are named', async (t) => {
   const c = await startInProcess(t);
   for (let i = 0; i < 25; i++) {
-    const res = await postReport(c.url, makeReport(i * 1000, { node: i % 2 ? 'node-odd' : 'node-even', namespace: 'shop' }, { delaySeconds: i, outcome: i === 24 ? 'timeout' : 'ready' }));
+    const res = await postReport(
+      c.url,
+      makeReport(
+        i * 1000,
+        { node: i % 2 ? 'node-odd' : 'node-even', namespace: 'shop' },
+        { delaySeconds: i, outcome: i === 24 ? 'timeout' : 'ready' },
+      ),
+    );
     assert.equal(res.status, 202);
   }
   const get = async (q: string) => send(c.url, { path: `/v1/reports?${q}` });
@@ -106,7 +132,10 @@ test('GET /v1/reports: filters and cursor pages over HTTP; bad parameters are na
   assert.equal(names.length, 13);
   assert.equal(names[0], 'web-24000');
   assert.equal(new Set(names).size, 13);
-  assert.deepEqual((await get('outcome=timeout')).json().reports.map((r: any) => r.report.pod.name), ['web-24000']);
+  assert.deepEqual(
+    (await get('outcome=timeout')).json().reports.map((r: any) => r.report.pod.name),
+    ['web-24000'],
+  );
   assert.equal((await get('slower-than=20s')).json().reports.length, 4);
   assert.equal((await get('slower-than=22.5')).json().reports.length, 2);
   assert.equal((await get('since=2025-11-25T13:02:32.418Z&namespace=shop')).json().reports.length, 5);
@@ -161,12 +190,22 @@ test('a store that takes no writes: /readyz 503, POST 503 with Retry-After (the 
   assert.equal(ready.status, 503);
   assert.equal(ready.json().status, 'not_ready');
   assert.ok(ready.json().message.length > 0);
-  const [post] = await Promise.all([postReport(c.url, makeReport(1)), postReport(c.url, makeReport(2)), postReport(c.url, makeReport(3))]);
+  const [post] = await Promise.all([
+    postReport(c.url, makeReport(1)),
+    postReport(c.url, makeReport(2)),
+    postReport(c.url, makeReport(3)),
+  ]);
   assert.equal(post!.status, 503);
   assert.equal(post!.headers['retry-after'], '1');
   assert.equal(post!.json().error, 'store_error');
-  assert.equal(samples(await c.registry.metrics(), 'netready_reports_rejected_total').find((s) => s.labels.reason === 'store_error')!.value, 3);
-  const errors = () => c.logs.filter((l) => l.level === 'error' && /could not store a batch of reports/.test(l.msg)).length;
+  assert.equal(
+    samples(await c.registry.metrics(), 'netready_reports_rejected_total').find(
+      (s) => s.labels.reason === 'store_error',
+    )!.value,
+    3,
+  );
+  const errors = () =>
+    c.logs.filter((l) => l.level === 'error' && /could not store a batch of reports/.test(l.msg)).length;
   const before = errors();
   assert.ok(before >= 1);
   // One failed commit of 50 reports: one error line, not 50.
@@ -200,7 +239,9 @@ test('ErrorThrottle: the first error at once, then one per interval with the cou
 
 test('300 distinct node names over HTTP with --max-label-values 20: /metrics carries 20 nodes and "other"', async (t) => {
   const c = await startInProcess(t, { maxLabelValues: 20 });
-  const results = await Promise.all(Array.from({ length: 300 }, (_, i) => postReport(c.url, makeReport(i, { node: `node-${i}` }))));
+  const results = await Promise.all(
+    Array.from({ length: 300 }, (_, i) => postReport(c.url, makeReport(i, { node: `node-${i}` }))),
+  );
   assert.deepEqual(new Set(results.map((r) => r.status)), new Set([202]));
   const text = (await send(c.url, { path: '/metrics' })).text;
   const nodes = samples(text, 'netready_ready_delay_seconds_count');

@@ -36,28 +36,41 @@ async function retryWhileReset<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-test('--max-connections: connections beyond the cap are closed at once; the collector serves again once one goes', { timeout: 30_000 }, async (t) => {
-  const c = await startCollector(t, ['--db', ':memory:', '--max-connections', '3']);
-  const idle = await Promise.all([1, 2, 3].map(() => idleTcp(c.port)));
-  t.after(() => idle.forEach((s) => s.destroy()));
-  // Full: an agent is turned away at once (it retries within its budget) rather than left hanging.
-  await assert.rejects(postReport(c.url, makeReport(1)), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' || /socket hang up/.test(err.message));
-  idle[0]!.destroy();
-  // The server learns of the close a moment later: an agent's next retry gets in.
-  assert.equal((await retryWhileReset(() => postReport(c.url, makeReport(1)))).status, 202);
-  assert.ok(c.logs().some((l) => l.level === 'warn' && /connection limit reached/.test(l.msg) && l.maxConnections === 3));
-});
+test(
+  '--max-connections: connections beyond the cap are closed at once; the collector serves again once one goes',
+  { timeout: 30_000 },
+  async (t) => {
+    const c = await startCollector(t, ['--db', ':memory:', '--max-connections', '3']);
+    const idle = await Promise.all([1, 2, 3].map(() => idleTcp(c.port)));
+    t.after(() => idle.forEach((s) => s.destroy()));
+    // Full: an agent is turned away at once (it retries within its budget) rather than left hanging.
+    await assert.rejects(
+      postReport(c.url, makeReport(1)),
+      (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' || /socket hang up/.test(err.message),
+    );
+    idle[0]!.destroy();
+    // The server learns of the close a moment later: an agent's next retry gets in.
+    assert.equal((await retryWhileReset(() => postReport(c.url, makeReport(1)))).status, 202);
+    assert.ok(
+      c.logs().some((l) => l.level === 'warn' && /connection limit reached/.test(l.msg) && l.maxConnections === 3),
+    );
+  },
+);
 
-test("headers that never end are cut at the 10 s header timeout, not at Node's 30 s check", { timeout: 60_000 }, async (t) => {
-  const c = await startCollector(t, ['--db', ':memory:']);
-  const socket = await idleTcp(c.port);
-  t.after(() => socket.destroy());
-  socket.write('POST /v1/reports HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
-  let answer = '';
-  socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
-  const ms = await closedAfter(socket);
-  // Node's 30 s check would cut it 30 s after the server started; the bound only needs to tell the two apart.
-  assert.ok(ms >= 9_000 && ms < 20_000, `closed after ${Math.round(ms)} ms`);
-  assert.match(answer, /^HTTP\/1\.1 408 /);
-  assert.equal((await send(c.url, { path: '/healthz' })).status, 200);
-});
+test(
+  "headers that never end are cut at the 10 s header timeout, not at Node's 30 s check",
+  { timeout: 60_000 },
+  async (t) => {
+    const c = await startCollector(t, ['--db', ':memory:']);
+    const socket = await idleTcp(c.port);
+    t.after(() => socket.destroy());
+    socket.write('POST /v1/reports HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    const ms = await closedAfter(socket);
+    // Node's 30 s check would cut it 30 s after the server started; the bound only needs to tell the two apart.
+    assert.ok(ms >= 9_000 && ms < 20_000, `closed after ${Math.round(ms)} ms`);
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.equal((await send(c.url, { path: '/healthz' })).status, 200);
+  },
+);

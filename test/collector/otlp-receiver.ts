@@ -20,7 +20,10 @@ export interface Push {
   readonly resource: Attrs;
   readonly headers: Record<string, string | string[] | undefined>;
   /** Metric name -> its kind, temporality and data points. */
-  readonly metrics: Map<string, { kind: 'histogram' | 'sum' | 'gauge'; temporality?: number; unit: string; points: Point[] }>;
+  readonly metrics: Map<
+    string,
+    { kind: 'histogram' | 'sum' | 'gauge'; temporality?: number; unit: string; points: Point[] }
+  >;
 }
 
 export interface Receiver {
@@ -63,7 +66,10 @@ function decode(body: any, headers: Push['headers']): Push {
           kind: m.sum ? 'sum' : 'gauge',
           temporality: data.aggregationTemporality,
           unit: m.unit,
-          points: data.dataPoints.map((p: any) => ({ attributes: attrs(p.attributes), value: num(p.asInt ?? p.asDouble) })),
+          points: data.dataPoints.map((p: any) => ({
+            attributes: attrs(p.attributes),
+            value: num(p.asInt ?? p.asDouble),
+          })),
         });
       }
     }
@@ -118,7 +124,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `probe` every 50 ms until it returns a value other than undefined; fails after `ms`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -131,4 +141,5 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 /** The value of netready_reports_total in a push. */
 export const reportsTotal = (p: Push): number | undefined => p.metrics.get(METRICS.reports.name)?.points[0]?.value;
 /** The first push whose reports total is `n`. */
-export const pushWith = (r: Receiver, n: number) => waitFor(`a push with ${n} reports`, () => r.pushes.find((p) => reportsTotal(p) === n));
+export const pushWith = (r: Receiver, n: number) =>
+  waitFor(`a push with ${n} reports`, () => r.pushes.find((p) => reportsTotal(p) === n));

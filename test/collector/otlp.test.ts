@@ -13,14 +13,28 @@ import type { Report } from '../../src/lib/report.ts';
 import { VERSION } from '../../src/lib/version.ts';
 import { ROOT } from '../helpers/agent.ts';
 import { fixture, makeReport, postReport, samples, send, startCollector, tempDir } from './helpers.ts';
-import { freePort, pushWith, reportsTotal, startReceiver, waitFor, type Attrs, type Point, type Push } from './otlp-receiver.ts';
+import {
+  freePort,
+  pushWith,
+  reportsTotal,
+  startReceiver,
+  waitFor,
+  type Attrs,
+  type Point,
+  type Push,
+} from './otlp-receiver.ts';
 
 // --- reports ---------------------------------------------------------------
 
 /** A timed-out run on `node` after `delay` s, from valid-timeout.json, unique by `i`. */
 function timeoutReport(i: number, node: string, delay: number): Report {
   const base = fixture('valid-timeout.json') as Report;
-  return { ...base, pod: { ...base.pod, uid: `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`, node }, startedAt: new Date(Date.parse(base.startedAt) + i).toISOString(), delaySeconds: delay };
+  return {
+    ...base,
+    pod: { ...base.pod, uid: `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`, node },
+    startedAt: new Date(Date.parse(base.startedAt) + i).toISOString(),
+    delaySeconds: delay,
+  };
 }
 
 /** Delays on both sides of bucket edges, the exact 5 s and 120 s edges, and beyond the last one. */
@@ -61,7 +75,10 @@ function expectedDelays(): Map<string, { counts: number[]; sum: number; count: n
 
 async function sendAll(url: string): Promise<void> {
   for (const [i, r] of SENT.entries()) {
-    const report = r.outcome === 'ready' ? makeReport(i, { node: r.node }, { delaySeconds: r.delay }) : timeoutReport(i, r.node, r.delay);
+    const report =
+      r.outcome === 'ready'
+        ? makeReport(i, { node: r.node }, { delaySeconds: r.delay })
+        : timeoutReport(i, r.node, r.delay);
     const res = await postReport(url, report);
     assert.equal(res.status, 202, res.text);
   }
@@ -71,7 +88,8 @@ async function sendAll(url: string): Promise<void> {
   assert.equal(outage.status, 202, outage.text);
 }
 
-const sameAttrs = (a: Attrs, b: Attrs) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+const sameAttrs = (a: Attrs, b: Attrs) =>
+  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 /** Every netready_ series of a /metrics text equals the pushed one: histograms bucket by bucket, counters and gauges by value. */
 function assertSameAsPrometheus(push: Push, text: string): void {
@@ -87,10 +105,15 @@ function assertSameAsPrometheus(push: Push, text: string): void {
         assert.ok(point, `${m.name}${JSON.stringify(c.labels)} is pushed`);
         assert.equal(point.count, c.value, `${m.name}${JSON.stringify(c.labels)} count`);
         const sum = samples(text, `${m.name}_sum`).find((s) => sameAttrs(s.labels, c.labels))!.value;
-        assert.ok(Math.abs(point.sum! - sum) < 1e-9 * Math.max(1, sum), `${m.name}${JSON.stringify(c.labels)} sum ${point.sum} vs ${sum}`);
+        assert.ok(
+          Math.abs(point.sum! - sum) < 1e-9 * Math.max(1, sum),
+          `${m.name}${JSON.stringify(c.labels)} sum ${point.sum} vs ${sum}`,
+        );
         assert.deepEqual(point.explicitBounds, [...m.buckets], `${m.name}: same bucket edges`);
         // Prometheus buckets are cumulative (le), OTLP's are per bucket.
-        const cumulative: number[] = samples(text, `${m.name}_bucket`).filter((s) => sameAttrs({ ...s.labels, le: '' }, { ...c.labels, le: '' })).map((s) => s.value);
+        const cumulative: number[] = samples(text, `${m.name}_bucket`)
+          .filter((s) => sameAttrs({ ...s.labels, le: '' }, { ...c.labels, le: '' }))
+          .map((s) => s.value);
         const perBucket: number[] = cumulative.map((v, i) => v - (i === 0 ? 0 : cumulative[i - 1]!));
         assert.deepEqual(point.bucketCounts, perBucket, `${m.name}${JSON.stringify(c.labels)} buckets`);
       }
@@ -107,49 +130,78 @@ function assertSameAsPrometheus(push: Push, text: string): void {
 
 // --- tests -----------------------------------------------------------------
 
-test('the pushed ready-delay histogram matches the reports sent, per node and outcome, and every series matches /metrics', { timeout: 30_000 }, async (t) => {
-  const receiver = await startReceiver(t);
-  const c = await startCollector(t, ['--db', ':memory:', '--otlp-endpoint', receiver.url, '--otlp-interval', '200ms', '--max-label-values', String(CAP)], {
-    env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-scope-orgid=netready-test', OTEL_RESOURCE_ATTRIBUTES: 'k8s.cluster.name=test-cluster' },
-  });
-  await sendAll(c.url);
-  // Rejected requests are pushed too.
-  assert.equal((await postReport(c.url, '{"truncated": ')).status, 400);
-  const push = await waitFor('a push with every report and the rejection', () =>
-    receiver.pushes.find((p) => reportsTotal(p) === SENT.length && p.metrics.get(METRICS.rejected.name)?.points.some((x) => x.attributes.reason === 'invalid_json' && x.value === 1)),
-  );
-  assert.deepEqual(receiver.problems, []);
+test(
+  'the pushed ready-delay histogram matches the reports sent, per node and outcome, and every series matches /metrics',
+  { timeout: 30_000 },
+  async (t) => {
+    const receiver = await startReceiver(t);
+    const c = await startCollector(
+      t,
+      [
+        '--db',
+        ':memory:',
+        '--otlp-endpoint',
+        receiver.url,
+        '--otlp-interval',
+        '200ms',
+        '--max-label-values',
+        String(CAP),
+      ],
+      {
+        env: {
+          OTEL_EXPORTER_OTLP_HEADERS: 'x-scope-orgid=netready-test',
+          OTEL_RESOURCE_ATTRIBUTES: 'k8s.cluster.name=test-cluster',
+        },
+      },
+    );
+    await sendAll(c.url);
+    // Rejected requests are pushed too.
+    assert.equal((await postReport(c.url, '{"truncated": ')).status, 400);
+    const push = await waitFor('a push with every report and the rejection', () =>
+      receiver.pushes.find(
+        (p) =>
+          reportsTotal(p) === SENT.length &&
+          p.metrics
+            .get(METRICS.rejected.name)
+            ?.points.some((x) => x.attributes.reason === 'invalid_json' && x.value === 1),
+      ),
+    );
+    assert.deepEqual(receiver.problems, []);
 
-  assert.equal(push.resource['service.name'], 'netready-collector');
-  assert.equal(push.resource['service.version'], VERSION);
-  assert.equal(push.resource['k8s.cluster.name'], 'test-cluster');
-  assert.match(push.resource['service.instance.id'] ?? '', /^[0-9a-f-]{36}$/);
-  assert.equal(push.headers['x-scope-orgid'], 'netready-test');
+    assert.equal(push.resource['service.name'], 'netready-collector');
+    assert.equal(push.resource['service.version'], VERSION);
+    assert.equal(push.resource['k8s.cluster.name'], 'test-cluster');
+    assert.match(push.resource['service.instance.id'] ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(push.headers['x-scope-orgid'], 'netready-test');
 
-  const delay = push.metrics.get(METRICS.readyDelay.name)!;
-  assert.equal(delay.kind, 'histogram');
-  assert.equal(delay.unit, 's');
-  assert.equal(delay.temporality, 2, 'cumulative, as Prometheus');
-  const expected = expectedDelays();
-  assert.deepEqual(delay.points.map((p) => `${p.attributes.node}/${p.attributes.outcome}`).sort(), [...expected.keys()].sort());
-  for (const [key, e] of expected) {
-    const [node, outcome] = key.split('/');
-    const point = delay.points.find((p) => p.attributes.node === node && p.attributes.outcome === outcome)!;
-    assert.deepEqual(point.explicitBounds, [...DELAY_BUCKETS], key);
-    assert.deepEqual(point.bucketCounts, e.counts, `${key} bucket counts`);
-    assert.equal(point.count, e.count, `${key} count`);
-    assert.ok(Math.abs(point.sum! - e.sum) < 1e-9, `${key} sum ${point.sum} vs ${e.sum}`);
-  }
-  const folded = push.metrics.get(METRICS.folded.name)!.points.find((p) => p.attributes.label === 'node');
-  assert.equal(folded?.value, 3, 'three reports from nodes beyond the cap');
+    const delay = push.metrics.get(METRICS.readyDelay.name)!;
+    assert.equal(delay.kind, 'histogram');
+    assert.equal(delay.unit, 's');
+    assert.equal(delay.temporality, 2, 'cumulative, as Prometheus');
+    const expected = expectedDelays();
+    assert.deepEqual(
+      delay.points.map((p) => `${p.attributes.node}/${p.attributes.outcome}`).sort(),
+      [...expected.keys()].sort(),
+    );
+    for (const [key, e] of expected) {
+      const [node, outcome] = key.split('/');
+      const point = delay.points.find((p) => p.attributes.node === node && p.attributes.outcome === outcome)!;
+      assert.deepEqual(point.explicitBounds, [...DELAY_BUCKETS], key);
+      assert.deepEqual(point.bucketCounts, e.counts, `${key} bucket counts`);
+      assert.equal(point.count, e.count, `${key} count`);
+      assert.ok(Math.abs(point.sum! - e.sum) < 1e-9, `${key} sum ${point.sum} vs ${e.sum}`);
+    }
+    const folded = push.metrics.get(METRICS.folded.name)!.points.find((p) => p.attributes.label === 'node');
+    assert.equal(folded?.value, 3, 'three reports from nodes beyond the cap');
 
-  // Nothing is stored in between: the latest push and /metrics describe the same totals.
-  const text = (await send(c.url, { path: '/metrics' })).text;
-  assertSameAsPrometheus(receiver.pushes.at(-1)!, text);
+    // Nothing is stored in between: the latest push and /metrics describe the same totals.
+    const text = (await send(c.url, { path: '/metrics' })).text;
+    assertSameAsPrometheus(receiver.pushes.at(-1)!, text);
 
-  c.child.kill('SIGTERM');
-  assert.equal((await c.exited).code, 0);
-});
+    c.child.kill('SIGTERM');
+    assert.equal((await c.exited).code, 0);
+  },
+);
 
 test('SIGTERM pushes the last totals before the process exits', { timeout: 30_000 }, async (t) => {
   const receiver = await startReceiver(t);
@@ -166,45 +218,70 @@ test('SIGTERM pushes the last totals before the process exits', { timeout: 30_00
   assert.equal(point.count, 2);
 });
 
-test('the OTLP endpoint down: one warning, the collector keeps serving, and the totals arrive once it is up', { timeout: 30_000 }, async (t) => {
-  const port = await freePort();
-  const c = await startCollector(t, ['--db', ':memory:', '--otlp-endpoint', `http://127.0.0.1:${port}`, '--otlp-interval', '200ms']);
-  assert.equal((await postReport(c.url, makeReport(1, { node: 'node-down' }))).status, 202);
-  const warning = await waitFor('the warning', () => c.logs().find((l) => l.level === 'warn' && /OTLP push failed/.test(l.msg)));
-  assert.equal(warning.err.code, 'ECONNREFUSED');
-  // Several more intervals fail: still one warning, and every endpoint answers.
-  await new Promise((r) => setTimeout(r, 1_000));
-  assert.equal(c.logs().filter((l) => l.level === 'warn' || l.level === 'error').length, 1, JSON.stringify(c.logs()));
-  assert.equal((await postReport(c.url, makeReport(2, { node: 'node-down' }))).status, 202);
-  assert.equal((await send(c.url, { path: '/healthz' })).status, 200);
-  const text = (await send(c.url, { path: '/metrics' })).text;
-  assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: 2 }]);
+test(
+  'the OTLP endpoint down: one warning, the collector keeps serving, and the totals arrive once it is up',
+  { timeout: 30_000 },
+  async (t) => {
+    const port = await freePort();
+    const c = await startCollector(t, [
+      '--db',
+      ':memory:',
+      '--otlp-endpoint',
+      `http://127.0.0.1:${port}`,
+      '--otlp-interval',
+      '200ms',
+    ]);
+    assert.equal((await postReport(c.url, makeReport(1, { node: 'node-down' }))).status, 202);
+    const warning = await waitFor('the warning', () =>
+      c.logs().find((l) => l.level === 'warn' && /OTLP push failed/.test(l.msg)),
+    );
+    assert.equal(warning.err.code, 'ECONNREFUSED');
+    // Several more intervals fail: still one warning, and every endpoint answers.
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(c.logs().filter((l) => l.level === 'warn' || l.level === 'error').length, 1, JSON.stringify(c.logs()));
+    assert.equal((await postReport(c.url, makeReport(2, { node: 'node-down' }))).status, 202);
+    assert.equal((await send(c.url, { path: '/healthz' })).status, 200);
+    const text = (await send(c.url, { path: '/metrics' })).text;
+    assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: 2 }]);
 
-  // The endpoint comes up: the next push carries both reports, sent while it was down.
-  const receiver = await startReceiver(t, port);
-  const push = await pushWith(receiver, 2);
-  assert.equal(push.metrics.get(METRICS.readyDelay.name)!.points[0]!.count, 2);
-  await waitFor('the recovery line', () => c.logs().find((l) => l.msg === 'OTLP push works again'));
-  c.child.kill('SIGTERM');
-  assert.equal((await c.exited).code, 0);
-  assert.equal(c.child.exitCode, 0);
-});
+    // The endpoint comes up: the next push carries both reports, sent while it was down.
+    const receiver = await startReceiver(t, port);
+    const push = await pushWith(receiver, 2);
+    assert.equal(push.metrics.get(METRICS.readyDelay.name)!.points[0]!.count, 2);
+    await waitFor('the recovery line', () => c.logs().find((l) => l.msg === 'OTLP push works again'));
+    c.child.kill('SIGTERM');
+    assert.equal((await c.exited).code, 0);
+    assert.equal(c.child.exitCode, 0);
+  },
+);
 
-test('the bundle, copied alone, pushes OTLP; no other file of dist/ carries OpenTelemetry code', { timeout: 60_000 }, async (t) => {
-  const dir = tempDir(t, 'netready-otlp-bundle-');
-  execFileSync(process.execPath, ['scripts/build.ts', join(dir, 'build')], { cwd: ROOT, stdio: 'pipe' });
-  const app = join(dir, 'alone', 'app');
-  cpSync(join(dir, 'build'), app, { recursive: true });
-  for (const file of readdirSync(app, { recursive: true, encoding: 'utf8' })) {
-    if (!file.endsWith('.mjs') || file === join('chunks', 'collector.mjs')) continue;
-    const code = readFileSync(join(app, file), 'utf8');
-    for (const marker of ['OTEL_EXPORTER_OTLP', 'service.instance.id', 'v1/metrics']) assert.equal(code.includes(marker), false, `${file} carries ${marker}`);
-  }
-  const receiver = await startReceiver(t);
-  const c = await startCollector(t, ['--db', ':memory:', '--otlp-endpoint', receiver.url, '--otlp-interval', '200ms'], { argv0: [process.execPath, join(app, 'netready.mjs')] });
-  assert.equal((await postReport(c.url, makeReport(1, { node: 'bundle-node' }))).status, 202);
-  const push = await pushWith(receiver, 1);
-  assert.deepEqual(push.metrics.get(METRICS.readyDelay.name)!.points.map((p) => p.attributes), [{ node: 'bundle-node', outcome: 'ready' }]);
-  c.child.kill('SIGTERM');
-  assert.equal((await c.exited).code, 0);
-});
+test(
+  'the bundle, copied alone, pushes OTLP; no other file of dist/ carries OpenTelemetry code',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = tempDir(t, 'netready-otlp-bundle-');
+    execFileSync(process.execPath, ['scripts/build.ts', join(dir, 'build')], { cwd: ROOT, stdio: 'pipe' });
+    const app = join(dir, 'alone', 'app');
+    cpSync(join(dir, 'build'), app, { recursive: true });
+    for (const file of readdirSync(app, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.mjs') || file === join('chunks', 'collector.mjs')) continue;
+      const code = readFileSync(join(app, file), 'utf8');
+      for (const marker of ['OTEL_EXPORTER_OTLP', 'service.instance.id', 'v1/metrics'])
+        assert.equal(code.includes(marker), false, `${file} carries ${marker}`);
+    }
+    const receiver = await startReceiver(t);
+    const c = await startCollector(
+      t,
+      ['--db', ':memory:', '--otlp-endpoint', receiver.url, '--otlp-interval', '200ms'],
+      { argv0: [process.execPath, join(app, 'netready.mjs')] },
+    );
+    assert.equal((await postReport(c.url, makeReport(1, { node: 'bundle-node' }))).status, 202);
+    const push = await pushWith(receiver, 1);
+    assert.deepEqual(
+      push.metrics.get(METRICS.readyDelay.name)!.points.map((p) => p.attributes),
+      [{ node: 'bundle-node', outcome: 'ready' }],
+    );
+    c.child.kill('SIGTERM');
+    assert.equal((await c.exited).code, 0);
+  },
+);

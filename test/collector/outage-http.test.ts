@@ -10,7 +10,12 @@ import { fixture, makeReport, postReport, samples, send, startCollector } from '
 /** valid-outage.json made unique by `i` (its start time), with `pod` fields and other fields overridden. */
 function makeOutage(i: number, pod: Record<string, string> = {}, fields: Record<string, unknown> = {}) {
   const base = fixture('valid-outage.json');
-  return { ...base, pod: { ...base.pod, ...pod }, startedAt: new Date(Date.parse(base.startedAt) + i * 60_000).toISOString(), ...fields };
+  return {
+    ...base,
+    pod: { ...base.pod, ...pod },
+    startedAt: new Date(Date.parse(base.startedAt) + i * 60_000).toISOString(),
+    ...fields,
+  };
 }
 
 test('an outage is stored once and listed whole; start reports with kind "start" or none are still taken', async (t) => {
@@ -39,23 +44,46 @@ test('an unknown kind is a 400 naming kind; an outage missing a field is a 400 n
     assert.equal(res.status, 400, `kind ${JSON.stringify(kind)}`);
     assert.equal(res.json().error, 'invalid_report');
     assert.match(res.json().message, /^kind: /);
-    assert.deepEqual(res.json().issues.map((i: { path: string }) => i.path), ['kind']);
+    assert.deepEqual(
+      res.json().issues.map((i: { path: string }) => i.path),
+      ['kind'],
+    );
   }
   const { durationSeconds: _, ...noDuration } = makeOutage(0);
   const missing = await postReport(c.url, noDuration);
   assert.equal(missing.status, 400);
-  assert.deepEqual(missing.json().issues.map((i: { path: string }) => i.path), ['durationSeconds']);
-  const badClass = await postReport(c.url, makeOutage(0, {}, { checks: [{ spec: 'dns', kind: 'dns', errors: { 'Not A Class': 1 } }] }));
-  assert.deepEqual(badClass.json().issues.map((i: { path: string }) => i.path), ['checks.0.errors.Not A Class']);
+  assert.deepEqual(
+    missing.json().issues.map((i: { path: string }) => i.path),
+    ['durationSeconds'],
+  );
+  const badClass = await postReport(
+    c.url,
+    makeOutage(0, {}, { checks: [{ spec: 'dns', kind: 'dns', errors: { 'Not A Class': 1 } }] }),
+  );
+  assert.deepEqual(
+    badClass.json().issues.map((i: { path: string }) => i.path),
+    ['checks.0.errors.Not A Class'],
+  );
   assert.equal((await send(c.url, { path: '/v1/outages' })).json().outages.length, 0);
   const text = await (await send(c.url, { path: '/metrics' })).text;
-  assert.equal(samples(text, 'netready_reports_rejected_total').find((s) => s.labels.reason === 'invalid_report')!.value, 5);
+  assert.equal(
+    samples(text, 'netready_reports_rejected_total').find((s) => s.labels.reason === 'invalid_report')!.value,
+    5,
+  );
 });
 
 test('GET /v1/outages: newest first, filters by node and namespace, pages by cursor, names a bad parameter', async (t) => {
   const c = await startCollector(t, ['--db', ':memory:']);
-  for (let i = 0; i < 5; i++) assert.equal((await postReport(c.url, makeOutage(i, { node: i % 2 ? 'node-b' : 'node-a', namespace: i < 3 ? 'shop' : 'pay' }))).status, 202);
-  const starts = (q: string) => send(c.url, { path: `/v1/outages${q}` }).then((r) => r.json().outages.map((o: any) => (Date.parse(o.outage.startedAt) - Date.parse(makeOutage(0).startedAt)) / 60_000));
+  for (let i = 0; i < 5; i++)
+    assert.equal(
+      (await postReport(c.url, makeOutage(i, { node: i % 2 ? 'node-b' : 'node-a', namespace: i < 3 ? 'shop' : 'pay' })))
+        .status,
+      202,
+    );
+  const starts = (q: string) =>
+    send(c.url, { path: `/v1/outages${q}` }).then((r) =>
+      r.json().outages.map((o: any) => (Date.parse(o.outage.startedAt) - Date.parse(makeOutage(0).startedAt)) / 60_000),
+    );
   assert.deepEqual(await starts(''), [4, 3, 2, 1, 0]);
   assert.deepEqual(await starts('?node=node-b'), [3, 1]);
   assert.deepEqual(await starts('?namespace=pay'), [4, 3]);
@@ -64,7 +92,10 @@ test('GET /v1/outages: newest first, filters by node and namespace, pages by cur
   assert.equal(page1.outages.length, 2);
   const page2 = (await send(c.url, { path: `/v1/outages?limit=2&cursor=${page1.next}` })).json();
   const page3 = (await send(c.url, { path: `/v1/outages?limit=2&cursor=${page2.next}` })).json();
-  assert.deepEqual([...page1.outages, ...page2.outages, ...page3.outages].map((o: any) => o.id), (await send(c.url, { path: '/v1/outages' })).json().outages.map((o: any) => o.id));
+  assert.deepEqual(
+    [...page1.outages, ...page2.outages, ...page3.outages].map((o: any) => o.id),
+    (await send(c.url, { path: '/v1/outages' })).json().outages.map((o: any) => o.id),
+  );
   assert.equal(page3.next, null);
   for (const [query, message] of [
     ['?outcome=ready', 'outcome: unknown parameter; expected node, namespace, limit, cursor'],
@@ -93,8 +124,13 @@ test('metrics: netready_network_lost_total and netready_network_outage_seconds p
     { labels: { node: 'node-a' }, value: 2 },
     { labels: { node: 'other' }, value: 1 },
   ]);
-  assert.equal(samples(text, 'netready_network_outage_seconds_sum').find((s) => s.labels.node === 'node-a')!.value, 47.25);
-  const le10 = samples(text, 'netready_network_outage_seconds_bucket').find((s) => s.labels.node === 'node-a' && s.labels.le === '10')!;
+  assert.equal(
+    samples(text, 'netready_network_outage_seconds_sum').find((s) => s.labels.node === 'node-a')!.value,
+    47.25,
+  );
+  const le10 = samples(text, 'netready_network_outage_seconds_bucket').find(
+    (s) => s.labels.node === 'node-a' && s.labels.le === '10',
+  )!;
   assert.equal(le10.value, 1);
   assert.deepEqual(samples(text, 'netready_network_outages_dropped_total'), [{ labels: {}, value: 3 }]);
   assert.equal(samples(text, 'netready_label_values_folded_total').find((s) => s.labels.label === 'node')!.value, 1);

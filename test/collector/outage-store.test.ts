@@ -12,7 +12,11 @@ const T0 = Date.parse('2025-11-25T14:11:00Z');
 
 function outage(i: number, pod: Partial<Outage['pod']> = {}): Outage {
   const base = fixture('valid-outage.json') as Outage;
-  return { ...base, pod: { ...base.pod, ...pod }, startedAt: new Date(Date.parse(base.startedAt) + i * 1000).toISOString() };
+  return {
+    ...base,
+    pod: { ...base.pod, ...pod },
+    startedAt: new Date(Date.parse(base.startedAt) + i * 1000).toISOString(),
+  };
 }
 
 for (const kind of STORE_KINDS) {
@@ -32,13 +36,18 @@ for (const kind of STORE_KINDS) {
       assert.equal(store.rows, 0);
       await store.close();
       const again = await reopen();
-      assert.deepEqual((await again.listOutages({ limit: 10 })).outages.map((o) => o.id), page.outages.map((o) => o.id));
+      assert.deepEqual(
+        (await again.listOutages({ limit: 10 })).outages.map((o) => o.id),
+        page.outages.map((o) => o.id),
+      );
     });
 
     test('listOutages: newest first, node and namespace filters, full pages and a cursor', async (t) => {
       const { store } = await kind.open(t);
-      for (let i = 0; i < 7; i++) await store.insertOutage(outage(i, { node: i % 2 ? 'b' : 'a', namespace: i < 4 ? 'x' : 'y' }), T0 + i);
-      const starts = (page: { outages: { outage: Outage }[] }) => page.outages.map((o) => (Date.parse(o.outage.startedAt) - Date.parse(outage(0).startedAt)) / 1000);
+      for (let i = 0; i < 7; i++)
+        await store.insertOutage(outage(i, { node: i % 2 ? 'b' : 'a', namespace: i < 4 ? 'x' : 'y' }), T0 + i);
+      const starts = (page: { outages: { outage: Outage }[] }) =>
+        page.outages.map((o) => (Date.parse(o.outage.startedAt) - Date.parse(outage(0).startedAt)) / 1000);
       assert.deepEqual(starts(await store.listOutages({ limit: 100 })), [6, 5, 4, 3, 2, 1, 0]);
       assert.deepEqual(starts(await store.listOutages({ node: 'b', limit: 100 })), [5, 3, 1]);
       assert.deepEqual(starts(await store.listOutages({ node: 'a', namespace: 'y', limit: 100 })), [6, 4]);
@@ -55,7 +64,9 @@ for (const kind of STORE_KINDS) {
       const { store } = await kind.open(t, { maxRows: 3 });
       for (let i = 0; i < 5; i++) await store.insertOutage(outage(i), T0 + i);
       while ((await store.maintain(T0 + 10)) > 0);
-      const left = (await store.listOutages({ limit: 10 })).outages.map((o) => Date.parse(o.outage.startedAt) - Date.parse(outage(0).startedAt));
+      const left = (await store.listOutages({ limit: 10 })).outages.map(
+        (o) => Date.parse(o.outage.startedAt) - Date.parse(outage(0).startedAt),
+      );
       assert.deepEqual(left, [4000, 3000, 2000]);
     });
   });

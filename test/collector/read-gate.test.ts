@@ -55,7 +55,12 @@ test('the read gate: one read runs, `queued` wait in order, the next is BUSY at 
 
 test('the read gate: a read that throws frees its slot and rejects its caller', async () => {
   const gate = new ReadGate({ concurrent: 1, queued: 0 });
-  await assert.rejects(gate.run(async () => { throw new Error('store gone'); }), /store gone/);
+  await assert.rejects(
+    gate.run(async () => {
+      throw new Error('store gone');
+    }),
+    /store gone/,
+  );
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await gate.run(async () => 'next'), 'next');
 });
@@ -70,17 +75,23 @@ test('the summary cache: one computation per window start minute within the TTL;
     if (answer instanceof Error) throw answer;
     return answer;
   }, 1000);
-  const STEPS: { since: number; now: number; want: string | typeof BUSY | RegExp; computed: boolean; then?: string | typeof BUSY | Error }[] = [
+  const STEPS: {
+    since: number;
+    now: number;
+    want: string | typeof BUSY | RegExp;
+    computed: boolean;
+    thenAnswer?: string | typeof BUSY | Error;
+  }[] = [
     { since: T - 60 * MIN, now: T, want: 'S', computed: true },
     // Another viewer, the same minute of window start, within the TTL: the same answer.
     { since: T - 60 * MIN + 59_999, now: T + 500, want: 'S', computed: false },
     // Another window.
     { since: T - 15 * MIN, now: T + 600, want: 'S', computed: true },
     // The TTL passed.
-    { since: T - 60 * MIN, now: T + 1000, want: 'S', computed: true, then: BUSY },
-    { since: T - 30 * MIN, now: T + 1100, want: BUSY, computed: true, then: 'S' },
-    { since: T - 30 * MIN, now: T + 1200, want: 'S', computed: true, then: new Error('store gone') },
-    { since: T - 5 * MIN, now: T + 1300, want: /store gone/, computed: true, then: 'S' },
+    { since: T - 60 * MIN, now: T + 1000, want: 'S', computed: true, thenAnswer: BUSY },
+    { since: T - 30 * MIN, now: T + 1100, want: BUSY, computed: true, thenAnswer: 'S' },
+    { since: T - 30 * MIN, now: T + 1200, want: 'S', computed: true, thenAnswer: new Error('store gone') },
+    { since: T - 5 * MIN, now: T + 1300, want: /store gone/, computed: true, thenAnswer: 'S' },
     { since: T - 5 * MIN, now: T + 1400, want: 'S', computed: true },
   ];
   for (const [i, s] of STEPS.entries()) {
@@ -89,7 +100,7 @@ test('the summary cache: one computation per window start minute within the TTL;
     if (s.want instanceof RegExp) await assert.rejects(got, s.want, `step ${i}`);
     else assert.equal(await got, s.want, `step ${i}`);
     assert.equal(calls.length - before, s.computed ? 1 : 0, `step ${i}: computed`);
-    if (s.then !== undefined) answer = s.then;
+    if (s.thenAnswer !== undefined) answer = s.thenAnswer;
   }
 });
 
@@ -125,7 +136,11 @@ test('a read the gate refuses is a 503 with Retry-After, counted in netready_rea
 });
 
 test('GET /v1/summary: encoded once, sent gzipped to clients that take gzip, the same JSON either way', async (t) => {
-  const collector = await createCollector(parseCollectorConfig(['--db', ':memory:'], {}), { log: createLogger('test', 'error', () => {}), processMetrics: false, retention: false });
+  const collector = await createCollector(parseCollectorConfig(['--db', ':memory:'], {}), {
+    log: createLogger('test', 'error', () => {}),
+    processMetrics: false,
+    retention: false,
+  });
   const server = createServer(collector.handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(async () => {
@@ -140,7 +155,15 @@ test('GET /v1/summary: encoded once, sent gzipped to clients that take gzip, the
   assert.equal(plain.headers['content-encoding'], undefined);
   assert.equal(plain.headers.vary, 'accept-encoding');
   assert.equal(plain.json().totals.reports, 1);
-  const ENCODINGS: [string, boolean][] = [['gzip', true], ['gzip, deflate, br', true], ['br;q=1, gzip;q=0.5', true], ['*', true], ['gzip;q=0', false], ['identity', false], ['deflate', false]];
+  const ENCODINGS: [string, boolean][] = [
+    ['gzip', true],
+    ['gzip, deflate, br', true],
+    ['br;q=1, gzip;q=0.5', true],
+    ['*', true],
+    ['gzip;q=0', false],
+    ['identity', false],
+    ['deflate', false],
+  ];
   for (const [header, gzipped] of ENCODINGS) {
     const res = await rawGet(`${url}/v1/summary?since=1h`, { 'accept-encoding': header });
     assert.equal(res.headers['content-encoding'], gzipped ? 'gzip' : undefined, header);

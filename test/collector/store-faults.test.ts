@@ -59,15 +59,26 @@ test('one damaged row: the list and the dashboard skip it, count it, and answer 
   const dir = tempDir(t);
   const db = join(dir, 'reports.db');
   const store = await openStore(db, { maxRows: 1000, maxAgeMs: 0 });
-  await store.insertBatch([makeReport(1, {}, { delaySeconds: 1 }), makeReport(2, {}, { delaySeconds: 2 }), makeReport(3, {}, { delaySeconds: 3 })], Date.now());
+  await store.insertBatch(
+    [
+      makeReport(1, {}, { delaySeconds: 1 }),
+      makeReport(2, {}, { delaySeconds: 2 }),
+      makeReport(3, {}, { delaySeconds: 3 }),
+    ],
+    Date.now(),
+  );
   await store.close();
   const raw = new DatabaseSync(db);
-  raw.exec("UPDATE reports SET body = '{\"pod\": ' WHERE id = 2");
+  raw.exec('UPDATE reports SET body = \'{"pod": \' WHERE id = 2');
   raw.close();
 
   const config = parseCollectorConfig(['--db', db], {});
   const logs: Record<string, any>[] = [];
-  const collector = await createCollector(config, { log: createLogger('test', 'debug', (l) => logs.push(JSON.parse(l))), processMetrics: false, retention: false });
+  const collector = await createCollector(config, {
+    log: createLogger('test', 'debug', (l) => logs.push(JSON.parse(l))),
+    processMetrics: false,
+    retention: false,
+  });
   const server = createServer(collector.handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(async () => {
@@ -78,10 +89,16 @@ test('one damaged row: the list and the dashboard skip it, count it, and answer 
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const list = await send(url, { path: '/v1/reports' });
   assert.equal(list.status, 200);
-  assert.deepEqual(list.json().reports.map((r: any) => r.report.pod.name), ['web-3', 'web-1']);
+  assert.deepEqual(
+    list.json().reports.map((r: any) => r.report.pod.name),
+    ['web-3', 'web-1'],
+  );
   const summary = await send(url, { path: '/v1/summary' });
   assert.equal(summary.status, 200);
-  assert.deepEqual(summary.json().slowest.map((p: any) => p.pod.name), ['web-3', 'web-1']);
+  assert.deepEqual(
+    summary.json().slowest.map((p: any) => p.pod.name),
+    ['web-3', 'web-1'],
+  );
   // The figures come from the aggregates: the damaged row still counts there.
   assert.equal(summary.json().totals.reports, 3);
   const counted = samples(await collector.registry.metrics(), 'netready_store_corrupt_rows_total')[0]!.value;

@@ -24,10 +24,15 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(stored(await store.insertBatch([r, r, makeReport(2)], T0)), ['stored', 'duplicate', 'stored']);
       assert.deepEqual(await store.insertBatch([r], T0 + 1), [null]);
       // A later run of the same pod (restarted init container) is a new report.
-      assert.deepEqual(stored(await store.insertBatch([{ ...r, startedAt: '2025-11-25T13:05:00.000Z' }], T0 + 2)), ['stored']);
+      assert.deepEqual(stored(await store.insertBatch([{ ...r, startedAt: '2025-11-25T13:05:00.000Z' }], T0 + 2)), [
+        'stored',
+      ]);
       // Without a uid (run outside Kubernetes) the identity is namespace, name, node and start time.
       const noUid = makeReport(9, { uid: '' });
-      assert.deepEqual(stored(await store.insertBatch([noUid, noUid, { ...noUid, pod: { ...noUid.pod, node: 'other-node' } }], T0)), ['stored', 'duplicate', 'stored']);
+      assert.deepEqual(
+        stored(await store.insertBatch([noUid, noUid, { ...noUid, pod: { ...noUid.pod, node: 'other-node' } }], T0)),
+        ['stored', 'duplicate', 'stored'],
+      );
       assert.equal(store.rows, 5);
       assert.equal((await store.list({ limit: 100 })).reports.length, 5);
       // Aggregates count each report once: duplicates change no figure.
@@ -38,7 +43,10 @@ for (const kind of STORE_KINDS) {
       const { store, reopen } = await kind.open(t);
       const r = makeReport(1);
       const [id] = await store.insertBatch([r], T0);
-      assert.deepEqual(await store.list({ limit: 1 }), { reports: [{ id, receivedAt: '2025-11-25T13:00:00.000Z', report: r }], nextBeforeId: null });
+      assert.deepEqual(await store.list({ limit: 1 }), {
+        reports: [{ id, receivedAt: '2025-11-25T13:00:00.000Z', report: r }],
+        nextBeforeId: null,
+      });
       await store.close();
       const again = await reopen();
       assert.equal(again.rows, 1);
@@ -49,14 +57,26 @@ for (const kind of STORE_KINDS) {
     test('list: filters by node, namespace, outcome, start time and delay; newest first; cursor pages', async (t) => {
       const { store } = await kind.open(t);
       const reports = Array.from({ length: 30 }, (_, i) =>
-        makeReport(i * 1000, { node: `node-${i % 3}`, namespace: i % 2 ? 'shop' : 'default' }, { delaySeconds: i / 10, outcome: i % 5 === 0 ? 'timeout' : 'ready' }),
+        makeReport(
+          i * 1000,
+          { node: `node-${i % 3}`, namespace: i % 2 ? 'shop' : 'default' },
+          { delaySeconds: i / 10, outcome: i % 5 === 0 ? 'timeout' : 'ready' },
+        ),
       );
       const ids = await store.insertBatch(reports, T0);
-      const names = async (f: Parameters<typeof store.list>[0]) => (await store.list(f)).reports.map((r) => r.report.pod.name);
+      const names = async (f: Parameters<typeof store.list>[0]) =>
+        (await store.list(f)).reports.map((r) => r.report.pod.name);
       assert.deepEqual(await names({ node: 'node-1', limit: 3 }), ['web-28000', 'web-25000', 'web-22000']);
-      assert.deepEqual(await names({ namespace: 'shop', outcome: 'timeout', limit: 100 }), ['web-25000', 'web-15000', 'web-5000']);
+      assert.deepEqual(await names({ namespace: 'shop', outcome: 'timeout', limit: 100 }), [
+        'web-25000',
+        'web-15000',
+        'web-5000',
+      ]);
       assert.deepEqual(await names({ slowerThanSeconds: 2.65, limit: 100 }), ['web-29000', 'web-28000', 'web-27000']);
-      assert.deepEqual(await names({ startedSinceMs: Date.parse(reports[28]!.startedAt), limit: 100 }), ['web-29000', 'web-28000']);
+      assert.deepEqual(await names({ startedSinceMs: Date.parse(reports[28]!.startedAt), limit: 100 }), [
+        'web-29000',
+        'web-28000',
+      ]);
       // Pages of 7 through all 30, no row twice, none left out.
       const seen: number[] = [];
       let before: number | undefined;
@@ -73,13 +93,32 @@ for (const kind of STORE_KINDS) {
       const n = 30_000;
       // Every 1,000th report is on node-rare, the oldest of them first.
       for (let b = 0; b < n; b += 5000) {
-        await store.insertBatch(Array.from({ length: 5000 }, (_, i) => makeReport(b + i, { node: (b + i) % 1000 === 0 ? 'node-rare' : `node-${(b + i) % 97}` })), T0);
+        await store.insertBatch(
+          Array.from({ length: 5000 }, (_, i) =>
+            makeReport(b + i, { node: (b + i) % 1000 === 0 ? 'node-rare' : `node-${(b + i) % 97}` }),
+          ),
+          T0,
+        );
       }
       const first = await store.list({ node: 'node-rare', limit: 20 });
       assert.equal(first.reports.length, 20);
       assert.equal(first.reports[0]!.report.pod.name, 'web-29000');
       const second = await store.list({ node: 'node-rare', limit: 20, beforeId: first.nextBeforeId! });
-      assert.deepEqual(second.reports.map((r) => r.report.pod.name), ['web-9000', 'web-8000', 'web-7000', 'web-6000', 'web-5000', 'web-4000', 'web-3000', 'web-2000', 'web-1000', 'web-0']);
+      assert.deepEqual(
+        second.reports.map((r) => r.report.pod.name),
+        [
+          'web-9000',
+          'web-8000',
+          'web-7000',
+          'web-6000',
+          'web-5000',
+          'web-4000',
+          'web-3000',
+          'web-2000',
+          'web-1000',
+          'web-0',
+        ],
+      );
       assert.equal(second.nextBeforeId, null);
       const slow = await store.list({ slowerThanSeconds: 1000, limit: 5 });
       assert.deepEqual(slow, { reports: [], nextBeforeId: null });
@@ -88,12 +127,19 @@ for (const kind of STORE_KINDS) {
     test('row retention: whole minutes of the oldest reports go, with their aggregates; never the current minute', async (t) => {
       const { store } = await kind.open(t, { maxRows: 10 });
       // 7 reports in each of 5 minutes.
-      for (let m = 0; m < 5; m++) await store.insertBatch(Array.from({ length: 7 }, (_, i) => makeReport(m * 7 + i)), T0 + m * MIN);
+      for (let m = 0; m < 5; m++)
+        await store.insertBatch(
+          Array.from({ length: 7 }, (_, i) => makeReport(m * 7 + i)),
+          T0 + m * MIN,
+        );
       assert.equal(store.rows, 35);
       await sweepOnce(store, clockAt(T0 + 4 * MIN + 30_000));
       // 25 beyond the limit: the oldest four minutes' 28 go; the current minute stays.
       assert.equal(store.rows, 7);
-      assert.deepEqual((await store.list({ limit: 100 })).reports.map((r) => r.report.pod.name), Array.from({ length: 7 }, (_, i) => `web-${34 - i}`));
+      assert.deepEqual(
+        (await store.list({ limit: 100 })).reports.map((r) => r.report.pod.name),
+        Array.from({ length: 7 }, (_, i) => `web-${34 - i}`),
+      );
       const s = await readSummary(store, T0 - 60 * MIN, T0 + 4 * MIN + 30_000);
       assert.equal(s.totals.reports, 7);
       assert.equal(s.since, new Date(T0 + 4 * MIN).toISOString(), 'the window starts at the retention floor');
@@ -101,10 +147,16 @@ for (const kind of STORE_KINDS) {
 
     test('age retention: reports and aggregates received before the cutoff minute go; ids are never reused', async (t) => {
       const { store } = await kind.open(t, { maxAgeMs: 10 * MIN });
-      await store.insertBatch(Array.from({ length: 4500 }, (_, i) => makeReport(i)), T0);
+      await store.insertBatch(
+        Array.from({ length: 4500 }, (_, i) => makeReport(i)),
+        T0,
+      );
       const [lastId] = await store.insertBatch([makeReport(5000)], T0 + 5 * MIN);
       await sweepOnce(store, clockAt(T0 + 12 * MIN));
-      assert.deepEqual((await store.list({ limit: 10 })).reports.map((r) => r.report.pod.name), ['web-5000']);
+      assert.deepEqual(
+        (await store.list({ limit: 10 })).reports.map((r) => r.report.pod.name),
+        ['web-5000'],
+      );
       assert.equal(store.rows, 1);
       assert.equal((await readSummary(store, T0 - MIN, T0 + 12 * MIN)).totals.reports, 1);
       await sweepOnce(store, clockAt(T0 + 20 * MIN));
@@ -119,7 +171,16 @@ for (const kind of STORE_KINDS) {
       // 3 days, a report every 7 minutes on 5 nodes.
       let i = 0;
       for (let at = T0; at < T0 + 3 * 1440 * MIN; at += 7 * MIN, i++) {
-        await store.insertBatch([makeReport(i, { node: `node-${i % 5}`, namespace: `ns-${i % 3}` }, { delaySeconds: (i % 50) / 7, outcome: i % 11 === 0 ? 'timeout' : 'ready' })], at);
+        await store.insertBatch(
+          [
+            makeReport(
+              i,
+              { node: `node-${i % 5}`, namespace: `ns-${i % 3}` },
+              { delaySeconds: (i % 50) / 7, outcome: i % 11 === 0 ? 'timeout' : 'ready' },
+            ),
+          ],
+          at,
+        );
       }
       const now = T0 + 3 * 1440 * MIN;
       const windows = [

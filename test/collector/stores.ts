@@ -10,7 +10,10 @@ import { freshDatabase } from '../helpers/postgres.ts';
 export interface StoreKind {
   readonly name: 'sqlite' | 'postgres';
   /** A new, empty store, closed when the test ends; `reopen` opens the same database again. */
-  open(t: TestContext, options?: Partial<StoreOptions>): Promise<{ store: ReportStore; db: string; reopen(options?: Partial<StoreOptions>): Promise<ReportStore> }>;
+  open(
+    t: TestContext,
+    options?: Partial<StoreOptions>,
+  ): Promise<{ store: ReportStore; db: string; reopen(options?: Partial<StoreOptions>): Promise<ReportStore> }>;
 }
 
 const DEFAULTS: StoreOptions = { maxRows: 1_000_000, maxAgeMs: 0 };
@@ -37,4 +40,3 @@ export const STORE_KINDS: readonly StoreKind[] = [
     },
   },
 ];
-

@@ -97,7 +97,13 @@ export function runAgent(bed: Testbed, pod: Pod, args: readonly string[], opts: 
 }
 
 /** Runs the agent in a blocked pod and programs the pod's dataplane `afterMs` later; the run and the ground truth. */
-export async function runProgrammedAfter(bed: Testbed, pod: Pod, args: readonly string[], afterMs: number, opts: AgentOptions = {}): Promise<{ r: AgentRun; truth: ProgrammedAt }> {
+export async function runProgrammedAfter(
+  bed: Testbed,
+  pod: Pod,
+  args: readonly string[],
+  afterMs: number,
+  opts: AgentOptions = {},
+): Promise<{ r: AgentRun; truth: ProgrammedAt }> {
   // Counted from the agent's first look, not its spawn: a start-up slower than afterMs on a busy
   // machine would find the network already up, a 0 s wait, and the scenario would test nothing.
   let looking!: () => void;
@@ -145,7 +151,10 @@ export interface CollectorStub {
  * A collector stand-in on the host's collector addresses: `POST /v1/reports` validates the body
  * with the wire schema and answers 202; under `/fail` it answers 500; under `/hang` it never answers.
  */
-export async function startCollector(bed: Testbed, addresses: readonly string[] = [SERVICES.collector.v4]): Promise<CollectorStub> {
+export async function startCollector(
+  bed: Testbed,
+  addresses: readonly string[] = [SERVICES.collector.v4],
+): Promise<CollectorStub> {
   const stub: CollectorStub = {
     reports: new Map(),
     invalid: [],

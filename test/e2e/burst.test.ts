@@ -4,7 +4,16 @@
 // Run as root: `node --test test/e2e/burst.test.ts`.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assertMatchesGroundTruth, CHECKS, COLLECTOR, describeRun, runAgent, sleep, startCollector, type CollectorStub } from './agent-in-pod.ts';
+import {
+  assertMatchesGroundTruth,
+  CHECKS,
+  COLLECTOR,
+  describeRun,
+  runAgent,
+  sleep,
+  startCollector,
+  type CollectorStub,
+} from './agent-in-pod.ts';
 import { createTestbed, SERVICES, type Pod, type ProgrammedAt, type Testbed } from './testbed.ts';
 
 const PODS = 4;
@@ -42,7 +51,9 @@ describe('netready wait in a burst of pods', { timeout: 120_000 }, () => {
       const report = collector.reportOf(pods[i]!);
       assert.equal(report.outcome, 'ready');
       const err = assertMatchesGroundTruth(report, report.delaySeconds, truth, `${pods[i]!.name} delaySeconds`);
-      t.diagnostic(`${pods[i]!.name}: delay ${report.delaySeconds} s, error ${err.toFixed(1)} ms, exit ${Math.round(r.exitedAt - truth.at)} ms after the transaction`);
+      t.diagnostic(
+        `${pods[i]!.name}: delay ${report.delaySeconds} s, error ${err.toFixed(1)} ms, exit ${Math.round(r.exitedAt - truth.at)} ms after the transaction`,
+      );
     }
   });
 });

@@ -75,12 +75,17 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
         assert.ok(r.exitedAt - r.spawnedAt >= 2000);
         const line = r.logs.find(isDeadlineLine);
         assert.ok(line, describeRun(r));
-        assert.deepEqual(line.failing.map((f: any) => [f.spec, f.error]), [['dns', 'dns_servfail']]);
+        assert.deepEqual(
+          line.failing.map((f: any) => [f.spec, f.error]),
+          [['dns', 'dns_servfail']],
+        );
         assert.match(line.failing[0].hint, /CoreDNS/);
         const report = collector.reportOf(pod);
         assert.equal(report.outcome, 'timeout');
         assert.ok((checkOf(report, 'dns').errors.dns_servfail ?? 0) > 0, JSON.stringify(report.checks));
-        t.diagnostic(`dns attempts ${line.failing[0].attempts}, errors ${JSON.stringify(checkOf(report, 'dns').errors)}`);
+        t.diagnostic(
+          `dns attempts ${line.failing[0].attempts}, errors ${JSON.stringify(checkOf(report, 'dns').errors)}`,
+        );
       } finally {
         await bed.dns.start();
       }
@@ -89,11 +94,25 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
     test('a name that does not exist (NXDOMAIN): exit 1 with dns_nxdomain, still trying at the deadline', async (t) => {
       const pod = await bed.createPod();
       const spec = 'dns:nosuch.default.svc.cluster.local.';
-      const r = await runAgent(bed, pod, ['--check', 'gateway', '--check', spec, '--check', TCP, '--collector', COLLECTOR.v4, '--timeout', '2s']);
+      const r = await runAgent(bed, pod, [
+        '--check',
+        'gateway',
+        '--check',
+        spec,
+        '--check',
+        TCP,
+        '--collector',
+        COLLECTOR.v4,
+        '--timeout',
+        '2s',
+      ]);
       assert.equal(r.code, 1, describeRun(r));
       const line = r.logs.find(isDeadlineLine);
       assert.ok(line, describeRun(r));
-      assert.deepEqual(line.failing.map((f: any) => [f.spec, f.error]), [[spec, 'dns_nxdomain']]);
+      assert.deepEqual(
+        line.failing.map((f: any) => [f.spec, f.error]),
+        [[spec, 'dns_nxdomain']],
+      );
       // An answer comes back at once, so a new attempt starts every interval (20-ish ms) until the deadline.
       assert.ok(line.failing[0].attempts >= 20, `attempts ${line.failing[0].attempts}`);
       const report = collector.reportOf(pod);
@@ -102,19 +121,29 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
       const { errors, attempts } = checkOf(report, spec);
       assert.deepEqual(Object.keys(errors), ['dns_nxdomain']);
       assert.ok(errors.dns_nxdomain! >= attempts - 2, `${errors.dns_nxdomain} NXDOMAIN of ${attempts} attempts`);
-      t.diagnostic(`attempts ${line.failing[0].attempts} in 2 s, errors ${JSON.stringify(checkOf(report, spec).errors)}`);
+      t.diagnostic(
+        `attempts ${line.failing[0].attempts} in 2 s, errors ${JSON.stringify(checkOf(report, spec).errors)}`,
+      );
     });
   });
 
-  test("a collector named in DNS while DNS drops every packet: the report budget holds, exit 0", async (t) => {
+  test('a collector named in DNS while DNS drops every packet: the report budget holds, exit 0', async (t) => {
     const pod = await bed.createPod();
     // The pod's only nameserver is an address nothing answers on: the host drops the queries.
-    writeFileSync(pod.resolvConf, `search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 203.0.113.99\noptions ndots:5\n`);
+    writeFileSync(
+      pod.resolvConf,
+      `search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 203.0.113.99\noptions ndots:5\n`,
+    );
     const named = `http://collector.netready.svc.cluster.local:${COLLECTOR_PORT}`;
     let readyAt = 0;
-    const r = await runAgent(bed, pod, ['--check', 'gateway', '--check', TCP, '--collector', named, '--report-budget', '1s'], {
-      onLog: (line) => void (isReadyLine(line) && (readyAt = now())),
-    });
+    const r = await runAgent(
+      bed,
+      pod,
+      ['--check', 'gateway', '--check', TCP, '--collector', named, '--report-budget', '1s'],
+      {
+        onLog: (line) => void (isReadyLine(line) && (readyAt = now())),
+      },
+    );
     // Before the fix: getaddrinfo on libuv's threads, ~40 s of glibc retries, killed as hung at 20 s.
     assert.equal(r.code, 0, describeRun(r));
     assert.ok(readyAt > 0, describeRun(r));
@@ -127,7 +156,11 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
 
   test('a collector named in DNS is reached through the pod resolver', async () => {
     const pod = await bed.createPod();
-    const r = await runAgent(bed, pod, [...CHECKS, '--collector', `http://collector.netready.svc.cluster.local:${COLLECTOR_PORT}`]);
+    const r = await runAgent(bed, pod, [
+      ...CHECKS,
+      '--collector',
+      `http://collector.netready.svc.cluster.local:${COLLECTOR_PORT}`,
+    ]);
     assert.equal(r.code, 0, describeRun(r));
     assert.ok(findLog(r, 'report delivered'), describeRun(r));
     assert.equal(collector.reportOf(pod).outcome, 'ready');
@@ -159,10 +192,15 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
       assert.equal(warn.level, 'warn');
       const spent = r.exitedAt - readyAt;
       assert.ok(spent < 1000 + 700, `${what}: exited ${spent.toFixed(0)} ms after ready`);
-      figures.push(`${what}: exit ${spent.toFixed(0)} ms after ready, ${warn.attempts} attempt(s), ${JSON.stringify(warn.error)}`);
+      figures.push(
+        `${what}: exit ${spent.toFixed(0)} ms after ready, ${warn.attempts} attempt(s), ${JSON.stringify(warn.error)}`,
+      );
     }
     // Failing deliveries are retried within the budget.
-    assert.ok(runs[0]!.r.logs.some((l) => l.attempts > 1 && /^report not delivered/.test(l.msg)), describeRun(runs[0]!.r));
+    assert.ok(
+      runs[0]!.r.logs.some((l) => l.attempts > 1 && /^report not delivered/.test(l.msg)),
+      describeRun(runs[0]!.r),
+    );
     assert.ok((collector.requests.get('/fail/v1/reports') ?? 0) > 1, JSON.stringify([...collector.requests]));
     for (const { pod } of runs) assert.equal(collector.reports.get(pod.name), undefined);
     t.diagnostic(figures.join('; '));

@@ -59,11 +59,16 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
       assert.equal(r.code, 0, describeRun(r));
       const report = collector.reportOf(pod);
       assert.equal(report.outcome, 'ready');
-      assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+      assert.ok(
+        report.checks.every((c) => c.ok),
+        JSON.stringify(report.checks),
+      );
       assert.deepEqual(report.pod.ips, [pod.ipv4, pod.ipv6].filter(Boolean));
       assert.ok(report.delaySeconds < 2, `delay ${report.delaySeconds} s`);
       const gw = checkOf(report, 'gateway');
-      t.diagnostic(`gateway ${gw.readyAfterSeconds} s after start (${gw.attempts} attempts), delay ${report.delaySeconds} s`);
+      t.diagnostic(
+        `gateway ${gw.readyAfterSeconds} s after start (${gw.attempts} attempts), delay ${report.delaySeconds} s`,
+      );
     });
 
     test(`${stack.name} pod, dataplane programmed after ~1.5 s: the report matches ground truth`, async (t) => {
@@ -73,11 +78,15 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
       const report = collector.reportOf(pod);
       assert.equal(report.outcome, 'ready');
       const err = assertMatchesGroundTruth(report, report.delaySeconds, truth, 'delaySeconds');
-      for (const c of report.checks.filter((c) => c.kind !== 'gateway')) assertMatchesGroundTruth(report, c.readyAfterSeconds!, truth, c.spec);
+      for (const c of report.checks.filter((c) => c.kind !== 'gateway'))
+        assertMatchesGroundTruth(report, c.readyAfterSeconds!, truth, c.spec);
       // Neighbour discovery works while the dataplane drops the rest: the gateway passes before.
       const gw = checkOf(report, 'gateway');
       const programmedAfter = (truth.before - Date.parse(report.startedAt)) / 1000;
-      assert.ok(gw.readyAfterSeconds! < programmedAfter - 0.5, `gateway ${gw.readyAfterSeconds} s, programmed at ${programmedAfter.toFixed(3)} s`);
+      assert.ok(
+        gw.readyAfterSeconds! < programmedAfter - 0.5,
+        `gateway ${gw.readyAfterSeconds} s, programmed at ${programmedAfter.toFixed(3)} s`,
+      );
       t.diagnostic(
         `programmed at ${programmedAfter.toFixed(3)} s, reported ${report.delaySeconds} s (error ${err.toFixed(1)} ms); ` +
           report.checks.map((c) => `${c.spec} ${c.readyAfterSeconds} s`).join(', '),
@@ -94,7 +103,9 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
       // discovery through the block) to the agent knowing it.
       const tookMs = (ready.detectedAfterSeconds - ready.firstLookAfterSeconds) * 1000;
       assert.ok(tookMs < 1000, `the gateway attempt took ${tookMs} ms`);
-      t.diagnostic(`gateway passed ${ready.checks[0].readyAfterSeconds} s after start, attempt took ${tookMs.toFixed(0)} ms, ${ready.checks[0].attempts} attempt(s)`);
+      t.diagnostic(
+        `gateway passed ${ready.checks[0].readyAfterSeconds} s after start, attempt took ${tookMs.toFixed(0)} ms, ${ready.checks[0].attempts} attempt(s)`,
+      );
     });
   }
 
@@ -103,7 +114,8 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
   const SILENT_GATEWAYS = [
     {
       family: 'IPv4',
-      firewall: 'nft add table arp podfw && nft add chain arp podfw in "{ type filter hook input priority 0; }" && nft add rule arp podfw in drop',
+      firewall:
+        'nft add table arp podfw && nft add chain arp podfw in "{ type filter hook input priority 0; }" && nft add rule arp podfw in drop',
     },
     {
       family: 'IPv6',
@@ -118,13 +130,25 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
       // The other family works: its target and the collector are reached through it.
       const [other, collectorUrl] = family === 'IPv4' ? [TCP6, COLLECTOR.v6] : [TCP4, COLLECTOR.v4];
       // Longer than the kernel's neighbour-discovery window (3 x 1 s).
-      const r = await runAgent(bed, pod, ['--check', 'gateway', '--check', other, '--collector', collectorUrl, '--timeout', '4s']);
+      const r = await runAgent(bed, pod, [
+        '--check',
+        'gateway',
+        '--check',
+        other,
+        '--collector',
+        collectorUrl,
+        '--timeout',
+        '4s',
+      ]);
       const gw = r.logs.findLast((l) => Array.isArray(l.checks))?.checks?.find((c: any) => c.spec === 'gateway');
       t.diagnostic(`exit ${r.code} after ${Math.round(r.exitedAt - r.spawnedAt)} ms; gateway ${JSON.stringify(gw)}`);
       assert.equal(r.code, 1, describeRun(r));
       const line = r.logs.find(isDeadlineLine);
       assert.ok(line, describeRun(r));
-      assert.deepEqual(line.failing.map((f: any) => f.spec), ['gateway']);
+      assert.deepEqual(
+        line.failing.map((f: any) => f.spec),
+        ['gateway'],
+      );
       assert.ok(['unreachable', 'timeout'].includes(line.failing[0].error), JSON.stringify(line.failing));
       assert.ok(findLog(r, 'report delivered'), describeRun(r));
       assert.equal(collector.reportOf(pod).outcome, 'timeout');
@@ -149,27 +173,49 @@ describe('netready wait in a pod: IPv6, dual stack, no privileges', { timeout: 1
       let status = '';
       const opts: AgentOptions = {
         argv0: [
-          'setpriv', '--reuid=65532', '--regid=65532', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all',
-          join(dir, 'node'), join(dir, 'dist', 'netready.mjs'),
+          'setpriv',
+          '--reuid=65532',
+          '--regid=65532',
+          '--clear-groups',
+          '--inh-caps=-all',
+          '--bounding-set=-all',
+          join(dir, 'node'),
+          join(dir, 'dist', 'netready.mjs'),
         ],
         // setpriv and `ip netns exec` both exec: the child's pid is the agent's.
-        onLog: (line, child) => void (line.msg === 'waiting for the pod network' && (status = readFileSync(`/proc/${child.pid}/status`, 'utf8'))),
+        onLog: (line, child) =>
+          void (
+            line.msg === 'waiting for the pod network' && (status = readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+          ),
       };
       const { r, truth } = await runProgrammedAfter(bed, pod, [...CHECKS, '--collector', COLLECTOR.v4], 1500, opts);
       assert.equal(r.code, 0, describeRun(r));
       // It really ran unprivileged.
       assert.match(status, /^Uid:\s+65532\s+65532\s+65532\s+65532$/m, status);
       assert.match(status, /^Groups:\s*$/m, status);
-      for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) assert.match(status, new RegExp(`^${cap}:\\s+0+$`, 'm'), status);
+      for (const cap of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'])
+        assert.match(status, new RegExp(`^${cap}:\\s+0+$`, 'm'), status);
 
       const report = collector.reportOf(pod);
       assert.equal(report.outcome, 'ready');
-      assert.deepEqual(report.checks.map((c) => [c.kind, c.ok]), [['gateway', true], ['dns', true], ['tcp', true]]);
+      assert.deepEqual(
+        report.checks.map((c) => [c.kind, c.ok]),
+        [
+          ['gateway', true],
+          ['dns', true],
+          ['tcp', true],
+        ],
+      );
       const err = assertMatchesGroundTruth(report, report.delaySeconds, truth, 'delaySeconds');
       const gw = checkOf(report, 'gateway');
       const programmedAfter = (truth.before - Date.parse(report.startedAt)) / 1000;
-      assert.ok(gw.readyAfterSeconds! < programmedAfter - 0.5, `gateway ${gw.readyAfterSeconds} s, programmed at ${programmedAfter.toFixed(3)} s`);
-      t.diagnostic(`programmed at ${programmedAfter.toFixed(3)} s, reported ${report.delaySeconds} s (error ${err.toFixed(1)} ms), gateway ${gw.readyAfterSeconds} s`);
+      assert.ok(
+        gw.readyAfterSeconds! < programmedAfter - 0.5,
+        `gateway ${gw.readyAfterSeconds} s, programmed at ${programmedAfter.toFixed(3)} s`,
+      );
+      t.diagnostic(
+        `programmed at ${programmedAfter.toFixed(3)} s, reported ${report.delaySeconds} s (error ${err.toFixed(1)} ms), gateway ${gw.readyAfterSeconds} s`,
+      );
     });
   });
 });

@@ -42,7 +42,14 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
     assert.equal(report.outcome, 'ready');
     // Includes Node's start-up from source.
     assert.ok(report.delaySeconds < 2, `delay ${report.delaySeconds} s`);
-    assert.deepEqual(report.checks.map((c) => [c.kind, c.ok]), [['gateway', true], ['dns', true], ['tcp', true]]);
+    assert.deepEqual(
+      report.checks.map((c) => [c.kind, c.ok]),
+      [
+        ['gateway', true],
+        ['dns', true],
+        ['tcp', true],
+      ],
+    );
     assert.equal(report.pod.name, pod.name);
     assert.deepEqual(report.pod.ips, [pod.ipv4]);
     assert.ok(findLog(r, 'report delivered'), describeRun(r));
@@ -58,8 +65,14 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
     const err = assertMatchesGroundTruth(report, report.delaySeconds, truth, 'delaySeconds');
     const [gw, dns, tcp] = ['gateway', 'dns', 'tcp'].map((k) => checkOf(report, k));
     // Neighbour discovery works while the dataplane drops everything else.
-    assert.ok(gw!.readyAfterSeconds! < dns!.readyAfterSeconds! - 1, `gateway ${gw!.readyAfterSeconds} s, dns ${dns!.readyAfterSeconds} s`);
-    assert.ok(gw!.readyAfterSeconds! < tcp!.readyAfterSeconds! - 1, `gateway ${gw!.readyAfterSeconds} s, tcp ${tcp!.readyAfterSeconds} s`);
+    assert.ok(
+      gw!.readyAfterSeconds! < dns!.readyAfterSeconds! - 1,
+      `gateway ${gw!.readyAfterSeconds} s, dns ${dns!.readyAfterSeconds} s`,
+    );
+    assert.ok(
+      gw!.readyAfterSeconds! < tcp!.readyAfterSeconds! - 1,
+      `gateway ${gw!.readyAfterSeconds} s, tcp ${tcp!.readyAfterSeconds} s`,
+    );
     assertMatchesGroundTruth(report, dns!.readyAfterSeconds!, truth, 'dns readyAfterSeconds');
     assertMatchesGroundTruth(report, tcp!.readyAfterSeconds!, truth, 'tcp readyAfterSeconds');
     // While blocked, attempts time out (the SYN and the query are dropped).
@@ -82,14 +95,19 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
       runAgent(bed, failPod, [...WAIT, '--timeout', DEADLINE]),
       // This one's dataplane arrives just after its deadline: the timeout report then gets through
       // (a blocked pod cannot reach the collector at all). The budget outlasts one SYN retransmit.
-      runAgent(bed, continuePod, [...WAIT, '--timeout', DEADLINE, '--on-timeout', 'continue', '--report-budget', '3s'], {
-        onLog(line) {
-          if (isDeadlineLine(line) && !programmed) {
-            deadlineSeenAt = now();
-            programmed = bed.program(continuePod);
-          }
+      runAgent(
+        bed,
+        continuePod,
+        [...WAIT, '--timeout', DEADLINE, '--on-timeout', 'continue', '--report-budget', '3s'],
+        {
+          onLog(line) {
+            if (isDeadlineLine(line) && !programmed) {
+              deadlineSeenAt = now();
+              programmed = bed.program(continuePod);
+            }
+          },
         },
-      }),
+      ),
     ]);
 
     for (const r of [fail, cont]) {
@@ -98,7 +116,10 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
       assert.ok(line, describeRun(r));
       assert.deepEqual(
         line.failing.map((f: any) => [f.spec, f.error]),
-        [['dns', 'timeout'], [`tcp://${SERVICES.api.v4}:443`, 'timeout']],
+        [
+          ['dns', 'timeout'],
+          [`tcp://${SERVICES.api.v4}:443`, 'timeout'],
+        ],
         describeRun(r),
       );
       for (const f of line.failing) {
@@ -125,8 +146,18 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
     // The deadline counts from the agent's start, which comes after the spawn: the reported delay
     // lies between the 5 s deadline and the moment its line reached the test.
     const seenSeconds = (deadlineSeenAt - cont.spawnedAt) / 1000;
-    assert.ok(report.delaySeconds >= 5 && report.delaySeconds <= seenSeconds, `delay ${report.delaySeconds} s, deadline line seen ${seenSeconds} s after spawn`);
-    assert.deepEqual(report.checks.map((c) => [c.kind, c.ok]), [['gateway', true], ['dns', false], ['tcp', false]]);
+    assert.ok(
+      report.delaySeconds >= 5 && report.delaySeconds <= seenSeconds,
+      `delay ${report.delaySeconds} s, deadline line seen ${seenSeconds} s after spawn`,
+    );
+    assert.deepEqual(
+      report.checks.map((c) => [c.kind, c.ok]),
+      [
+        ['gateway', true],
+        ['dns', false],
+        ['tcp', false],
+      ],
+    );
     assert.ok((checkOf(report, 'tcp').errors.timeout ?? 0) > 0);
     t.diagnostic(
       `exit 1 at ${Math.round(fail.exitedAt - fail.spawnedAt)} ms (5 s deadline + 1 s report budget on a blocked pod); ` +
@@ -179,13 +210,19 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
         `detected ${ready?.detectedAfterSeconds} s; checks ${report.checks.map((c) => `${c.kind} ${c.readyAfterSeconds}`).join(', ')}`,
     );
     // Ready no earlier than the last programming, and declared only after a full settle window.
-    assert.ok(report.delaySeconds * 1000 >= last.before - startedAt - EARLY_MS, `delay ${report.delaySeconds} s, last program ${rel(last.before)}`);
+    assert.ok(
+      report.delaySeconds * 1000 >= last.before - startedAt - EARLY_MS,
+      `delay ${report.delaySeconds} s, last program ${rel(last.before)}`,
+    );
     assert.ok(r.exitedAt >= last.at + 1000, `exited ${Math.round(r.exitedAt - last.at)} ms after the last program()`);
     // And no later than the usual tolerance: the network has worked without a break since then.
     assertMatchesGroundTruth(report, report.delaySeconds, last, 'delaySeconds against the last program()');
   });
 
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     test(`${signal} while waiting on a blocked pod: exit ${code} promptly`, async (t) => {
       const pod = await bed.createPod({ blocked: true });
       let signalledAt = 0;

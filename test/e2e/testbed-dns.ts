@@ -45,7 +45,7 @@ export function dnsmasqConfig(c: DnsmasqConfig): string {
       lines.push(`host-record=${[name, r.v4, r.v6].filter(Boolean).join(',')}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 const READY_TIMEOUT_MS = 5_000;
@@ -85,7 +85,13 @@ export class Dnsmasq {
     writeFileSync(conf, dnsmasqConfig({ listen: this.#listen, records: this.#records, mode, upstreamPort }));
     const child = spawn(
       which('dnsmasq') ?? 'dnsmasq',
-      ['--keep-in-foreground', `--conf-file=${conf}`, `--pid-file=${join(this.#dir, 'dnsmasq.pid')}`, '--log-facility=-', '--log-queries'],
+      [
+        '--keep-in-foreground',
+        `--conf-file=${conf}`,
+        `--pid-file=${join(this.#dir, 'dnsmasq.pid')}`,
+        '--log-facility=-',
+        '--log-queries',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.#child = child;
@@ -100,7 +106,10 @@ export class Dnsmasq {
     // dnsmasq logs "started" after it has bound its sockets.
     let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new CodedError('DNSMASQ_START', `dnsmasq not ready after ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new CodedError('DNSMASQ_START', `dnsmasq not ready after ${READY_TIMEOUT_MS} ms:\n${output}`)),
+        READY_TIMEOUT_MS,
+      );
       child.stderr!.on('data', () => {
         if (output.includes('started, version')) resolve();
       });

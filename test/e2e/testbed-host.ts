@@ -8,7 +8,6 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CodedError } from '../../src/lib/errors.ts';
 
-
 /** Wall-clock instant in epoch milliseconds with sub-millisecond resolution. */
 export function now(): number {
   return performance.timeOrigin + performance.now();
@@ -54,14 +53,19 @@ export function preflight(): string | undefined {
 /** Runs a tool and resolves with its stdout; rejects with code COMMAND_FAILED carrying its stderr. */
 export function run(tool: Tool, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(bin(tool), args, { timeout: COMMAND_TIMEOUT_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        const detail = stderr.trim() || err.message;
-        reject(new CodedError('COMMAND_FAILED', `${tool} ${args.join(' ')}: ${detail}`, { cause: err }));
-      } else {
-        resolve(stdout);
-      }
-    });
+    const child = execFile(
+      bin(tool),
+      args,
+      { timeout: COMMAND_TIMEOUT_MS, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = stderr.trim() || err.message;
+          reject(new CodedError('COMMAND_FAILED', `${tool} ${args.join(' ')}: ${detail}`, { cause: err }));
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
     child.stdin?.end(input);
   });
 }
@@ -94,7 +98,10 @@ export async function acquireHostLock(timeoutMs: number): Promise<net.Server> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
       if (Date.now() > deadline) {
-        throw new CodedError('LOCK_TIMEOUT', `another testbed is still running after ${timeoutMs} ms; run e2e tests with --test-concurrency=1`);
+        throw new CodedError(
+          'LOCK_TIMEOUT',
+          `another testbed is still running after ${timeoutMs} ms; run e2e tests with --test-concurrency=1`,
+        );
       }
     }
     await sleep(200);
@@ -173,7 +180,9 @@ function safeReaddir(dir: string): string[] {
 }
 
 function listPids(): number[] {
-  return safeReaddir('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return safeReaddir('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 function readCmdline(pid: number): string[] {

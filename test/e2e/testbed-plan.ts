@@ -107,7 +107,10 @@ export function planPod(n: ReturnType<typeof names>, i: number, opts: PodOptions
   // Each host veth carries the gateway addresses itself, so the kernel answers ARP and ND for them
   // on every pod's link at once: the effect of Calico's proxy ARP, without depending on the host's
   // own default route or on proxy_delay. The MAC is Calico's too.
-  const host = [`netns add ${name}`, `link add ${veth} address ee:ee:ee:ee:ee:ee type veth peer name eth0 netns ${name}`];
+  const host = [
+    `netns add ${name}`,
+    `link add ${veth} address ee:ee:ee:ee:ee:ee type veth peer name eth0 netns ${name}`,
+  ];
   if (pod.ipv4) host.push(`addr add ${GATEWAY.v4}/32 dev ${veth}`);
   if (pod.ipv6) host.push(`addr add ${GATEWAY.v6}/64 dev ${veth} nodad`);
   host.push(`link set ${veth} up`); // routes need an up device
@@ -118,7 +121,8 @@ export function planPod(n: ReturnType<typeof names>, i: number, opts: PodOptions
   if (pod.ipv4) inPod.push(`addr add ${pod.ipv4}/32 dev eth0`);
   if (pod.ipv6) inPod.push(`addr add ${pod.ipv6}/128 dev eth0 nodad`); // nodad: usable at once
   inPod.push('link set eth0 up');
-  if (pod.ipv4) inPod.push(`route add ${GATEWAY.v4} dev eth0 scope link`, `route add default via ${GATEWAY.v4} dev eth0`);
+  if (pod.ipv4)
+    inPod.push(`route add ${GATEWAY.v4} dev eth0 scope link`, `route add default via ${GATEWAY.v4} dev eth0`);
   if (pod.ipv6) inPod.push(`route add ::/0 via ${GATEWAY.v6} dev eth0`);
   return { pod, resolvConf, host: host.join('\n'), inPod: inPod.join('\n') };
 }

@@ -56,8 +56,10 @@ async function inPod(tb: Testbed, pod: Pod, script: string, ...args: string[]): 
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-const connect = (tb: Testbed, pod: Pod, host: string, timeoutMs = 1500) => inPod(tb, pod, CONNECT, host, String(PORT), String(timeoutMs));
-const query = (tb: Testbed, pod: Pod, server: string, name: string, type: 'A' | 'AAAA' = 'A') => inPod(tb, pod, DNS_QUERY, server, name, type);
+const connect = (tb: Testbed, pod: Pod, host: string, timeoutMs = 1500) =>
+  inPod(tb, pod, CONNECT, host, String(PORT), String(timeoutMs));
+const query = (tb: Testbed, pod: Pod, server: string, name: string, type: 'A' | 'AAAA' = 'A') =>
+  inPod(tb, pod, DNS_QUERY, server, name, type);
 
 /** Everything on the host that carries the testbed's prefix. */
 function leftovers(prefix: string): string[] {
@@ -90,7 +92,11 @@ describe('testbed: a Calico-style pod network on the real kernel', { timeout: 12
   test('programmed pods reach host listeners on IPv4 and IPv6, several pods at once', async () => {
     const dual = await tb.createPod({ ipv6: true });
     const v4only = await tb.createPod();
-    for (const [pod, host] of [[dual, SERVICES.target.v4], [dual, SERVICES.target.v6], [v4only, SERVICES.target.v4]] as const) {
+    for (const [pod, host] of [
+      [dual, SERVICES.target.v4],
+      [dual, SERVICES.target.v6],
+      [v4only, SERVICES.target.v4],
+    ] as const) {
       const r = await connect(tb, pod, host);
       assert.equal(r.ok, true, `${pod.name} -> ${host}: ${JSON.stringify(r)}`);
     }
@@ -125,7 +131,10 @@ describe('testbed: a Calico-style pod network on the real kernel', { timeout: 12
   test('an IPv6-only pod has no IPv4 and uses the IPv6 DNS address', async () => {
     const pod = await tb.createPod({ ipv4: false, ipv6: true });
     assert.equal((await tb.podRun(pod, ['ip', '-4', 'addr', 'show', 'dev', 'eth0'])).stdout, '');
-    assert.match((await tb.podRun(pod, ['cat', '/etc/resolv.conf'])).stdout, new RegExp(`^nameserver ${SERVICES.dns.v6}$`, 'm'));
+    assert.match(
+      (await tb.podRun(pod, ['cat', '/etc/resolv.conf'])).stdout,
+      new RegExp(`^nameserver ${SERVICES.dns.v6}$`, 'm'),
+    );
     assert.equal((await connect(tb, pod, SERVICES.target.v6)).ok, true);
     assert.deepEqual(await inPod(tb, pod, LOOKUP, 'kubernetes.default', '6'), { address: SERVICES.api.v6 });
   });
@@ -212,7 +221,10 @@ describe('testbed: leftovers of a crashed run', { timeout: 60_000 }, () => {
       writeFileSync(`/etc/netns/${dead}-p0/resolv.conf`, 'nameserver 203.0.113.53\n');
       mkdirSync(dir, { recursive: true });
       writeFileSync(`${dir}/dnsmasq.conf`, 'no-resolv\nbind-interfaces\nlisten-address=127.0.0.1\nport=5399\n');
-      procs.push(bg('ip', 'netns', 'exec', `${dead}-p0`, 'sleep', '60'), bg('dnsmasq', '--keep-in-foreground', `--conf-file=${dir}/dnsmasq.conf`));
+      procs.push(
+        bg('ip', 'netns', 'exec', `${dead}-p0`, 'sleep', '60'),
+        bg('dnsmasq', '--keep-in-foreground', `--conf-file=${dir}/dnsmasq.conf`),
+      );
       const bystander = bg('sleep', '60'); // not the testbed's: must survive
       procs.push(bystander);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -222,7 +234,8 @@ describe('testbed: leftovers of a crashed run', { timeout: 60_000 }, () => {
       const tb = await createTestbed();
       try {
         assert.deepEqual(leftovers(dead), []);
-        for (const p of procs.slice(0, 2)) assert.ok(p.exitCode !== null || p.signalCode !== null || (await waitExit(p)));
+        for (const p of procs.slice(0, 2))
+          assert.ok(p.exitCode !== null || p.signalCode !== null || (await waitExit(p)));
         assert.equal(bystander.exitCode, null);
       } finally {
         await tb.close();

@@ -52,7 +52,10 @@ export async function createTestbed(opts: TestbedOptions = {}): Promise<Testbed>
     mkdirSync(n.tmpDir, { recursive: true });
     await run('nft', ['-f', '-'], ruleset(n.table, prefix));
     await run('ip', ['-batch', '-'], serviceCommands(n));
-    const netem = await run('tc', ['qdisc', 'add', 'dev', n.servicePeer, 'root', 'netem']).then(() => true, () => false);
+    const netem = await run('tc', ['qdisc', 'add', 'dev', n.servicePeer, 'root', 'netem']).then(
+      () => true,
+      () => false,
+    );
     const dns = new Dnsmasq(n.tmpDir, [SERVICES.dns.v4, SERVICES.dns.v6], { ...DNS_RECORDS, ...opts.dnsRecords });
     await dns.start();
     return new Testbed(prefix, lock, dns, netem);
@@ -102,7 +105,8 @@ export class Testbed {
 
   /** Creates a pod laid out as Calico does: /32 and /128 addresses, gateways on the host veth. */
   async createPod(opts: PodOptions = {}): Promise<Pod> {
-    if (opts.ipv4 === false && !opts.ipv6) throw new CodedError('BAD_OPTION', 'createPod: ipv4 and ipv6 are both false');
+    if (opts.ipv4 === false && !opts.ipv6)
+      throw new CodedError('BAD_OPTION', 'createPod: ipv4 and ipv6 are both false');
     if (this.#podCount > 200) throw new CodedError('BAD_OPTION', 'createPod: at most 200 pods per testbed');
     const plan = planPod(this.#names, this.#podCount++, opts);
     mkdirSync(`/etc/netns/${plan.pod.name}`, { recursive: true });
@@ -152,7 +156,9 @@ export class Testbed {
         throw new CodedError('NOT_BLOCKED', `programAll: pod ${pod.name} is not blocked`);
       }
     }
-    const script = pods.map((pod) => `insert rule inet ${this.#names.table} input iifname "${pod.hostVeth}" accept\n`).join('');
+    const script = pods
+      .map((pod) => `insert rule inet ${this.#names.table} input iifname "${pod.hostVeth}" accept\n`)
+      .join('');
     const before = now();
     const echo = await run('nft', ['--echo', '--handle', '-f', '-'], script);
     const at = now();
@@ -160,7 +166,8 @@ export class Testbed {
       const pod = pods.find((p) => p.hostVeth === veth);
       if (pod) this.#programmed.set(pod.name, Number(handle));
     }
-    if (pods.some((pod) => !this.#programmed.has(pod.name))) throw new CodedError('COMMAND_FAILED', `nft printed no rule handle for some pods: ${echo}`);
+    if (pods.some((pod) => !this.#programmed.has(pod.name)))
+      throw new CodedError('COMMAND_FAILED', `nft printed no rule handle for some pods: ${echo}`);
     return { before, at };
   }
 
@@ -173,8 +180,12 @@ export class Testbed {
    */
   async removeRoute(pod: Pod): Promise<ProgrammedAt> {
     if (!this.#routeGuards.has(pod.name)) {
-      for (const [family, address] of [['ip', pod.ipv4], ['ip6', pod.ipv6]] as const) {
-        if (address) await this.#addRule('add', 'loss_out', `${family} daddr ${address} oifname != "${pod.hostVeth}" drop`);
+      for (const [family, address] of [
+        ['ip', pod.ipv4],
+        ['ip6', pod.ipv6],
+      ] as const) {
+        if (address)
+          await this.#addRule('add', 'loss_out', `${family} daddr ${address} oifname != "${pod.hostVeth}" drop`);
       }
       this.#routeGuards.add(pod.name);
     }
@@ -187,7 +198,10 @@ export class Testbed {
   }
 
   async #routes(pod: Pod, verb: 'add' | 'del'): Promise<ProgrammedAt> {
-    const lines = [pod.ipv4 && `route ${verb} ${pod.ipv4}/32 dev ${pod.hostVeth}`, pod.ipv6 && `route ${verb} ${pod.ipv6}/128 dev ${pod.hostVeth}`];
+    const lines = [
+      pod.ipv4 && `route ${verb} ${pod.ipv4}/32 dev ${pod.hostVeth}`,
+      pod.ipv6 && `route ${verb} ${pod.ipv6}/128 dev ${pod.hostVeth}`,
+    ];
     const before = now();
     await run('ip', ['-batch', '-'], lines.filter(Boolean).join('\n'));
     return { before, at: now() };
@@ -209,12 +223,19 @@ export class Testbed {
       await run('tc', ['-netns', pod.name, 'qdisc', 'replace', 'dev', 'eth0', 'root', ...params]); // from the pod
       return;
     }
-    if (delay) throw new CodedError('NETEM_UNSUPPORTED', 'netem: this kernel has no sch_netem, so no delay (loss works through nftables)');
+    if (delay)
+      throw new CodedError(
+        'NETEM_UNSUPPORTED',
+        'netem: this kernel has no sch_netem, so no delay (loss works through nftables)',
+      );
     if (!loss) return;
     // Random drop in nftables, in 0.01 % steps: netem's default model (independent per packet).
     const draw = loss >= 100 ? '' : `numgen random mod 10000 < ${Math.round(loss * 100)} `;
     const rules = [];
-    for (const [chain, dir] of [['loss_in', 'iifname'], ['loss_out', 'oifname']] as const) {
+    for (const [chain, dir] of [
+      ['loss_in', 'iifname'],
+      ['loss_out', 'oifname'],
+    ] as const) {
       rules.push({ chain, handle: await this.#addRule('add', chain, `${dir} "${pod.hostVeth}" ${draw}drop`) });
     }
     this.#lossRules.set(pod.name, rules);
@@ -241,7 +262,11 @@ export class Testbed {
   }
 
   /** Runs argv inside the pod to completion, killing it after timeoutMs; collects its output. */
-  podRun(pod: Pod, argv: readonly string[], opts: { readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv } = {}): Promise<PodRunResult> {
+  podRun(
+    pod: Pod,
+    argv: readonly string[],
+    opts: { readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv } = {},
+  ): Promise<PodRunResult> {
     const child = this.podExec(pod, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
     let stdout = '';
     let stderr = '';
@@ -262,7 +287,11 @@ export class Testbed {
   }
 
   /** A TCP listener on a host address; by default it accepts and closes each connection. */
-  listenTcp(address: string, port: number, onConnection: (socket: net.Socket) => void = (s) => s.end()): Promise<net.Server> {
+  listenTcp(
+    address: string,
+    port: number,
+    onConnection: (socket: net.Socket) => void = (s) => s.end(),
+  ): Promise<net.Server> {
     return this.#listen(net.createServer(onConnection), address, port);
   }
 

@@ -28,7 +28,14 @@ interface Running {
 
 /** Spawns `node ARGV` in the pod with the pod's identity; its JSON lines are collected as they come. */
 function spawnInPod(bed: Testbed, pod: Pod, argv: readonly string[]): Running {
-  const env = { PATH: process.env.PATH ?? '', NETREADY_POD_NAME: pod.name, NETREADY_POD_NAMESPACE: 'e2e', NETREADY_POD_UID: `uid-${pod.name}`, NETREADY_NODE_NAME: 'testbed-node', NETREADY_POD_IPS: pod.ipv4! };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NETREADY_POD_NAME: pod.name,
+    NETREADY_POD_NAMESPACE: 'e2e',
+    NETREADY_POD_UID: `uid-${pod.name}`,
+    NETREADY_NODE_NAME: 'testbed-node',
+    NETREADY_POD_IPS: pod.ipv4!,
+  };
   const child = bed.podExec(pod, [process.execPath, ...argv], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: LogLine[] = [];
   let partial = '';
@@ -59,7 +66,11 @@ describe('netready watch in a pod whose host route is removed and restored', { t
     bed = await createTestbed();
     await bed.listenTcp(SERVICES.api.v4, 443);
     const config = parseCollectorConfig(['--db', ':memory:'], {}, () => '');
-    collector = await createCollector(config, { log: createLogger('collector', 'warn', () => {}), processMetrics: false, retention: false });
+    collector = await createCollector(config, {
+      log: createLogger('collector', 'warn', () => {}),
+      processMetrics: false,
+      retention: false,
+    });
     await bed.listenHttp(SERVICES.collector.v4, COLLECTOR_PORT, collector.handler);
   });
   after(async () => {
@@ -69,7 +80,19 @@ describe('netready watch in a pod whose host route is removed and restored', { t
 
   test('5 s without a route: 503 within the detection window, 200 within 50 ms of the restore, one outage stored and counted', async () => {
     const pod = await bed.createPod();
-    const watch = spawnInPod(bed, pod, [CLI, 'watch', ...CHECKS, '--interval', `${INTERVAL_MS}ms`, '--failures', String(FAILURES), '--listen', '127.0.0.1:9471', '--collector', COLLECTOR.v4]);
+    const watch = spawnInPod(bed, pod, [
+      CLI,
+      'watch',
+      ...CHECKS,
+      '--interval',
+      `${INTERVAL_MS}ms`,
+      '--failures',
+      String(FAILURES),
+      '--listen',
+      '127.0.0.1:9471',
+      '--collector',
+      COLLECTOR.v4,
+    ]);
     await until(() => watch.lines.find((l) => l.msg === 'watch listening'));
     const readiness = spawnInPod(bed, pod, [`${ROOT}test/e2e/readyz-poller.ts`, 'http://127.0.0.1:9471/readyz', '5']);
     await until(() => readiness.lines.find((l) => l.status === 200));
@@ -83,8 +106,14 @@ describe('netready watch in a pod whose host route is removed and restored', { t
     const lost = readiness.lines.find((l) => l.status === 503 && l.at > removed.before);
     assert.ok(lost, `readiness never answered 503: ${JSON.stringify(readiness.lines)}`);
     // Nothing but 200 and 503 in between: the endpoint itself stayed reachable in the pod.
-    assert.deepEqual(readiness.lines.filter((l) => l.at > removed.before).map((l) => l.status), [503, 200]);
-    assert.ok(lost.at - removed.at <= DETECTION_MS, `503 ${Math.round(lost.at - removed.at)} ms after the route went, detection window ${DETECTION_MS} ms`);
+    assert.deepEqual(
+      readiness.lines.filter((l) => l.at > removed.before).map((l) => l.status),
+      [503, 200],
+    );
+    assert.ok(
+      lost.at - removed.at <= DETECTION_MS,
+      `503 ${Math.round(lost.at - removed.at)} ms after the route went, detection window ${DETECTION_MS} ms`,
+    );
     assert.ok(back.at >= restored.before, 'not 200 before the route was back');
     assert.ok(back.at - restored.at <= 50, `200 ${Math.round(back.at - restored.at)} ms after the route was back`);
 
@@ -99,8 +128,14 @@ describe('netready watch in a pod whose host route is removed and restored', { t
     const truthMax = restored.at - removed.before;
     const measured = o.durationSeconds * 1000;
     // It ends within 25 ms of the truth; it starts at the first failed round, up to an interval after the break.
-    assert.ok(measured <= truthMax + 25, `duration ${measured} ms, truth ${Math.round(truthMin)}-${Math.round(truthMax)} ms`);
-    assert.ok(measured >= truthMin - INTERVAL_MS - 25, `duration ${measured} ms, truth ${Math.round(truthMin)}-${Math.round(truthMax)} ms, interval ${INTERVAL_MS} ms`);
+    assert.ok(
+      measured <= truthMax + 25,
+      `duration ${measured} ms, truth ${Math.round(truthMin)}-${Math.round(truthMax)} ms`,
+    );
+    assert.ok(
+      measured >= truthMin - INTERVAL_MS - 25,
+      `duration ${measured} ms, truth ${Math.round(truthMin)}-${Math.round(truthMax)} ms, interval ${INTERVAL_MS} ms`,
+    );
     for (const c of o.checks) assert.ok((c.errors.timeout ?? 0) >= FAILURES, `${c.spec}: ${JSON.stringify(c.errors)}`);
     const text = await collector.registry.metrics();
     assert.deepEqual(samples(text, 'netready_network_lost_total'), [{ labels: { node: 'testbed-node' }, value: 1 }]);
@@ -115,7 +150,23 @@ describe('netready watch in a pod whose host route is removed and restored', { t
   test('a flapping route: one document per outage, at most the cap, the rest counted', async () => {
     const pod = await bed.createPod();
     const before = (await collector.store.listOutages({ limit: 100 })).outages.length;
-    const watch = spawnInPod(bed, pod, [CLI, 'watch', ...CHECKS, '--interval', '200ms', '--attempt-timeout', '150ms', '--failures', '1', '--max-outages-per-minute', '2', '--listen', '127.0.0.1:9471', '--collector', COLLECTOR.v4]);
+    const watch = spawnInPod(bed, pod, [
+      CLI,
+      'watch',
+      ...CHECKS,
+      '--interval',
+      '200ms',
+      '--attempt-timeout',
+      '150ms',
+      '--failures',
+      '1',
+      '--max-outages-per-minute',
+      '2',
+      '--listen',
+      '127.0.0.1:9471',
+      '--collector',
+      COLLECTOR.v4,
+    ]);
     await until(() => watch.lines.find((l) => l.msg === 'watch listening'));
     const count = (msg: RegExp) => watch.lines.filter((l) => msg.test(String(l.msg))).length;
     for (let i = 1; i <= 4; i++) {
@@ -127,8 +178,13 @@ describe('netready watch in a pod whose host route is removed and restored', { t
     }
     assert.equal(count(/^outage delivered/), 2, JSON.stringify(watch.lines));
     const held = watch.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('outage not sent'));
-    assert.deepEqual(held.map((l) => l.dropped), [1, 2]);
-    const mine = (await collector.store.listOutages({ limit: 100 })).outages.filter((s) => s.outage.pod.name === pod.name);
+    assert.deepEqual(
+      held.map((l) => l.dropped),
+      [1, 2],
+    );
+    const mine = (await collector.store.listOutages({ limit: 100 })).outages.filter(
+      (s) => s.outage.pod.name === pod.name,
+    );
     assert.equal(mine.length, 2, 'two outages stored, one document each');
     assert.equal((await collector.store.listOutages({ limit: 100 })).outages.length, before + 2);
     watch.child.kill('SIGTERM');

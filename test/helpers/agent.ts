@@ -19,11 +19,17 @@ export interface RunResult {
 }
 
 /** Spawns `argv` (default: node src/cli.ts) and resolves when it exits. `onSpawn` gets the child, e.g. to signal it. */
-export function run(args: string[], options: { env?: Record<string, string>; argv0?: string[]; onSpawn?: (child: ChildProcess) => void } = {}): Promise<RunResult> {
+export function run(
+  args: string[],
+  options: { env?: Record<string, string>; argv0?: string[]; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<RunResult> {
   const [cmd, ...pre] = options.argv0 ?? [process.execPath, CLI];
   const spawnedAt = Date.now();
   // A clean environment: nothing from the developer's shell leaks into the agent's config.
-  const child = spawn(cmd!, [...pre, ...args], { env: { PATH: process.env.PATH ?? '', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd!, [...pre, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

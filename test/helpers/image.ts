@@ -10,6 +10,7 @@ export function imageNodeFlags(): string[] {
   if (!m) throw new Error('image/Containerfile: no ENTRYPOINT in exec form');
   const argv = JSON.parse(m[1]!) as string[];
   const script = argv.findIndex((a) => a.endsWith('.mjs'));
-  if (argv[0] !== '/nodejs/bin/node' || script < 1) throw new Error(`image/Containerfile: ENTRYPOINT is not node [flags] script.mjs: ${m[1]}`);
+  if (argv[0] !== '/nodejs/bin/node' || script < 1)
+    throw new Error(`image/Containerfile: ENTRYPOINT is not node [flags] script.mjs: ${m[1]}`);
   return argv.slice(1, script);
 }

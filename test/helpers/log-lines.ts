@@ -16,7 +16,9 @@ export function parseLogLine(line: string): LogLine | null {
   } catch {
     return null;
   }
-  return entry !== null && typeof entry === 'object' && !Array.isArray(entry) && 'level' in entry ? (entry as LogLine) : null;
+  return entry !== null && typeof entry === 'object' && !Array.isArray(entry) && 'level' in entry
+    ? (entry as LogLine)
+    : null;
 }
 
 /** Every entry in a stream's text, in order. */

@@ -121,11 +121,15 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     password: PASSWORD,
     url: (db, withPassword = true) => `postgres://${USER}${withPassword ? `:${PASSWORD}` : ''}@127.0.0.1:${port}/${db}`,
     async start() {
-      const w = spawn('/bin/sh', ['-c', WRAPPER, 'pg-wrapper', join(bin, 'postgres'), data, String(port), dir, options.fsync ? 'on' : 'off'], {
-        ...ids,
-        cwd: dir,
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
+      const w = spawn(
+        '/bin/sh',
+        ['-c', WRAPPER, 'pg-wrapper', join(bin, 'postgres'), data, String(port), dir, options.fsync ? 'on' : 'off'],
+        {
+          ...ids,
+          cwd: dir,
+          stdio: ['pipe', 'ignore', 'ignore'],
+        },
+      );
       wrapper = w;
       exited = new Promise((resolve) => w.once('exit', () => resolve()));
       // A shared server must not keep the test process alive; its pipe closing stops it.

@@ -30,7 +30,13 @@ export interface PrometheusOptions {
  * /metrics (job netready-collector); resolves once it is ready. Each process is
  * pushed to `spawned` at once, for the caller's teardown to kill.
  */
-export async function startPrometheus(bin: string, dir: string, target: string, spawned: ChildProcess[], options: PrometheusOptions = {}): Promise<{ url: string }> {
+export async function startPrometheus(
+  bin: string,
+  dir: string,
+  target: string,
+  spawned: ChildProcess[],
+  options: PrometheusOptions = {},
+): Promise<{ url: string }> {
   const config = join(dir, 'prometheus.yml');
   // JSON is YAML: the configuration as an object.
   const collectorJob = {
@@ -41,7 +47,11 @@ export async function startPrometheus(bin: string, dir: string, target: string, 
   writeFileSync(
     config,
     JSON.stringify({
-      global: { scrape_interval: SCRAPE_INTERVAL, scrape_timeout: SCRAPE_INTERVAL, evaluation_interval: SCRAPE_INTERVAL },
+      global: {
+        scrape_interval: SCRAPE_INTERVAL,
+        scrape_timeout: SCRAPE_INTERVAL,
+        evaluation_interval: SCRAPE_INTERVAL,
+      },
       rule_files: options.ruleFiles ?? [],
       scrape_configs: [collectorJob, ...(options.scrapeConfigs ?? [])],
     }),
@@ -51,7 +61,12 @@ export async function startPrometheus(bin: string, dir: string, target: string, 
     const port = await freePort();
     const child = spawn(
       bin,
-      [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     spawned.push(child);
@@ -60,7 +75,10 @@ export async function startPrometheus(bin: string, dir: string, target: string, 
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 10_000;
     while (child.exitCode === null && Date.now() < deadline) {
-      const ready = await send(url, { path: '/-/ready' }).then((r) => r.status === 200, () => false);
+      const ready = await send(url, { path: '/-/ready' }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ready) return { url };
       await sleep(100);
     }

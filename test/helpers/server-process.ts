@@ -16,7 +16,12 @@ export interface ServerProcess {
 }
 
 /** Spawns `argv` and resolves once it logs `readyMsg` with a `port` field (at most 10 s). */
-export async function startServerProcess(t: TestContext, argv: string[], readyMsg: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  t: TestContext,
+  argv: string[],
+  readyMsg: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const [cmd, ...args] = argv;
   const child = spawn(cmd!, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
@@ -26,10 +31,15 @@ export async function startServerProcess(t: TestContext, argv: string[], readyMs
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const logs = () => parseLogLines(stdout);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`"${readyMsg}" not logged within 10 s; stderr: ${stderr}; stdout: ${stdout}`)), 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`"${readyMsg}" not logged within 10 s; stderr: ${stderr}; stdout: ${stdout}`)),
+      10_000,
+    );
     const check = () => {
       const line = logs().find((l) => l.msg === readyMsg);
       if (line) {

@@ -60,7 +60,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** A minimal authoritative DNS server over UDP on loopback: A records from `records`, NXDOMAIN otherwise, or SERVFAIL for everything. */
-export async function startDnsServer(records: Record<string, string>, mode: 'answer' | 'servfail' = 'answer'): Promise<{ server: string; queries: number; close(): Promise<void> }> {
+export async function startDnsServer(
+  records: Record<string, string>,
+  mode: 'answer' | 'servfail' = 'answer',
+): Promise<{ server: string; queries: number; close(): Promise<void> }> {
   const socket = createSocket('udp4');
   const state = { server: '', queries: 0, close: () => new Promise<void>((r) => socket.close(() => r())) };
   socket.on('message', (msg, rinfo) => {
@@ -70,7 +73,8 @@ export async function startDnsServer(records: Record<string, string>, mode: 'ans
     if (!q) return;
     const address = records[q.name.toLowerCase()];
     const rcode = mode === 'servfail' ? 'SERVFAIL' : address === undefined ? 'NXDOMAIN' : 'NOERROR';
-    const answers = rcode === 'NOERROR' && q.type === 'A' ? [{ name: q.name, type: 'A' as const, ttl: 5, data: address! }] : [];
+    const answers =
+      rcode === 'NOERROR' && q.type === 'A' ? [{ name: q.name, type: 'A' as const, ttl: 5, data: address! }] : [];
     const reply = dnsPacket.encode({
       id: query.id,
       type: 'response',
@@ -90,7 +94,9 @@ function rcodeFlag(rcode: 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL'): number {
 }
 
 /** An HTTP server on loopback answering every request with `status`. */
-export async function startHttpServer(status: number): Promise<{ url: string; requests: number; close(): Promise<void> }> {
+export async function startHttpServer(
+  status: number,
+): Promise<{ url: string; requests: number; close(): Promise<void> }> {
   const state = { url: '', requests: 0, close: () => closeServer(server) };
   const server = createHttpServer((_req, res) => {
     state.requests++;

@@ -30,7 +30,11 @@ interface RuleSpec {
   groups: Array<{ name: string; rules: Rule[] }>;
 }
 
-const RULE = find(parseYaml({ file: join(K8S, 'components', 'prometheusrule', 'prometheusrule.yaml') }), 'PrometheusRule', 'netready');
+const RULE = find(
+  parseYaml({ file: join(K8S, 'components', 'prometheusrule', 'prometheusrule.yaml') }),
+  'PrometheusRule',
+  'netready',
+);
 const SPEC = RULE.spec as RuleSpec;
 const RULES = SPEC.groups.flatMap((g) => g.rules);
 const GUIDE = readFileSync(join(ROOT, 'docs', 'operators-guide.md'), 'utf8');
@@ -38,14 +42,18 @@ const GUIDE = readFileSync(join(ROOT, 'docs', 'operators-guide.md'), 'utf8');
 /** Runs promtool; its exit code and everything it printed. A missing promtool fails, naming the package. */
 function promtool(args: string[], cwd: string): { code: number | null; output: string } {
   const r = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw new Error(`promtool not runnable (Debian package prometheus; sudo npm test installs it): ${r.error.message}`);
+  if (r.error)
+    throw new Error(`promtool not runnable (Debian package prometheus; sudo npm test installs it): ${r.error.message}`);
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
 // Target labels as prometheus-operator attaches them to what a ServiceMonitor scrapes.
-const COLLECTOR = 'job="netready-collector",namespace="netready-system",pod="netready-collector-7d9c",instance="10.0.0.7:9470"';
-const WEBHOOK_A = 'job="netready-webhook",namespace="netready-system",pod="netready-webhook-5f6b-a",instance="10.0.0.8:9443"';
-const WEBHOOK_B = 'job="netready-webhook",namespace="netready-system",pod="netready-webhook-5f6b-b",instance="10.0.0.9:9443"';
+const COLLECTOR =
+  'job="netready-collector",namespace="netready-system",pod="netready-collector-7d9c",instance="10.0.0.7:9470"';
+const WEBHOOK_A =
+  'job="netready-webhook",namespace="netready-system",pod="netready-webhook-5f6b-a",instance="10.0.0.8:9443"';
+const WEBHOOK_B =
+  'job="netready-webhook",namespace="netready-system",pod="netready-webhook-5f6b-b",instance="10.0.0.9:9443"';
 const RUNBOOK = 'https://netready.example/docs/operators-guide.md';
 
 interface Expected {
@@ -78,7 +86,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { node: 'node-a', severity: 'warning' },
-        description: '10% of the pods that started on node node-a in the last 30m waited longer than the 5 s start-up SLO for a working network (threshold 5%).',
+        description:
+          '10% of the pods that started on node node-a in the last 30m waited longer than the 5 s start-up SLO for a working network (threshold 5%).',
       },
     ],
   },
@@ -115,7 +124,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { node: 'node-a', severity: 'critical' },
-        description: 'netready agents on node node-a gave up waiting for the network in the last 15m (count: 1); with on-timeout fail, their pods did not start.',
+        description:
+          'netready agents on node node-a gave up waiting for the network in the last 15m (count: 1); with on-timeout fail, their pods did not start.',
       },
     ],
   },
@@ -130,7 +140,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { node: 'node-c', severity: 'critical' },
-        description: 'netready agents on node node-c gave up waiting for the network in the last 15m (count: 1); with on-timeout fail, their pods did not start.',
+        description:
+          'netready agents on node node-c gave up waiting for the network in the last 15m (count: 1); with on-timeout fail, their pods did not start.',
       },
     ],
   },
@@ -154,7 +165,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { node: 'node-a', severity: 'warning' },
-        description: 'Running pods on node node-a lost their network in the last 15m (outages: 2); while lost, netready watch took them out of their Services.',
+        description:
+          'Running pods on node node-a lost their network in the last 15m (outages: 2); while lost, netready watch took them out of their Services.',
       },
     ],
   },
@@ -173,7 +185,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { job: 'netready-collector', namespace: 'netready-system', severity: 'warning' },
-        description: 'No netready collector in namespace netready-system answers Prometheus: agents cannot deliver reports, and the delays go unmeasured.',
+        description:
+          'No netready collector in namespace netready-system answers Prometheus: agents cannot deliver reports, and the delays go unmeasured.',
       },
     ],
   },
@@ -185,7 +198,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { job: 'netready-collector', namespace: 'netready-system', severity: 'warning' },
-        description: 'No netready collector in namespace netready-system answers Prometheus: agents cannot deliver reports, and the delays go unmeasured.',
+        description:
+          'No netready collector in namespace netready-system answers Prometheus: agents cannot deliver reports, and the delays go unmeasured.',
       },
     ],
   },
@@ -193,7 +207,8 @@ const CASES: Case[] = [
     title: 'one of two collectors down, the other up',
     series: {
       'up{COLLECTOR}': '0x30',
-      'up{job="netready-collector",namespace="netready-system",pod="netready-collector-8e0d",instance="10.0.0.17:9470"}': '1x30',
+      'up{job="netready-collector",namespace="netready-system",pod="netready-collector-8e0d",instance="10.0.0.17:9470"}':
+        '1x30',
     },
     at: '20m',
     alert: 'NetreadyCollectorDown',
@@ -212,7 +227,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { namespace: 'netready-system', reason: 'unauthorized', severity: 'warning' },
-        description: 'The netready collector in namespace netready-system refused 16.67% of the reports sent in the last 10m as unauthorized (threshold 5%).',
+        description:
+          'The netready collector in namespace netready-system refused 16.67% of the reports sent in the last 10m as unauthorized (threshold 5%).',
       },
     ],
   },
@@ -222,8 +238,10 @@ const CASES: Case[] = [
       'netready_reports_total{COLLECTOR}': '0+100x40',
       'netready_reports_duplicate_total{COLLECTOR}': '0+3x40',
       'netready_reports_rejected_total{reason="invalid_json",COLLECTOR}': '0+1x40',
-      'netready_reports_total{job="netready-collector",namespace="ops",pod="netready-collector-1",instance="10.0.1.7:9470"}': '0x40',
-      'netready_reports_rejected_total{reason="unauthorized",job="netready-collector",namespace="ops",pod="netready-collector-1",instance="10.0.1.7:9470"}': '0x40',
+      'netready_reports_total{job="netready-collector",namespace="ops",pod="netready-collector-1",instance="10.0.1.7:9470"}':
+        '0x40',
+      'netready_reports_rejected_total{reason="unauthorized",job="netready-collector",namespace="ops",pod="netready-collector-1",instance="10.0.1.7:9470"}':
+        '0x40',
     },
     at: '30m',
     alert: 'NetreadyCollectorRejectingReports',
@@ -240,7 +258,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { namespace: 'netready-system', severity: 'warning' },
-        description: 'The netready webhook in namespace netready-system injected the agent in the last 30m (count: 30), and its collector stored no report.',
+        description:
+          'The netready webhook in namespace netready-system injected the agent in the last 30m (count: 30), and its collector stored no report.',
       },
     ],
   },
@@ -249,8 +268,10 @@ const CASES: Case[] = [
     series: {
       'netready_webhook_admissions_total{result="injected",WEBHOOK_A}': '0+1x40',
       'netready_reports_total{COLLECTOR}': '0+1x40',
-      'netready_webhook_admissions_total{result="injected",job="netready-webhook",namespace="ops",pod="netready-webhook-1",instance="10.0.1.8:9443"}': '0x10 1x10 2x20',
-      'netready_reports_total{job="netready-collector",namespace="ops",pod="netready-collector-1",instance="10.0.1.7:9470"}': '0x40',
+      'netready_webhook_admissions_total{result="injected",job="netready-webhook",namespace="ops",pod="netready-webhook-1",instance="10.0.1.8:9443"}':
+        '0x10 1x10 2x20',
+      'netready_reports_total{job="netready-collector",namespace="ops",pod="netready-collector-1",instance="10.0.1.7:9470"}':
+        '0x40',
     },
     at: '40m',
     alert: 'NetreadyInjectedPodsNotReporting',
@@ -264,7 +285,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { job: 'netready-webhook', namespace: 'netready-system', severity: 'warning' },
-        description: 'No netready webhook in namespace netready-system answers Prometheus: pods start without the agent (the webhook fails open).',
+        description:
+          'No netready webhook in namespace netready-system answers Prometheus: pods start without the agent (the webhook fails open).',
       },
     ],
   },
@@ -287,7 +309,8 @@ const CASES: Case[] = [
     firing: [
       {
         labels: { namespace: 'netready-system', severity: 'warning' },
-        description: '10% of the admission requests to the netready webhook in namespace netready-system ended in an error over the last 10m (threshold 5%); those pods start without the agent.',
+        description:
+          '10% of the admission requests to the netready webhook in namespace netready-system ended in an error over the last 10m (threshold 5%); those pods start without the agent.',
       },
     ],
   },
@@ -321,7 +344,8 @@ const CASES: Case[] = [
           instance: '10.0.0.8:9443',
           severity: 'warning',
         },
-        description: 'The serving certificate of netready webhook pod netready-webhook-5f6b-a in namespace netready-system expires in 2d 23h 40m 0s (or has expired: a negative time); once it has, the API server cannot call the webhook and pods start without the agent.',
+        description:
+          'The serving certificate of netready webhook pod netready-webhook-5f6b-a in namespace netready-system expires in 2d 23h 40m 0s (or has expired: a negative time); once it has, the API server cannot call the webhook and pods start without the agent.',
       },
     ],
   },
@@ -339,7 +363,8 @@ const CASES: Case[] = [
 
 /** The promtool test document (JSON is YAML) for the cases, reading rules.json beside it. */
 function promtoolTests(cases: readonly Case[], rules: readonly Rule[] = RULES): object {
-  const targets = (s: string) => s.replace('COLLECTOR', COLLECTOR).replace('WEBHOOK_A', WEBHOOK_A).replace('WEBHOOK_B', WEBHOOK_B);
+  const targets = (s: string) =>
+    s.replace('COLLECTOR', COLLECTOR).replace('WEBHOOK_A', WEBHOOK_A).replace('WEBHOOK_B', WEBHOOK_B);
   return {
     rule_files: ['rules.json'],
     evaluation_interval: '1m',
@@ -356,7 +381,11 @@ function promtoolTests(cases: readonly Case[], rules: readonly Rule[] = RULES): 
             alertname: c.alert,
             exp_alerts: c.firing.map((e) => ({
               exp_labels: e.labels,
-              exp_annotations: { summary: rule.annotations.summary, description: e.description, runbook_url: rule.annotations.runbook_url },
+              exp_annotations: {
+                summary: rule.annotations.summary,
+                description: e.description,
+                runbook_url: rule.annotations.runbook_url,
+              },
             })),
           },
         ],
@@ -375,8 +404,14 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
 
   test('promtool test rules: each alert fires on the series that should fire it, and only on those', (t) => {
     for (const rule of RULES) {
-      assert.ok(CASES.some((c) => c.alert === rule.alert && c.firing.length > 0), `${rule.alert}: a case where it fires`);
-      assert.ok(CASES.some((c) => c.alert === rule.alert && c.firing.length === 0), `${rule.alert}: a case where it stays silent`);
+      assert.ok(
+        CASES.some((c) => c.alert === rule.alert && c.firing.length > 0),
+        `${rule.alert}: a case where it fires`,
+      );
+      assert.ok(
+        CASES.some((c) => c.alert === rule.alert && c.firing.length === 0),
+        `${rule.alert}: a case where it stays silent`,
+      );
     }
     const dir = tempDir(t, 'netready-alerts-');
     writeFileSync(join(dir, 'rules.json'), JSON.stringify(SPEC));
@@ -409,7 +444,10 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
       admissionErrors: { share: 0.01, window: '5m', for: '6m' },
       certificateExpiry: { days: 14, for: '1h' },
     };
-    const values = { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true, runbookBaseURL: 'https://docs.example/ops.md', ...thresholds } };
+    const values = {
+      serviceMonitor: { enabled: true },
+      prometheusRule: { enabled: true, runbookBaseURL: 'https://docs.example/ops.md', ...thresholds },
+    };
     const spec = find(renderChart(values, 'ops'), 'PrometheusRule', 'netready').spec as RuleSpec;
     const rules = spec.groups.flatMap((g) => g.rules);
     const rule = (alert: string) => rules.find((r) => r.alert === alert)!;
@@ -448,7 +486,11 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     for (const rule of RULES) {
       assert.match(rule.labels.severity ?? '', /^(warning|critical)$/, rule.alert);
       assert.ok(rule.annotations.summary, `${rule.alert}: summary`);
-      assert.match(rule.annotations.description ?? '', /\{\{ \$labels\.(node|namespace) \}\}/, `${rule.alert}: description`);
+      assert.match(
+        rule.annotations.description ?? '',
+        /\{\{ \$labels\.(node|namespace) \}\}/,
+        `${rule.alert}: description`,
+      );
       const url = rule.annotations.runbook_url ?? '';
       assert.ok(url.startsWith(`${RUNBOOK}#`), `${rule.alert}: runbook_url ${url}`);
       const anchor = url.slice(RUNBOOK.length + 1);
@@ -457,18 +499,21 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     }
   });
 
-  test('every series an alert reads is exported by a real collector or webhook (or is Prometheus\'s `up`)', async (t) => {
+  test("every series an alert reads is exported by a real collector or webhook (or is Prometheus's `up`)", async (t) => {
     // A collector with reports of both outcomes, so that every labelled series exists.
     const dir = tempDir(t, 'netready-alerts-');
     const collector = await startCollector(t, ['--db', join(dir, 'r.db')]);
-    for (const [i, outcome] of [[1, 'ready'], [2, 'timeout']] as const) {
+    for (const [i, outcome] of [
+      [1, 'ready'],
+      [2, 'timeout'],
+    ] as const) {
       const res = await postReport(collector.url, makeReport(i, { node: 'node-a' }, { outcome }));
       assert.equal(res.status, 202, res.text);
     }
     const outage = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'reports', 'valid-outage.json'), 'utf8'));
     assert.equal((await postReport(collector.url, outage)).status, 202, 'an outage from netready watch');
     assert.equal((await postReport(collector.url, '{')).status, 400);
-    const collectorText = (await fetch(`${collector.url}/metrics`).then((r) => r.text()));
+    const collectorText = await fetch(`${collector.url}/metrics`).then((r) => r.text());
 
     // A webhook that has injected one pod.
     const pair = issue(dir, 'alerts');
@@ -485,14 +530,21 @@ describe('alerts (k8s/components/prometheusrule)', { timeout: 60_000 }, () => {
     for (const { alert, name, equals } of read) {
       if (name === 'up') continue;
       const own = Object.entries(equals).filter(([label]) => !targetLabels.has(label));
-      const match = [collectorText, webhookText].some((text) => samples(text, name).some((e) => own.every(([label, value]) => e.labels[label] === value)));
-      assert.ok(match, `${alert}: ${name}${JSON.stringify(Object.fromEntries(own))} is not in the /metrics of a running collector or webhook`);
+      const match = [collectorText, webhookText].some((text) =>
+        samples(text, name).some((e) => own.every(([label, value]) => e.labels[label] === value)),
+      );
+      assert.ok(
+        match,
+        `${alert}: ${name}${JSON.stringify(Object.fromEntries(own))} is not in the /metrics of a running collector or webhook`,
+      );
     }
   });
 
   test('the series check finds what an expression reads', () => {
     assert.deepEqual(
-      selectors('sum by (node) (rate(a_total{x="1", y=~"z"}[5m])) / on (node) group_left b > 0.5 and absent(up{job="j"}) unless c - time() < 7 * 86400'),
+      selectors(
+        'sum by (node) (rate(a_total{x="1", y=~"z"}[5m])) / on (node) group_left b > 0.5 and absent(up{job="j"}) unless c - time() < 7 * 86400',
+      ),
       [
         { name: 'a_total', equals: { x: '1' } },
         { name: 'b', equals: {} },

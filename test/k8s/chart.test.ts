@@ -352,8 +352,16 @@ describe('Helm chart charts/netready', { timeout: 180_000 }, () => {
       { collector: { replicas: 2 } },
       /collector\.replicas > 1 needs collector\.store\.type postgresql/,
     ],
-    ['an alert share above 1', { prometheusRule: { nodeSlowNetwork: { share: 5 } } }, /prometheusRule\/nodeSlowNetwork\/share/],
-    ['an alert window in Go syntax', { prometheusRule: { reportsRejected: { window: '1h30m0.5s' } } }, /prometheusRule\/reportsRejected\/window/],
+    [
+      'an alert share above 1',
+      { prometheusRule: { nodeSlowNetwork: { share: 5 } } },
+      /prometheusRule\/nodeSlowNetwork\/share/,
+    ],
+    [
+      'an alert window in Go syntax',
+      { prometheusRule: { reportsRejected: { window: '1h30m0.5s' } } },
+      /prometheusRule\/reportsRejected\/window/,
+    ],
     [
       'alerts without the ServiceMonitors they read',
       { prometheusRule: { enabled: true } },

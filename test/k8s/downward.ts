@@ -29,15 +29,24 @@ export function fieldValue(fieldPath: string, meta: PodMeta): string {
   // The kubelet gives an empty string for a missing label or annotation.
   if (keyed) return (keyed[1] === 'labels' ? meta.labels : meta.annotations)?.[keyed[2]!] ?? '';
   switch (fieldPath) {
-    case 'metadata.name': return SAMPLE_POD.name;
-    case 'metadata.namespace': return meta.namespace ?? SAMPLE_POD.namespace;
-    case 'metadata.uid': return SAMPLE_POD.uid;
-    case 'spec.nodeName': return SAMPLE_POD.nodeName;
-    case 'spec.serviceAccountName': return SAMPLE_POD.serviceAccountName;
-    case 'status.podIP': return SAMPLE_POD.podIPs[0];
-    case 'status.podIPs': return SAMPLE_POD.podIPs.join(',');
-    case 'status.hostIP': return SAMPLE_POD.hostIP;
-    default: throw new Error(`fieldRef ${fieldPath} is not offered by the downward API as an environment variable`);
+    case 'metadata.name':
+      return SAMPLE_POD.name;
+    case 'metadata.namespace':
+      return meta.namespace ?? SAMPLE_POD.namespace;
+    case 'metadata.uid':
+      return SAMPLE_POD.uid;
+    case 'spec.nodeName':
+      return SAMPLE_POD.nodeName;
+    case 'spec.serviceAccountName':
+      return SAMPLE_POD.serviceAccountName;
+    case 'status.podIP':
+      return SAMPLE_POD.podIPs[0];
+    case 'status.podIPs':
+      return SAMPLE_POD.podIPs.join(',');
+    case 'status.hostIP':
+      return SAMPLE_POD.hostIP;
+    default:
+      throw new Error(`fieldRef ${fieldPath} is not offered by the downward API as an environment variable`);
   }
 }
 
@@ -55,5 +64,9 @@ export function containerEnv(container: IContainer, meta: PodMeta): Record<strin
 
 /** The arguments after Kubernetes' $(VAR) expansion from the container's environment ($$ escapes). */
 export function expandArgs(args: readonly string[], env: Readonly<Record<string, string>>): string[] {
-  return args.map((arg) => arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) => (name === undefined ? '$' : (env[name] ?? m))));
+  return args.map((arg) =>
+    arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) =>
+      name === undefined ? '$' : (env[name] ?? m),
+    ),
+  );
 }

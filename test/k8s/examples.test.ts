@@ -22,16 +22,34 @@ const EXAMPLES = join(K8S, 'examples');
 /** The README's hand-written init container block, as a Pod so that kubectl can parse it. */
 function readmeInitContainer(): unknown {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => /^initContainers:/m.test(b) && b.includes('name: netready-wait'));
+  const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .find((b) => /^initContainers:/m.test(b) && b.includes('name: netready-wait'));
   assert.ok(block, 'README.md has a ```yaml block with the netready-wait init container');
-  const pod = ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: readme', 'spec:', '  containers: [{ name: app, image: app }]', ...block.trimEnd().split('\n').map((l) => `  ${l}`)].join('\n');
+  const pod = [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    '  name: readme',
+    'spec:',
+    '  containers: [{ name: app, image: app }]',
+    ...block
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${l}`),
+  ].join('\n');
   const [parsed] = parseYaml({ yaml: pod }) as Array<IPod & K8sObject>;
   return parsed!.spec!.initContainers![0];
 }
 
 describe('k8s examples', { timeout: 60_000 }, () => {
   let parsed: K8sObject[] | undefined;
-  const deployment = () => find<IDeployment>((parsed ??= parseYaml({ file: join(EXAMPLES, 'deployment.yaml') })), 'Deployment', 'netready-example');
+  const deployment = () =>
+    find<IDeployment>(
+      (parsed ??= parseYaml({ file: join(EXAMPLES, 'deployment.yaml') })),
+      'Deployment',
+      'netready-example',
+    );
   const initContainer = () => deployment().spec!.template.spec!.initContainers![0]!;
 
   test('every example object validates against the Kubernetes schemas', () => {
@@ -63,7 +81,13 @@ describe('k8s examples', { timeout: 60_000 }, () => {
     assert.equal(config.checks[2].host, SAMPLE_SERVICE_ENV.KUBERNETES_SERVICE_HOST);
     assert.equal(config.timeoutMs, 120_000);
     assert.equal(config.collectorUrl, 'http://netready-collector.netready-system.svc:9470');
-    assert.deepEqual(config.pod, { name: SAMPLE_POD.name, namespace: SAMPLE_POD.namespace, uid: SAMPLE_POD.uid, node: SAMPLE_POD.nodeName, ips: [...SAMPLE_POD.podIPs] });
+    assert.deepEqual(config.pod, {
+      name: SAMPLE_POD.name,
+      namespace: SAMPLE_POD.namespace,
+      uid: SAMPLE_POD.uid,
+      node: SAMPLE_POD.nodeName,
+      ips: [...SAMPLE_POD.podIPs],
+    });
   });
 
   test('pods of the opted-in namespace are sent to the webhook (once); pods labelled disabled are not', () => {
@@ -72,7 +96,8 @@ describe('k8s examples', { timeout: 60_000 }, () => {
     const labels = { ...ns!.metadata.labels, 'kubernetes.io/metadata.name': ns!.metadata.name };
     const base = parseYaml({ yaml: kustomize(join(K8S, 'base')) });
     const mwc = find<IMutatingWebhookConfiguration>(base, 'MutatingWebhookConfiguration', 'netready');
-    const sent = (podLabels: Record<string, string>) => mwc.webhooks!.filter((w) => selects(w.namespaceSelector, labels) && selects(w.objectSelector, podLabels)).length;
+    const sent = (podLabels: Record<string, string>) =>
+      mwc.webhooks!.filter((w) => selects(w.namespaceSelector, labels) && selects(w.objectSelector, podLabels)).length;
     assert.equal(sent(deployment().spec!.template.metadata!.labels!), 1);
     assert.equal(sent({ 'netready.io/inject': 'disabled' }), 0);
   });

@@ -37,7 +37,14 @@ export function parseYaml(source: { yaml: string } | { file: string }): K8sObjec
 
 function kubectl(args: string[], input?: string): string {
   try {
-    return execFileSync(kubectlBin(), args, { env: ENV, input, timeout: TIMEOUT_MS, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync(kubectlBin(), args, {
+      env: ENV,
+      input,
+      timeout: TIMEOUT_MS,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`kubectl ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);

@@ -46,7 +46,8 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
         for (const { where, spec } of podSpecs(ws!.render(name))) {
           for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
             for (const kind of ['requests', 'limits'] as const) {
-              for (const resource of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[resource], `${where} ${c.name}: resources.${kind}.${resource}`);
+              for (const resource of ['cpu', 'memory'])
+                assert.ok(c.resources?.[kind]?.[resource], `${where} ${c.name}: resources.${kind}.${resource}`);
             }
           }
           for (const c of spec.containers) {
@@ -59,7 +60,8 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
       test('every namespaced object is in netready-system; no RBAC objects', () => {
         const clusterScoped = new Set(['Namespace', 'MutatingWebhookConfiguration']);
         for (const obj of ws!.render(name)) {
-          if (!clusterScoped.has(obj.kind)) assert.equal(obj.metadata.namespace, NAMESPACE, `${obj.kind}/${obj.metadata.name}`);
+          if (!clusterScoped.has(obj.kind))
+            assert.equal(obj.metadata.namespace, NAMESPACE, `${obj.kind}/${obj.metadata.name}`);
           assert.doesNotMatch(obj.kind, /^(Cluster)?Role(Binding)?$/, 'neither program calls the Kubernetes API');
         }
       });
@@ -73,7 +75,8 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
 
   test('no service account token is mounted: the programs never call the API server', () => {
     for (const { where, spec } of podSpecs(base())) assert.equal(spec.automountServiceAccountToken, false, where);
-    for (const sa of base().filter((o) => o.kind === 'ServiceAccount')) assert.equal(sa.automountServiceAccountToken, false);
+    for (const sa of base().filter((o) => o.kind === 'ServiceAccount'))
+      assert.equal(sa.automountServiceAccountToken, false);
   });
 
   describe('collector', () => {
@@ -89,7 +92,9 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
       const volume = deployment.spec!.template.spec!.volumes?.find((v) => v.name === mount?.name);
       assert.ok(volume?.emptyDir, 'an emptyDir at /var/lib/netready');
 
-      const r = await run([...c.args!, '--dry-run'], { env: containerEnv(c, deployment.spec!.template.metadata ?? {}) });
+      const r = await run([...c.args!, '--dry-run'], {
+        env: containerEnv(c, deployment.spec!.template.metadata ?? {}),
+      });
       assert.equal(r.code, 0, r.stderr);
       const config = JSON.parse(r.stdout);
       assert.equal(config.listen.port, c.ports![0]!.containerPort);
@@ -99,12 +104,17 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
     test('probes /healthz and /readyz on 9470; Prometheus scrape annotations; the Service reaches it on 9470', () => {
       const deployment = find<IDeployment>(base(), 'Deployment', 'netready-collector');
       const c = container(deployment, 'collector');
-      const port = (p: string | number | undefined) => (typeof p === 'number' ? p : c.ports?.find((x) => x.name === p)?.containerPort);
+      const port = (p: string | number | undefined) =>
+        typeof p === 'number' ? p : c.ports?.find((x) => x.name === p)?.containerPort;
       assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
       assert.equal(port(c.livenessProbe?.httpGet?.port), 9470);
       assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
       assert.equal(port(c.readinessProbe?.httpGet?.port), 9470);
-      assert.deepEqual(deployment.spec!.template.metadata?.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9470', 'prometheus.io/path': '/metrics' });
+      assert.deepEqual(deployment.spec!.template.metadata?.annotations, {
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '9470',
+        'prometheus.io/path': '/metrics',
+      });
 
       const service = find<IService>(base(), 'Service', 'netready-collector');
       assert.equal(servedBy(base(), service).metadata.name, 'netready-collector');
@@ -121,7 +131,12 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
       const d = deployment();
       assert.equal(d.spec!.replicas, 2);
       const spread = d.spec!.template.spec!.topologySpreadConstraints ?? [];
-      assert.ok(spread.some((s) => s.topologyKey === 'kubernetes.io/hostname' && selects(s.labelSelector, d.spec!.template.metadata!.labels!)));
+      assert.ok(
+        spread.some(
+          (s) =>
+            s.topologyKey === 'kubernetes.io/hostname' && selects(s.labelSelector, d.spec!.template.metadata!.labels!),
+        ),
+      );
       const pdb = find<IPodDisruptionBudget>(base(), 'PodDisruptionBudget', 'netready-webhook');
       assert.equal(pdb.spec!.minAvailable, 1);
       assert.ok(selects(pdb.spec!.selector, d.spec!.template.metadata!.labels!), 'the budget covers the webhook pods');
@@ -130,7 +145,15 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
     test('serves TLS on 9443 from the mounted Secret netready-webhook-tls; probes /healthz over HTTPS', () => {
       const d = deployment();
       const c = container(d, 'webhook');
-      assert.deepEqual(c.args!.slice(0, 7), ['webhook', '--listen', '0.0.0.0:9443', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key']);
+      assert.deepEqual(c.args!.slice(0, 7), [
+        'webhook',
+        '--listen',
+        '0.0.0.0:9443',
+        '--tls-cert',
+        '/tls/tls.crt',
+        '--tls-key',
+        '/tls/tls.key',
+      ]);
       assert.ok(c.ports!.some((p) => p.containerPort === 9443 && p.name === 'https'));
       const mount = c.volumeMounts!.find((m) => m.mountPath === '/tls');
       assert.ok(mount && mount.subPath === undefined, 'the whole directory, so that renewals reach the webhook');
@@ -168,7 +191,11 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
       assert.equal(entries.length, 2);
       for (const w of entries) {
         const ref = w.clientConfig.service!;
-        assert.deepEqual({ ...ref }, { name: 'netready-webhook', namespace: NAMESPACE, path: '/mutate', port: 443 }, w.name);
+        assert.deepEqual(
+          { ...ref },
+          { name: 'netready-webhook', namespace: NAMESPACE, path: '/mutate', port: 443 },
+          w.name,
+        );
         const service = find<IService>(base(), 'Service', ref.name);
         assert.equal(service.metadata!.namespace, ref.namespace);
         const sp = service.spec!.ports!.find((p) => p.port === ref.port);
@@ -190,8 +217,13 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
         assert.equal(w.reinvocationPolicy, 'IfNeeded');
         assert.equal(w.matchPolicy, 'Equivalent');
         assert.deepEqual(w.admissionReviewVersions, ['v1']);
-        assert.deepEqual(w.rules, [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
-        assert.deepEqual(w.matchConditions?.map((m) => m.name), ['not-host-network', 'not-mirror-pod']);
+        assert.deepEqual(w.rules, [
+          { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
+        ]);
+        assert.deepEqual(
+          w.matchConditions?.map((m) => m.name),
+          ['not-host-network', 'not-mirror-pod'],
+        );
         assert.equal(w.clientConfig.caBundle, undefined, 'the base leaves the CA to an overlay');
       }
     });
@@ -199,21 +231,60 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
     // What a user sees: which pods the API server sends to the webhook.
     const OPT_IN: Array<[string, string, Record<string, string>, Record<string, string>, boolean]> = [
       ['namespace opted in', 'shop', { 'netready.io/inject': 'enabled' }, {}, true],
-      ['pod opted out of an opted-in namespace', 'shop', { 'netready.io/inject': 'enabled' }, { 'netready.io/inject': 'disabled' }, false],
+      [
+        'pod opted out of an opted-in namespace',
+        'shop',
+        { 'netready.io/inject': 'enabled' },
+        { 'netready.io/inject': 'disabled' },
+        false,
+      ],
       ['pod opted in, namespace not', 'shop', {}, { 'netready.io/inject': 'enabled' }, true],
-      ['both opted in (sent once, not twice)', 'shop', { 'netready.io/inject': 'enabled' }, { 'netready.io/inject': 'enabled' }, true],
-      ['pod opted in, namespace labelled disabled', 'shop', { 'netready.io/inject': 'disabled' }, { 'netready.io/inject': 'enabled' }, true],
+      [
+        'both opted in (sent once, not twice)',
+        'shop',
+        { 'netready.io/inject': 'enabled' },
+        { 'netready.io/inject': 'enabled' },
+        true,
+      ],
+      [
+        'pod opted in, namespace labelled disabled',
+        'shop',
+        { 'netready.io/inject': 'disabled' },
+        { 'netready.io/inject': 'enabled' },
+        true,
+      ],
       ['neither', 'shop', {}, { app: 'web' }, false],
       ['pod disabled, namespace not opted in', 'shop', {}, { 'netready.io/inject': 'disabled' }, false],
-      ['only the value "enabled" opts in', 'shop', { 'netready.io/inject': 'true' }, { 'netready.io/inject': 'yes' }, false],
-      ['kube-system, both opted in', 'kube-system', { 'netready.io/inject': 'enabled' }, { 'netready.io/inject': 'enabled' }, false],
-      ['netready-system, both opted in', 'netready-system', { 'netready.io/inject': 'enabled' }, { 'netready.io/inject': 'enabled' }, false],
+      [
+        'only the value "enabled" opts in',
+        'shop',
+        { 'netready.io/inject': 'true' },
+        { 'netready.io/inject': 'yes' },
+        false,
+      ],
+      [
+        'kube-system, both opted in',
+        'kube-system',
+        { 'netready.io/inject': 'enabled' },
+        { 'netready.io/inject': 'enabled' },
+        false,
+      ],
+      [
+        'netready-system, both opted in',
+        'netready-system',
+        { 'netready.io/inject': 'enabled' },
+        { 'netready.io/inject': 'enabled' },
+        false,
+      ],
     ];
     for (const [title, namespace, nsLabels, podLabels, injected] of OPT_IN) {
       test(`opt-in: ${title} -> ${injected ? 'sent to the webhook once' : 'not sent'}`, () => {
         // The API server labels every namespace with its name.
         const namespaceLabels = { ...nsLabels, 'kubernetes.io/metadata.name': namespace };
-        const matching = webhookConfig().webhooks!.filter((w: IMutatingWebhook) => selects(w.namespaceSelector, namespaceLabels) && selects(w.objectSelector, podLabels));
+        const matching = webhookConfig().webhooks!.filter(
+          (w: IMutatingWebhook) =>
+            selects(w.namespaceSelector, namespaceLabels) && selects(w.objectSelector, podLabels),
+        );
         assert.equal(matching.length, injected ? 1 : 0, matching.map((w) => w.name).join(', '));
       });
     }
@@ -221,15 +292,29 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
 
   describe('components/servicemonitor', () => {
     const objects = () => ws!.render('components/servicemonitor');
-    const monitor = (name: string) => find<{ spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<Record<string, any>> } }>(objects(), 'ServiceMonitor', name);
-    const servicesOf = (name: string) => objects().filter((o) => o.kind === 'Service' && selects(monitor(name).spec.selector, o.metadata.labels ?? {})) as Array<IService & K8sObject>;
+    const monitor = (name: string) =>
+      find<{ spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<Record<string, any>> } }>(
+        objects(),
+        'ServiceMonitor',
+        name,
+      );
+    const servicesOf = (name: string) =>
+      objects().filter(
+        (o) => o.kind === 'Service' && selects(monitor(name).spec.selector, o.metadata.labels ?? {}),
+      ) as Array<IService & K8sObject>;
 
     test("each ServiceMonitor selects its program's Service alone and scrapes /metrics on a port it names", () => {
       for (const name of ['netready-collector', 'netready-webhook']) {
-        assert.deepEqual(servicesOf(name).map((s) => s.metadata.name), [name]);
+        assert.deepEqual(
+          servicesOf(name).map((s) => s.metadata.name),
+          [name],
+        );
         const [ep] = monitor(name).spec.endpoints;
         assert.equal(ep!.path, '/metrics');
-        assert.ok(servicesOf(name)[0]!.spec!.ports!.some((p) => p.name === ep!.port), `${name}: port ${ep!.port}`);
+        assert.ok(
+          servicesOf(name)[0]!.spec!.ports!.some((p) => p.name === ep!.port),
+          `${name}: port ${ep!.port}`,
+        );
       }
     });
 
@@ -238,9 +323,15 @@ describe('k8s manifests', { timeout: 120_000 }, () => {
       const ep = monitor('netready-webhook').spec.endpoints[0]!;
       assert.equal(ep.scheme, 'https');
       assert.equal(ep.tlsConfig.insecureSkipVerify, undefined);
-      const tls = find<IDeployment>(objects(), 'Deployment', 'netready-webhook').spec!.template.spec!.volumes!.find((v) => v.name === 'tls');
+      const tls = find<IDeployment>(objects(), 'Deployment', 'netready-webhook').spec!.template.spec!.volumes!.find(
+        (v) => v.name === 'tls',
+      );
       assert.deepEqual(ep.tlsConfig.ca, { secret: { name: tls!.secret!.secretName, key: 'ca.crt' } });
-      const certificate = find<{ spec: { dnsNames: string[] } }>(ws!.render('overlays/cert-manager'), 'Certificate', 'netready-webhook');
+      const certificate = find<{ spec: { dnsNames: string[] } }>(
+        ws!.render('overlays/cert-manager'),
+        'Certificate',
+        'netready-webhook',
+      );
       assert.ok(certificate.spec.dnsNames.includes(ep.tlsConfig.serverName), ep.tlsConfig.serverName);
     });
   });

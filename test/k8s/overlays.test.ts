@@ -21,7 +21,6 @@ import { selects, type LabelSelector } from './selectors.ts';
 import { argValue, container } from './wiring.ts';
 import { run } from '../helpers/agent.ts';
 
-
 /** The Secret the webhook Deployment mounts at /tls. */
 function mountedTlsSecret(objects: readonly K8sObject[]): string {
   const d = find<IDeployment>(objects, 'Deployment', 'netready-webhook');
@@ -114,24 +113,38 @@ describe('k8s overlays and components', { timeout: 120_000 }, () => {
     const d = find<IDeployment>(objects, 'Deployment', 'netready-collector');
     assert.equal(d.spec!.replicas, 2);
     const c = container(d, 'collector');
-    assert.deepEqual(c.env, [{ name: 'NETREADY_COLLECTOR_DB', valueFrom: { secretKeyRef: { name: 'netready-collector-db', key: 'url' } } }]);
+    assert.deepEqual(c.env, [
+      { name: 'NETREADY_COLLECTOR_DB', valueFrom: { secretKeyRef: { name: 'netready-collector-db', key: 'url' } } },
+    ]);
     const file = argValue(c.args!, '--db-password-file')!;
     const mount = c.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`))!;
     const volume = d.spec!.template.spec!.volumes!.find((v) => v.name === mount.name)!;
     assert.equal(volume.secret?.secretName, 'netready-collector-db');
     assert.deepEqual(volume.secret?.items, [{ key: 'password', path: file.slice(mount.mountPath.length + 1) }]);
     assert.equal(argValue(c.args!, '--data-dir'), undefined);
-    assert.equal(c.volumeMounts!.some((m) => m.mountPath === '/var/lib/netready'), false, 'no store volume');
-    const pdb = find(objects, 'PodDisruptionBudget', 'netready-collector').spec as { minAvailable: number; selector: LabelSelector };
+    assert.equal(
+      c.volumeMounts!.some((m) => m.mountPath === '/var/lib/netready'),
+      false,
+      'no store volume',
+    );
+    const pdb = find(objects, 'PodDisruptionBudget', 'netready-collector').spec as {
+      minAvailable: number;
+      selector: LabelSelector;
+    };
     assert.ok(selects(pdb.selector, d.spec!.template.metadata!.labels!), 'the budget covers the collector pods');
-    assert.ok(pdb.minAvailable >= 1 && pdb.minAvailable < d.spec!.replicas!, 'a drain may take one replica, never both');
+    assert.ok(
+      pdb.minAvailable >= 1 && pdb.minAvailable < d.spec!.replicas!,
+      'a drain may take one replica, never both',
+    );
 
     // The command line as the kubelet runs it, with what it reads from the Secret.
     const dir = mkdtempSync(join(tmpdir(), 'netready-pg-component-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'password'), 'sample\n');
     const args = c.args!.map((a) => (a === file ? join(dir, 'password') : a));
-    const r = await run([...args, '--dry-run'], { env: { NETREADY_COLLECTOR_DB: 'postgres://netready@db.example:5432/netready' } });
+    const r = await run([...args, '--dry-run'], {
+      env: { NETREADY_COLLECTOR_DB: 'postgres://netready@db.example:5432/netready' },
+    });
     assert.equal(r.code, 0, r.stderr);
     const config = JSON.parse(r.stdout);
     assert.equal(config.db, 'postgres://netready@db.example:5432/netready');
@@ -145,7 +158,10 @@ describe('k8s overlays and components', { timeout: 120_000 }, () => {
     assert.ok(selects(sm.selector, service.metadata!.labels ?? {}), 'the selector matches the Service labels');
     assert.ok(sm.namespaceSelector.matchNames.includes(service.metadata!.namespace));
     const [endpoint] = sm.endpoints;
-    assert.ok(service.spec!.ports!.some((p) => p.name === endpoint.port), `the Service has a port named ${endpoint.port}`);
+    assert.ok(
+      service.spec!.ports!.some((p) => p.name === endpoint.port),
+      `the Service has a port named ${endpoint.port}`,
+    );
     assert.equal(endpoint.path, '/metrics');
   });
 
@@ -158,18 +174,31 @@ describe('k8s overlays and components', { timeout: 120_000 }, () => {
       assert.equal(found.length, 1, `one NetworkPolicy selects ${deployment}`);
       return found[0]!.spec!;
     };
-    const port = (deployment: string, name: string) => container(find<IDeployment>(objects, 'Deployment', deployment), name).ports![0]!.containerPort;
+    const port = (deployment: string, name: string) =>
+      container(find<IDeployment>(objects, 'Deployment', deployment), name).ports![0]!.containerPort;
 
     const collector = policyFor('netready-collector');
     assert.deepEqual(collector.policyTypes, ['Ingress']);
-    assert.deepEqual(collector.ingress, [{ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: port('netready-collector', 'collector') }] }]);
+    assert.deepEqual(collector.ingress, [
+      {
+        from: [{ namespaceSelector: {} }],
+        ports: [{ protocol: 'TCP', port: port('netready-collector', 'collector') }],
+      },
+    ]);
     const webhook = policyFor('netready-webhook');
     assert.deepEqual(webhook.policyTypes, ['Ingress']);
     assert.deepEqual(webhook.ingress, [{ ports: [{ protocol: 'TCP', port: port('netready-webhook', 'webhook') }] }]);
   });
 
   test("images: one entry in a user's overlay sets the image of both programs and of the agent the webhook injects", () => {
-    const dir = ws.userKustomization('custom-image', ['resources:', '  - ../../k8s/overlays/cert-manager', 'images:', '  - name: netready', '    newName: registry.example/platform/netready', '    newTag: 9.9.9']);
+    const dir = ws.userKustomization('custom-image', [
+      'resources:',
+      '  - ../../k8s/overlays/cert-manager',
+      'images:',
+      '  - name: netready',
+      '    newName: registry.example/platform/netready',
+      '    newTag: 9.9.9',
+    ]);
     const objects = parseYaml({ yaml: kustomize(dir) });
     const want = 'registry.example/platform/netready:9.9.9';
     for (const name of ['netready-collector', 'netready-webhook']) {

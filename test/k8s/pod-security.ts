@@ -6,7 +6,16 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IEphemeralContainer } from 'kubernetes-models/v1/EphemeralContainer';
 
-const ALLOWED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const ALLOWED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 const ALLOWED_ADD_CAPABILITIES = new Set(['NET_BIND_SERVICE']);
 const ALLOWED_SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
 const SAFE_SYSCTLS = new Set([
@@ -52,7 +61,8 @@ export function restrictedViolations(spec: IPodSpec): string[] {
   // Pod-level settings that containers inherit (restricted).
   if (pod.runAsUser === 0) out.push('spec.securityContext.runAsUser is 0');
   const podSeccomp = pod.seccompProfile?.type;
-  if (podSeccomp !== undefined && !['RuntimeDefault', 'Localhost'].includes(podSeccomp)) out.push(`spec.securityContext.seccompProfile.type is ${podSeccomp}`);
+  if (podSeccomp !== undefined && !['RuntimeDefault', 'Localhost'].includes(podSeccomp))
+    out.push(`spec.securityContext.seccompProfile.type is ${podSeccomp}`);
 
   const containers: Array<[string, AnyContainer]> = [
     ...(spec.initContainers ?? []).map((c): [string, AnyContainer] => [`initContainers[${c.name}]`, c]),
@@ -64,7 +74,8 @@ export function restrictedViolations(spec: IPodSpec): string[] {
     const at = `spec.${where}`;
     if (sc.privileged) out.push(`${at}.securityContext.privileged is true`);
     if (sc.windowsOptions?.hostProcess) out.push(`${at}.securityContext.windowsOptions.hostProcess is true`);
-    if (sc.procMount !== undefined && sc.procMount !== 'Default') out.push(`${at}.securityContext.procMount is ${sc.procMount}`);
+    if (sc.procMount !== undefined && sc.procMount !== 'Default')
+      out.push(`${at}.securityContext.procMount is ${sc.procMount}`);
     checkSeLinux(sc.seLinuxOptions, `${at}.securityContext`, out);
     if (sc.appArmorProfile && !['RuntimeDefault', 'Localhost'].includes(sc.appArmorProfile.type)) {
       out.push(`${at}.securityContext.appArmorProfile.type is ${sc.appArmorProfile.type}`);
@@ -82,7 +93,8 @@ export function restrictedViolations(spec: IPodSpec): string[] {
 
     const seccomp = sc.seccompProfile?.type ?? podSeccomp;
     if (seccomp === undefined) out.push(`${at}: no seccompProfile (container or pod)`);
-    else if (sc.seccompProfile && !['RuntimeDefault', 'Localhost'].includes(sc.seccompProfile.type)) out.push(`${at}.securityContext.seccompProfile.type is ${sc.seccompProfile.type}`);
+    else if (sc.seccompProfile && !['RuntimeDefault', 'Localhost'].includes(sc.seccompProfile.type))
+      out.push(`${at}.securityContext.seccompProfile.type is ${sc.seccompProfile.type}`);
 
     const caps = sc.capabilities ?? {};
     if (!(caps.drop ?? []).includes('ALL')) out.push(`${at}.securityContext.capabilities.drop does not include ALL`);
@@ -103,7 +115,11 @@ export function addedRestrictedViolations(before: IPodSpec, after: IPodSpec): st
   return restrictedViolations(after).filter((v) => !had.has(v));
 }
 
-function checkSeLinux(options: { type?: string; user?: string; role?: string } | undefined, at: string, out: string[]): void {
+function checkSeLinux(
+  options: { type?: string; user?: string; role?: string } | undefined,
+  at: string,
+  out: string[],
+): void {
   if (!options) return;
   if (!ALLOWED_SELINUX_TYPES.has(options.type ?? '')) out.push(`${at}.seLinuxOptions.type is ${options.type}`);
   if (options.user) out.push(`${at}.seLinuxOptions.user is set`);

@@ -31,7 +31,8 @@ export function selectors(expr: string): Selector[] {
     // A number's exponent or a label inside braces already consumed; a function call; a keyword.
     if (/[0-9.]$/.test(before) || call || KEYWORDS.has(name!)) continue;
     const equals: Record<string, string> = {};
-    for (const l of (braces ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)) equals[l[1]!] = l[2]!;
+    for (const l of (braces ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g))
+      equals[l[1]!] = l[2]!;
     found.push({ name: name!, equals });
   }
   return found;

@@ -15,7 +15,10 @@ export const NAMESPACE = 'netready-system';
 
 /** What users render: base, overlays/NAME and components/NAME (over the base), found by listing k8s/. */
 export function targetNames(): string[] {
-  const dirs = (sub: string) => readdirSync(join(K8S, sub), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `${sub}/${d.name}`);
+  const dirs = (sub: string) =>
+    readdirSync(join(K8S, sub), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => `${sub}/${d.name}`);
   return ['base', ...dirs('overlays'), ...dirs('components')];
 }
 
@@ -58,14 +61,22 @@ export class Workspace {
   /** The directory kustomize builds for a target name; components get a kustomization over the base. */
   pathOf(name: string): string {
     if (!name.startsWith('components/')) return join(this.dir, 'k8s', name);
-    return this.userKustomization(name.replace('/', '-'), ['resources:', '  - ../../k8s/base', 'components:', `  - ../../k8s/${name}`]);
+    return this.userKustomization(name.replace('/', '-'), [
+      'resources:',
+      '  - ../../k8s/base',
+      'components:',
+      `  - ../../k8s/${name}`,
+    ]);
   }
 
   /** A kustomization of the user's own (lines after apiVersion and kind), as a sibling of k8s/; returns its directory. */
   userKustomization(name: string, lines: string[]): string {
     const dir = join(this.dir, 'user', name);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'kustomization.yaml'), ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', ...lines, ''].join('\n'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', ...lines, ''].join('\n'),
+    );
     return dir;
   }
 
@@ -82,13 +93,17 @@ export function find<T = K8sObject>(objects: readonly K8sObject[], kind: string,
 }
 
 /** Each pod template (Deployments) or pod (Pods) with a label for messages. */
-export function podSpecs(objects: readonly K8sObject[]): Array<{ where: string; labels: Record<string, string>; spec: IPodSpec }> {
+export function podSpecs(
+  objects: readonly K8sObject[],
+): Array<{ where: string; labels: Record<string, string>; spec: IPodSpec }> {
   return objects.flatMap((o) => {
     if (o.kind === 'Deployment') {
-      const template = (o.spec as { template: { metadata?: { labels?: Record<string, string> }; spec: IPodSpec } }).template;
+      const template = (o.spec as { template: { metadata?: { labels?: Record<string, string> }; spec: IPodSpec } })
+        .template;
       return [{ where: `Deployment/${o.metadata.name}`, labels: template.metadata?.labels ?? {}, spec: template.spec }];
     }
-    if (o.kind === 'Pod') return [{ where: `Pod/${o.metadata.name}`, labels: o.metadata.labels ?? {}, spec: o.spec as IPodSpec }];
+    if (o.kind === 'Pod')
+      return [{ where: `Pod/${o.metadata.name}`, labels: o.metadata.labels ?? {}, spec: o.spec as IPodSpec }];
     return [];
   });
 }

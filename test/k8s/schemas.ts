@@ -20,7 +20,10 @@ import type { K8sObject } from './kubectl.ts';
 type Validator = (obj: K8sObject) => void;
 
 /** A model's validate(), which throws listing every schema error. */
-const model = (Model: new (data: any) => { validate(): void }): Validator => (obj) => new Model(obj).validate();
+const model =
+  (Model: new (data: any) => { validate(): void }): Validator =>
+  (obj) =>
+    new Model(obj).validate();
 
 /** Every kind the manifests use, by `apiVersion kind`. A kind missing here fails the test: add it. */
 const VALIDATORS: Record<string, Validator> = {
@@ -66,7 +69,10 @@ function certManagerIssuer(obj: K8sObject): void {
   const spec = obj.spec as Record<string, any> | undefined;
   check(spec && typeof spec === 'object', 'spec is required');
   const types = Object.keys(spec!).filter((k) => ISSUER_TYPES.includes(k));
-  check(types.length === 1, `spec must have exactly one of ${ISSUER_TYPES.join(', ')}; has ${types.join(', ') || 'none'}`);
+  check(
+    types.length === 1,
+    `spec must have exactly one of ${ISSUER_TYPES.join(', ')}; has ${types.join(', ') || 'none'}`,
+  );
   if (types[0] === 'ca') check(typeof spec!.ca.secretName === 'string', 'spec.ca.secretName is required');
   check(obj.metadata.namespace !== undefined, 'an Issuer is namespaced: metadata.namespace is required');
 }
@@ -74,18 +80,36 @@ function certManagerIssuer(obj: K8sObject): void {
 function certManagerCertificate(obj: K8sObject): void {
   const spec = obj.spec as Record<string, any> | undefined;
   check(spec && typeof spec === 'object', 'spec is required');
-  check(typeof spec!.secretName === 'string' && isDnsSubdomain(spec!.secretName), 'spec.secretName is required and must be a Secret name');
+  check(
+    typeof spec!.secretName === 'string' && isDnsSubdomain(spec!.secretName),
+    'spec.secretName is required and must be a Secret name',
+  );
   check(typeof spec!.issuerRef?.name === 'string', 'spec.issuerRef.name is required');
-  check(['Issuer', 'ClusterIssuer', undefined].includes(spec!.issuerRef.kind), 'spec.issuerRef.kind must be Issuer or ClusterIssuer');
-  const names = [spec!.commonName, ...(spec!.dnsNames ?? []), ...(spec!.ipAddresses ?? []), ...(spec!.uris ?? [])].filter(Boolean);
+  check(
+    ['Issuer', 'ClusterIssuer', undefined].includes(spec!.issuerRef.kind),
+    'spec.issuerRef.kind must be Issuer or ClusterIssuer',
+  );
+  const names = [
+    spec!.commonName,
+    ...(spec!.dnsNames ?? []),
+    ...(spec!.ipAddresses ?? []),
+    ...(spec!.uris ?? []),
+  ].filter(Boolean);
   check(names.length > 0, 'one of commonName, dnsNames, ipAddresses or uris is required');
   for (const field of ['duration', 'renewBefore']) {
-    if (spec![field] !== undefined) check(GO_DURATION.test(spec![field]), `spec.${field} must be a Go duration such as 2160h`);
+    if (spec![field] !== undefined)
+      check(GO_DURATION.test(spec![field]), `spec.${field} must be a Go duration such as 2160h`);
   }
   const key = spec!.privateKey;
   if (key) {
-    check(['RSA', 'ECDSA', 'Ed25519', undefined].includes(key.algorithm), 'spec.privateKey.algorithm must be RSA, ECDSA or Ed25519');
-    check(['Never', 'Always', undefined].includes(key.rotationPolicy), 'spec.privateKey.rotationPolicy must be Never or Always');
+    check(
+      ['RSA', 'ECDSA', 'Ed25519', undefined].includes(key.algorithm),
+      'spec.privateKey.algorithm must be RSA, ECDSA or Ed25519',
+    );
+    check(
+      ['Never', 'Always', undefined].includes(key.rotationPolicy),
+      'spec.privateKey.rotationPolicy must be Never or Always',
+    );
   }
   check(obj.metadata.namespace !== undefined, 'a Certificate is namespaced: metadata.namespace is required');
 }
@@ -95,7 +119,11 @@ function serviceMonitor(obj: K8sObject): void {
   const spec = obj.spec as Record<string, any> | undefined;
   check(spec && typeof spec.selector === 'object', 'spec.selector is required');
   check(Array.isArray(spec!.endpoints) && spec!.endpoints.length > 0, 'spec.endpoints must list at least one endpoint');
-  for (const ep of spec!.endpoints) check(typeof ep.port === 'string' || ep.targetPort !== undefined, 'every endpoint needs port (a Service port name) or targetPort');
+  for (const ep of spec!.endpoints)
+    check(
+      typeof ep.port === 'string' || ep.targetPort !== undefined,
+      'every endpoint needs port (a Service port name) or targetPort',
+    );
 }
 
 // monitoring.coreos.com/v1: named groups of rules, each an alert or a record with an expression
@@ -107,9 +135,13 @@ function prometheusRule(obj: K8sObject): void {
     check(typeof g.name === 'string' && g.name !== '', 'every group needs a name');
     check(Array.isArray(g.rules) && g.rules.length > 0, `group ${g.name}: rules must list at least one rule`);
     for (const r of g.rules) {
-      check(typeof r.alert === 'string' || typeof r.record === 'string', `group ${g.name}: every rule needs alert or record`);
+      check(
+        typeof r.alert === 'string' || typeof r.record === 'string',
+        `group ${g.name}: every rule needs alert or record`,
+      );
       check(typeof r.expr === 'string' && r.expr.trim() !== '', `${r.alert ?? r.record}: expr is required`);
-      if (r.for !== undefined) check(/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(r.for), `${r.alert}: for must be a Prometheus duration`);
+      if (r.for !== undefined)
+        check(/^([0-9]+(ms|s|m|h|d|w|y))+$/.test(r.for), `${r.alert}: for must be a Prometheus duration`);
     }
   }
 }

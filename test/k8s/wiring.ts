@@ -27,10 +27,13 @@ export function argValue(args: readonly string[], flag: string): string | undefi
 /** The one Deployment in the Service's namespace whose pods the Service selects. */
 export function servedBy(objects: readonly K8sObject[], service: IService): IDeployment & K8sObject {
   const selector = service.spec?.selector;
-  if (!selector || Object.keys(selector).length === 0) throw new Error(`Service ${service.metadata?.name} has no selector`);
+  if (!selector || Object.keys(selector).length === 0)
+    throw new Error(`Service ${service.metadata?.name} has no selector`);
   const matches = objects.filter(
     (o): o is IDeployment & K8sObject =>
-      o.kind === 'Deployment' && o.metadata.namespace === service.metadata?.namespace && selects({ matchLabels: selector }, (o as IDeployment).spec?.template.metadata?.labels ?? {}),
+      o.kind === 'Deployment' &&
+      o.metadata.namespace === service.metadata?.namespace &&
+      selects({ matchLabels: selector }, (o as IDeployment).spec?.template.metadata?.labels ?? {}),
   );
   if (matches.length !== 1) throw new Error(`Service ${service.metadata?.name} selects ${matches.length} Deployments`);
   return matches[0]!;

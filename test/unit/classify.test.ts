@@ -41,10 +41,16 @@ before(async () => {
   closed.close();
   servers.pop();
   resetPort = await listen(createServer((s) => s.resetAndDestroy()));
-  plainPort = await listen(createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'))));
+  plainPort = await listen(
+    createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'))),
+  );
   closesPort = await listen(createServer((s) => s.once('data', () => s.end())));
   notHttpPort = await listen(createServer((s) => s.once('data', () => s.end('hello there\r\n\r\n'))));
-  unavailablePort = await listen(createHttpServer((_req, res) => res.writeHead(503, { 'retry-after': '1' }).end('upstream not ready')) as unknown as Server);
+  unavailablePort = await listen(
+    createHttpServer((_req, res) =>
+      res.writeHead(503, { 'retry-after': '1' }).end('upstream not ready'),
+    ) as unknown as Server,
+  );
 
   dns = createSocket('udp4');
   dns.on('message', (msg, peer) => {
@@ -52,7 +58,10 @@ before(async () => {
     const name = query.questions?.[0]?.name ?? '';
     const label = name.split('.')[0]!;
     if (label === 'silent') return;
-    const rcode = ({ nx: 'NXDOMAIN', servfail: 'SERVFAIL', refused: 'REFUSED', formerr: 'FORMERR', notimp: 'NOTIMP' } as const)[label as 'nx'] ?? 'NOERROR';
+    const rcode =
+      ({ nx: 'NXDOMAIN', servfail: 'SERVFAIL', refused: 'REFUSED', formerr: 'FORMERR', notimp: 'NOTIMP' } as const)[
+        label as 'nx'
+      ] ?? 'NOERROR';
     const reply = dnsPacket.encode({
       id: query.id,
       type: 'response',
@@ -101,7 +110,13 @@ function socketError(port: number): Promise<unknown> {
 
 /** The error of one request by the agent's HTTP client (undici) to loopback `port`. */
 function undiciError(port: number): Promise<unknown> {
-  return rejection(httpRequest(new URL(`http://127.0.0.1:${port}/healthz`), { method: 'GET', headers: {}, signal: AbortSignal.timeout(10_000) }));
+  return rejection(
+    httpRequest(new URL(`http://127.0.0.1:${port}/healthz`), {
+      method: 'GET',
+      headers: {},
+      signal: AbortSignal.timeout(10_000),
+    }),
+  );
 }
 
 function resolveA(name: string, server = `127.0.0.1:${dnsPort}`): Promise<unknown> {
@@ -112,10 +127,23 @@ function resolveA(name: string, server = `127.0.0.1:${dnsPort}`): Promise<unknow
 
 const REAL: { name: string; make: () => Promise<unknown>; code?: string; want: string }[] = [
   { name: 'net.connect to a closed port', make: () => socketError(closedPort), code: 'ECONNREFUSED', want: 'refused' },
-  { name: 'fetch to a closed port (cause)', make: () => rejection(fetch(`http://127.0.0.1:${closedPort}/healthz`)), want: 'refused' },
+  {
+    name: 'fetch to a closed port (cause)',
+    make: () => rejection(fetch(`http://127.0.0.1:${closedPort}/healthz`)),
+    want: 'refused',
+  },
   { name: 'peer sends RST', make: () => socketError(resetPort), code: 'ECONNRESET', want: 'reset' },
-  { name: 'fetch, peer sends RST (cause)', make: () => rejection(fetch(`http://127.0.0.1:${resetPort}/`)), want: 'reset' },
-  { name: 'undici, peer closes the connection instead of answering', make: () => undiciError(closesPort), code: 'UND_ERR_SOCKET', want: 'reset' },
+  {
+    name: 'fetch, peer sends RST (cause)',
+    make: () => rejection(fetch(`http://127.0.0.1:${resetPort}/`)),
+    want: 'reset',
+  },
+  {
+    name: 'undici, peer closes the connection instead of answering',
+    make: () => undiciError(closesPort),
+    code: 'UND_ERR_SOCKET',
+    want: 'reset',
+  },
   { name: 'undici, peer sends RST', make: () => undiciError(resetPort), code: 'ECONNRESET', want: 'reset' },
   { name: 'undici, closed port', make: () => undiciError(closedPort), code: 'ECONNREFUSED', want: 'refused' },
   { name: 'undici, the answer is not HTTP', make: () => undiciError(notHttpPort), want: 'other' },
@@ -129,32 +157,62 @@ const REAL: { name: string; make: () => Promise<unknown>; code?: string; want: s
     code: 'ERR_SSL_WRONG_VERSION_NUMBER',
     want: 'tls',
   },
-  { name: 'fetch https:// to a plain HTTP server (cause)', make: () => rejection(fetch(`https://127.0.0.1:${plainPort}/`)), want: 'tls' },
+  {
+    name: 'fetch https:// to a plain HTTP server (cause)',
+    make: () => rejection(fetch(`https://127.0.0.1:${plainPort}/`)),
+    want: 'tls',
+  },
   {
     name: 'http check answered 503',
-    make: () => rejection(httpCheck('h', `http://127.0.0.1:${unavailablePort}/readyz`, [[200, 399]], () => Promise.reject(new Error('no DNS')), 'netready-test').attempt(AbortSignal.timeout(2000))),
+    make: () =>
+      rejection(
+        httpCheck(
+          'h',
+          `http://127.0.0.1:${unavailablePort}/readyz`,
+          [[200, 399]],
+          () => Promise.reject(new Error('no DNS')),
+          'netready-test',
+        ).attempt(AbortSignal.timeout(2000)),
+      ),
     code: 'HTTP_503',
     want: 'http_503',
   },
   { name: 'c-ares NXDOMAIN', make: () => resolveA('nx.example.com'), code: 'ENOTFOUND', want: 'dns_nxdomain' },
-  { name: 'c-ares NOERROR without answers', make: () => resolveA('nodata.example.com'), code: 'ENODATA', want: 'dns_nodata' },
+  {
+    name: 'c-ares NOERROR without answers',
+    make: () => resolveA('nodata.example.com'),
+    code: 'ENODATA',
+    want: 'dns_nodata',
+  },
   { name: 'c-ares SERVFAIL', make: () => resolveA('servfail.example.com'), code: 'ESERVFAIL', want: 'dns_servfail' },
   { name: 'c-ares REFUSED', make: () => resolveA('refused.example.com'), code: 'EREFUSED', want: 'dns_refused' },
   { name: 'c-ares FORMERR', make: () => resolveA('formerr.example.com'), code: 'EFORMERR', want: 'dns_error' },
   { name: 'c-ares NOTIMP', make: () => resolveA('notimp.example.com'), code: 'ENOTIMP', want: 'dns_error' },
-  { name: 'c-ares, server never answers', make: () => resolveA('silent.example.com'), code: 'ETIMEOUT', want: 'timeout' },
-  { name: 'c-ares, nothing listens on the DNS port', make: () => resolveA('kubernetes.default.svc.cluster.local', `127.0.0.1:${closedUdpPort}`), code: 'ECONNREFUSED', want: 'refused' },
+  {
+    name: 'c-ares, server never answers',
+    make: () => resolveA('silent.example.com'),
+    code: 'ETIMEOUT',
+    want: 'timeout',
+  },
+  {
+    name: 'c-ares, nothing listens on the DNS port',
+    make: () => resolveA('kubernetes.default.svc.cluster.local', `127.0.0.1:${closedUdpPort}`),
+    code: 'ECONNREFUSED',
+    want: 'refused',
+  },
 ];
 
 for (const { name, make, code, want } of REAL) {
   test(`real error: ${name} -> ${want}`, async () => {
     const err = await make();
-    if (code !== undefined) assert.equal((err as { code?: unknown }).code, code, `the real error's code (${String(err)})`);
+    if (code !== undefined)
+      assert.equal((err as { code?: unknown }).code, code, `the real error's code (${String(err)})`);
     assert.equal(classifyError(err), want);
   });
 }
 
-const coded = (code: string, cause?: unknown) => Object.assign(new Error(`${code} error`, cause === undefined ? {} : { cause }), { code });
+const coded = (code: string, cause?: unknown) =>
+  Object.assign(new Error(`${code} error`, cause === undefined ? {} : { cause }), { code });
 
 const MADE: { name: string; err: unknown; want: string }[] = [
   { name: 'ETIMEDOUT', err: coded('ETIMEDOUT'), want: 'timeout' },
@@ -171,11 +229,31 @@ const MADE: { name: string; err: unknown; want: string }[] = [
   { name: 'SELF_SIGNED_CERT_IN_CHAIN', err: coded('SELF_SIGNED_CERT_IN_CHAIN'), want: 'tls' },
   { name: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', err: coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), want: 'tls' },
   { name: 'ERR_TLS_CERT_ALTNAME_INVALID', err: coded('ERR_TLS_CERT_ALTNAME_INVALID'), want: 'tls' },
-  { name: 'nested: fetch failed -> ETIMEDOUT', err: new TypeError('fetch failed', { cause: coded('ETIMEDOUT') }), want: 'timeout' },
-  { name: 'nested: unknown outer code, known inner', err: coded('ABORT_ERR', coded('EHOSTUNREACH')), want: 'unreachable' },
+  {
+    name: 'nested: fetch failed -> ETIMEDOUT',
+    err: new TypeError('fetch failed', { cause: coded('ETIMEDOUT') }),
+    want: 'timeout',
+  },
+  {
+    name: 'nested: unknown outer code, known inner',
+    err: coded('ABORT_ERR', coded('EHOSTUNREACH')),
+    want: 'unreachable',
+  },
   { name: 'nested: known outer code wins over inner', err: coded('ECONNRESET', coded('ECONNREFUSED')), want: 'reset' },
-  { name: 'nested three deep', err: new Error('a', { cause: new Error('b', { cause: new Error('c', { cause: coded('ENOTFOUND') }) }) }), want: 'dns_nxdomain' },
-  { name: 'cause cycle without a code', err: (() => { const e: Error = new Error('loop'); e.cause = e; return e; })(), want: 'other' },
+  {
+    name: 'nested three deep',
+    err: new Error('a', { cause: new Error('b', { cause: new Error('c', { cause: coded('ENOTFOUND') }) }) }),
+    want: 'dns_nxdomain',
+  },
+  {
+    name: 'cause cycle without a code',
+    err: (() => {
+      const e: Error = new Error('loop');
+      e.cause = e;
+      return e;
+    })(),
+    want: 'other',
+  },
   { name: 'code that is not a string', err: Object.assign(new Error('x'), { code: 111 }), want: 'other' },
   { name: 'AbortSignal.abort() reason', err: AbortSignal.abort().reason, want: 'other' },
   { name: 'unknown code', err: coded('EACCES'), want: 'other' },

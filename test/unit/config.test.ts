@@ -87,19 +87,55 @@ const GOOD_FLAGS: { argv: string[]; pick: (c: WaitConfig) => unknown; want: unkn
   { argv: ['--settle', '2s'], pick: (c) => c.settleMs, want: 2000 },
   { argv: ['--settle', '0'], pick: (c) => c.settleMs, want: 0 },
   { argv: ['--http-status', 'any'], pick: (c) => c.httpStatus, want: null },
-  { argv: ['--http-status', '200-399,404'], pick: (c) => c.httpStatus, want: [[200, 399], [404, 404]] },
-  { argv: ['--http-status', ' 200 , 301-302 '], pick: (c) => c.httpStatus, want: [[200, 200], [301, 302]] },
+  {
+    argv: ['--http-status', '200-399,404'],
+    pick: (c) => c.httpStatus,
+    want: [
+      [200, 399],
+      [404, 404],
+    ],
+  },
+  {
+    argv: ['--http-status', ' 200 , 301-302 '],
+    pick: (c) => c.httpStatus,
+    want: [
+      [200, 200],
+      [301, 302],
+    ],
+  },
   { argv: ['--dns-server', '10.96.0.10'], pick: (c) => c.dnsServers, want: ['10.96.0.10'] },
-  { argv: ['--dns-server', '192.0.2.10:5353', '--dns-server', '[2001:db8::1]:53', '--dns-server', '2001:db8::2'], pick: (c) => c.dnsServers, want: ['192.0.2.10:5353', '[2001:db8::1]:53', '2001:db8::2'] },
-  { argv: ['--collector', 'http://netready-collector.netready.svc:8080'], pick: (c) => c.collectorUrl, want: 'http://netready-collector.netready.svc:8080' },
-  { argv: ['--collector', 'https://collector.example.com/netready/'], pick: (c) => c.collectorUrl, want: 'https://collector.example.com/netready' },
+  {
+    argv: ['--dns-server', '192.0.2.10:5353', '--dns-server', '[2001:db8::1]:53', '--dns-server', '2001:db8::2'],
+    pick: (c) => c.dnsServers,
+    want: ['192.0.2.10:5353', '[2001:db8::1]:53', '2001:db8::2'],
+  },
+  {
+    argv: ['--collector', 'http://netready-collector.netready.svc:8080'],
+    pick: (c) => c.collectorUrl,
+    want: 'http://netready-collector.netready.svc:8080',
+  },
+  {
+    argv: ['--collector', 'https://collector.example.com/netready/'],
+    pick: (c) => c.collectorUrl,
+    want: 'https://collector.example.com/netready',
+  },
   { argv: ['--report-budget', '500ms'], pick: (c) => c.reportBudgetMs, want: 500 },
-  { argv: ['--termination-log', '/tmp/netready-summary'], pick: (c) => c.terminationLog, want: '/tmp/netready-summary' },
+  {
+    argv: ['--termination-log', '/tmp/netready-summary'],
+    pick: (c) => c.terminationLog,
+    want: '/tmp/netready-summary',
+  },
   { argv: ['--termination-log', ''], pick: (c) => c.terminationLog, want: null },
   { argv: ['--log-level', 'debug'], pick: (c) => c.logLevel, want: 'debug' },
   { argv: ['--log-level', 'error'], pick: (c) => c.logLevel, want: 'error' },
   { argv: ['--dry-run'], pick: (c) => c.dryRun, want: true },
-  { argv: ['--check', 'dns:kubernetes.default.svc.cluster.local.'], pick: (c) => c.checks, want: [{ kind: 'dns', spec: 'dns:kubernetes.default.svc.cluster.local.', name: 'kubernetes.default.svc.cluster.local.' }] },
+  {
+    argv: ['--check', 'dns:kubernetes.default.svc.cluster.local.'],
+    pick: (c) => c.checks,
+    want: [
+      { kind: 'dns', spec: 'dns:kubernetes.default.svc.cluster.local.', name: 'kubernetes.default.svc.cluster.local.' },
+    ],
+  },
   {
     argv: ['--check', 'tcp://10.96.0.10:53', '--check', 'https://kubernetes.default.svc/healthz'],
     pick: (c) => c.checks,
@@ -117,20 +153,132 @@ for (const { argv, pick, want } of GOOD_FLAGS) {
 }
 
 // The same option set by env alone, then by env and flag: the flag wins.
-const FLAG_VS_ENV: { flag: string; env: string; envValue: string; flagValue: string; pick: (c: WaitConfig) => unknown; fromEnv: unknown; fromFlag: unknown }[] = [
-  { flag: '--timeout', env: 'NETREADY_TIMEOUT', envValue: '30s', flagValue: '2m', pick: (c) => c.timeoutMs, fromEnv: 30_000, fromFlag: 120_000 },
-  { flag: '--on-timeout', env: 'NETREADY_ON_TIMEOUT', envValue: 'continue', flagValue: 'fail', pick: (c) => c.onTimeout, fromEnv: 'continue', fromFlag: 'fail' },
-  { flag: '--interval', env: 'NETREADY_INTERVAL', envValue: '50ms', flagValue: '10ms', pick: (c) => c.intervalMs, fromEnv: 50, fromFlag: 10 },
-  { flag: '--attempt-timeout', env: 'NETREADY_ATTEMPT_TIMEOUT', envValue: '3s', flagValue: '2s', pick: (c) => c.attemptTimeoutMs, fromEnv: 3000, fromFlag: 2000 },
-  { flag: '--max-in-flight', env: 'NETREADY_MAX_IN_FLIGHT', envValue: '8', flagValue: '16', pick: (c) => c.maxInFlight, fromEnv: 8, fromFlag: 16 },
-  { flag: '--settle', env: 'NETREADY_SETTLE', envValue: '1s', flagValue: '500ms', pick: (c) => c.settleMs, fromEnv: 1000, fromFlag: 500 },
-  { flag: '--http-status', env: 'NETREADY_HTTP_STATUS', envValue: '200-299', flagValue: 'any', pick: (c) => c.httpStatus, fromEnv: [[200, 299]], fromFlag: null },
-  { flag: '--dns-server', env: 'NETREADY_DNS_SERVERS', envValue: '10.96.0.10, 10.96.0.11', flagValue: '192.0.2.53', pick: (c) => c.dnsServers, fromEnv: ['10.96.0.10', '10.96.0.11'], fromFlag: ['192.0.2.53'] },
-  { flag: '--collector', env: 'NETREADY_COLLECTOR_URL', envValue: 'http://collector.netready:8080', flagValue: 'http://127.0.0.1:9000', pick: (c) => c.collectorUrl, fromEnv: 'http://collector.netready:8080', fromFlag: 'http://127.0.0.1:9000' },
-  { flag: '--report-budget', env: 'NETREADY_REPORT_BUDGET', envValue: '2s', flagValue: '250ms', pick: (c) => c.reportBudgetMs, fromEnv: 2000, fromFlag: 250 },
-  { flag: '--termination-log', env: 'NETREADY_TERMINATION_LOG', envValue: '/var/log/netready', flagValue: '', pick: (c) => c.terminationLog, fromEnv: '/var/log/netready', fromFlag: null },
-  { flag: '--log-level', env: 'NETREADY_LOG_LEVEL', envValue: 'warn', flagValue: 'debug', pick: (c) => c.logLevel, fromEnv: 'warn', fromFlag: 'debug' },
-  { flag: '--check', env: 'NETREADY_CHECKS', envValue: 'gateway', flagValue: 'dns', pick: (c) => c.checks.map((k) => k.spec), fromEnv: ['gateway'], fromFlag: ['dns'] },
+const FLAG_VS_ENV: {
+  flag: string;
+  env: string;
+  envValue: string;
+  flagValue: string;
+  pick: (c: WaitConfig) => unknown;
+  fromEnv: unknown;
+  fromFlag: unknown;
+}[] = [
+  {
+    flag: '--timeout',
+    env: 'NETREADY_TIMEOUT',
+    envValue: '30s',
+    flagValue: '2m',
+    pick: (c) => c.timeoutMs,
+    fromEnv: 30_000,
+    fromFlag: 120_000,
+  },
+  {
+    flag: '--on-timeout',
+    env: 'NETREADY_ON_TIMEOUT',
+    envValue: 'continue',
+    flagValue: 'fail',
+    pick: (c) => c.onTimeout,
+    fromEnv: 'continue',
+    fromFlag: 'fail',
+  },
+  {
+    flag: '--interval',
+    env: 'NETREADY_INTERVAL',
+    envValue: '50ms',
+    flagValue: '10ms',
+    pick: (c) => c.intervalMs,
+    fromEnv: 50,
+    fromFlag: 10,
+  },
+  {
+    flag: '--attempt-timeout',
+    env: 'NETREADY_ATTEMPT_TIMEOUT',
+    envValue: '3s',
+    flagValue: '2s',
+    pick: (c) => c.attemptTimeoutMs,
+    fromEnv: 3000,
+    fromFlag: 2000,
+  },
+  {
+    flag: '--max-in-flight',
+    env: 'NETREADY_MAX_IN_FLIGHT',
+    envValue: '8',
+    flagValue: '16',
+    pick: (c) => c.maxInFlight,
+    fromEnv: 8,
+    fromFlag: 16,
+  },
+  {
+    flag: '--settle',
+    env: 'NETREADY_SETTLE',
+    envValue: '1s',
+    flagValue: '500ms',
+    pick: (c) => c.settleMs,
+    fromEnv: 1000,
+    fromFlag: 500,
+  },
+  {
+    flag: '--http-status',
+    env: 'NETREADY_HTTP_STATUS',
+    envValue: '200-299',
+    flagValue: 'any',
+    pick: (c) => c.httpStatus,
+    fromEnv: [[200, 299]],
+    fromFlag: null,
+  },
+  {
+    flag: '--dns-server',
+    env: 'NETREADY_DNS_SERVERS',
+    envValue: '10.96.0.10, 10.96.0.11',
+    flagValue: '192.0.2.53',
+    pick: (c) => c.dnsServers,
+    fromEnv: ['10.96.0.10', '10.96.0.11'],
+    fromFlag: ['192.0.2.53'],
+  },
+  {
+    flag: '--collector',
+    env: 'NETREADY_COLLECTOR_URL',
+    envValue: 'http://collector.netready:8080',
+    flagValue: 'http://127.0.0.1:9000',
+    pick: (c) => c.collectorUrl,
+    fromEnv: 'http://collector.netready:8080',
+    fromFlag: 'http://127.0.0.1:9000',
+  },
+  {
+    flag: '--report-budget',
+    env: 'NETREADY_REPORT_BUDGET',
+    envValue: '2s',
+    flagValue: '250ms',
+    pick: (c) => c.reportBudgetMs,
+    fromEnv: 2000,
+    fromFlag: 250,
+  },
+  {
+    flag: '--termination-log',
+    env: 'NETREADY_TERMINATION_LOG',
+    envValue: '/var/log/netready',
+    flagValue: '',
+    pick: (c) => c.terminationLog,
+    fromEnv: '/var/log/netready',
+    fromFlag: null,
+  },
+  {
+    flag: '--log-level',
+    env: 'NETREADY_LOG_LEVEL',
+    envValue: 'warn',
+    flagValue: 'debug',
+    pick: (c) => c.logLevel,
+    fromEnv: 'warn',
+    fromFlag: 'debug',
+  },
+  {
+    flag: '--check',
+    env: 'NETREADY_CHECKS',
+    envValue: 'gateway',
+    flagValue: 'dns',
+    pick: (c) => c.checks.map((k) => k.spec),
+    fromEnv: ['gateway'],
+    fromFlag: ['dns'],
+  },
 ];
 
 for (const row of FLAG_VS_ENV) {
@@ -149,7 +297,10 @@ test('a bad env value is not looked at when the flag is given', () => {
 const CHECK_ENV: { value: string; specs: string[] }[] = [
   { value: 'gateway,dns', specs: ['gateway', 'dns'] },
   { value: 'gateway dns kubernetes', specs: ['gateway', 'dns', 'kubernetes'] },
-  { value: ' gateway,  dns:example.com ,tcp://10.96.0.10:53\n', specs: ['gateway', 'dns:example.com', 'tcp://10.96.0.10:53'] },
+  {
+    value: ' gateway,  dns:example.com ,tcp://10.96.0.10:53\n',
+    specs: ['gateway', 'dns:example.com', 'tcp://10.96.0.10:53'],
+  },
   { value: 'gateway,,dns', specs: ['gateway', 'dns'] },
   // Empty counts as unset: the default set.
   { value: '', specs: ['gateway', 'dns', 'kubernetes'] },
@@ -166,7 +317,14 @@ for (const { value, specs } of CHECK_ENV) {
 }
 
 const DEFAULT_CHECKS: { name: string; env: Env; want: unknown[] }[] = [
-  { name: 'no service env', env: {}, want: [{ kind: 'gateway', spec: 'gateway' }, { kind: 'dns', spec: 'dns', name: null }] },
+  {
+    name: 'no service env',
+    env: {},
+    want: [
+      { kind: 'gateway', spec: 'gateway' },
+      { kind: 'dns', spec: 'dns', name: null },
+    ],
+  },
   {
     name: 'service env set',
     env: { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
@@ -176,9 +334,30 @@ const DEFAULT_CHECKS: { name: string; env: Env; want: unknown[] }[] = [
       { kind: 'tcp', spec: 'kubernetes', host: '10.96.0.1', port: 443 },
     ],
   },
-  { name: 'host without port', env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, want: [{ kind: 'gateway', spec: 'gateway' }, { kind: 'dns', spec: 'dns', name: null }] },
-  { name: 'port without host', env: { KUBERNETES_SERVICE_PORT: '443' }, want: [{ kind: 'gateway', spec: 'gateway' }, { kind: 'dns', spec: 'dns', name: null }] },
-  { name: 'empty host', env: { KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '443' }, want: [{ kind: 'gateway', spec: 'gateway' }, { kind: 'dns', spec: 'dns', name: null }] },
+  {
+    name: 'host without port',
+    env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' },
+    want: [
+      { kind: 'gateway', spec: 'gateway' },
+      { kind: 'dns', spec: 'dns', name: null },
+    ],
+  },
+  {
+    name: 'port without host',
+    env: { KUBERNETES_SERVICE_PORT: '443' },
+    want: [
+      { kind: 'gateway', spec: 'gateway' },
+      { kind: 'dns', spec: 'dns', name: null },
+    ],
+  },
+  {
+    name: 'empty host',
+    env: { KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '443' },
+    want: [
+      { kind: 'gateway', spec: 'gateway' },
+      { kind: 'dns', spec: 'dns', name: null },
+    ],
+  },
   {
     name: 'IPv6 single-stack service host',
     env: { KUBERNETES_SERVICE_HOST: 'fd00:10:96::1', KUBERNETES_SERVICE_PORT: '443' },
@@ -212,47 +391,138 @@ const BAD: { name: string; argv: string[]; env?: Env; mentions: string[] }[] = [
   { name: 'bad --timeout', argv: ['--timeout', '5 minutes'], mentions: ['--timeout', '"5 minutes"'] },
   { name: 'negative --timeout', argv: ['--timeout=-1s'], mentions: ['--timeout', '"-1s"'] },
   { name: 'unitless --timeout', argv: ['--timeout', '300'], mentions: ['--timeout', '"300"'] },
-  { name: 'bad NETREADY_TIMEOUT', argv: [], env: { NETREADY_TIMEOUT: '5mins' }, mentions: ['NETREADY_TIMEOUT', '"5mins"'] },
+  {
+    name: 'bad NETREADY_TIMEOUT',
+    argv: [],
+    env: { NETREADY_TIMEOUT: '5mins' },
+    mentions: ['NETREADY_TIMEOUT', '"5mins"'],
+  },
   { name: 'bad --on-timeout', argv: ['--on-timeout', 'ignore'], mentions: ['--on-timeout', '"ignore"'] },
-  { name: 'bad NETREADY_ON_TIMEOUT', argv: [], env: { NETREADY_ON_TIMEOUT: 'Continue' }, mentions: ['NETREADY_ON_TIMEOUT', '"Continue"'] },
+  {
+    name: 'bad NETREADY_ON_TIMEOUT',
+    argv: [],
+    env: { NETREADY_ON_TIMEOUT: 'Continue' },
+    mentions: ['NETREADY_ON_TIMEOUT', '"Continue"'],
+  },
   { name: '--interval 0', argv: ['--interval', '0'], mentions: ['--interval', '"0"'] },
   { name: '--interval above 10 s', argv: ['--interval', '11s'], mentions: ['--interval', '"11s"'] },
-  { name: '--attempt-timeout above 10 m', argv: ['--attempt-timeout', '11m'], mentions: ['--attempt-timeout', '"11m"'] },
+  {
+    name: '--attempt-timeout above 10 m',
+    argv: ['--attempt-timeout', '11m'],
+    mentions: ['--attempt-timeout', '"11m"'],
+  },
   { name: '--max-in-flight 0', argv: ['--max-in-flight', '0'], mentions: ['--max-in-flight', '"0"'] },
   { name: '--max-in-flight 1025', argv: ['--max-in-flight', '1025'], mentions: ['--max-in-flight', '"1025"'] },
   { name: '--max-in-flight 1.5', argv: ['--max-in-flight', '1.5'], mentions: ['--max-in-flight', '"1.5"'] },
-  { name: 'bad NETREADY_MAX_IN_FLIGHT', argv: [], env: { NETREADY_MAX_IN_FLIGHT: 'lots' }, mentions: ['NETREADY_MAX_IN_FLIGHT', '"lots"'] },
+  {
+    name: 'bad NETREADY_MAX_IN_FLIGHT',
+    argv: [],
+    env: { NETREADY_MAX_IN_FLIGHT: 'lots' },
+    mentions: ['NETREADY_MAX_IN_FLIGHT', '"lots"'],
+  },
   { name: '--settle above 10 m', argv: ['--settle', '1h'], mentions: ['--settle', '"1h"'] },
   { name: 'bad --http-status', argv: ['--http-status', '2xx'], mentions: ['--http-status', '"2xx"'] },
-  { name: 'reversed --http-status', argv: ['--http-status', '399-200'], mentions: ['--http-status', '"399-200"', 'reversed'] },
+  {
+    name: 'reversed --http-status',
+    argv: ['--http-status', '399-200'],
+    mentions: ['--http-status', '"399-200"', 'reversed'],
+  },
   { name: '--http-status 600', argv: ['--http-status', '200,600'], mentions: ['--http-status', '"200,600"'] },
   { name: 'empty --http-status', argv: ['--http-status', ''], mentions: ['--http-status', '""'] },
-  { name: 'bad NETREADY_HTTP_STATUS', argv: [], env: { NETREADY_HTTP_STATUS: 'ok' }, mentions: ['NETREADY_HTTP_STATUS', '"ok"'] },
-  { name: 'name as --dns-server', argv: ['--dns-server', 'kube-dns.kube-system'], mentions: ['--dns-server', '"kube-dns.kube-system"'] },
+  {
+    name: 'bad NETREADY_HTTP_STATUS',
+    argv: [],
+    env: { NETREADY_HTTP_STATUS: 'ok' },
+    mentions: ['NETREADY_HTTP_STATUS', '"ok"'],
+  },
+  {
+    name: 'name as --dns-server',
+    argv: ['--dns-server', 'kube-dns.kube-system'],
+    mentions: ['--dns-server', '"kube-dns.kube-system"'],
+  },
   { name: '--dns-server port 0', argv: ['--dns-server', '10.96.0.10:0'], mentions: ['--dns-server', '"10.96.0.10:0"'] },
-  { name: '--dns-server port 65536', argv: ['--dns-server', '10.96.0.10:65536'], mentions: ['--dns-server', '"10.96.0.10:65536"'] },
-  { name: '--dns-server empty port', argv: ['--dns-server', '10.96.0.10:'], mentions: ['--dns-server', '"10.96.0.10:"'] },
-  { name: 'second --dns-server bad', argv: ['--dns-server', '10.96.0.10', '--dns-server', '[2001:db8::zz]:53'], mentions: ['--dns-server', '"[2001:db8::zz]:53"'] },
-  { name: 'bad entry in NETREADY_DNS_SERVERS', argv: [], env: { NETREADY_DNS_SERVERS: '10.96.0.10,dns.local' }, mentions: ['NETREADY_DNS_SERVERS', '"dns.local"'] },
-  { name: 'ftp --collector', argv: ['--collector', 'ftp://collector.example.com'], mentions: ['--collector', '"ftp://collector.example.com"'] },
-  { name: 'not a URL --collector', argv: ['--collector', 'collector:8080'], mentions: ['--collector', '"collector:8080"'] },
-  { name: '--collector with a query', argv: ['--collector', 'http://collector:8080/?token=x'], mentions: ['--collector', '"http://collector:8080/?token=x"'] },
-  { name: 'bad NETREADY_COLLECTOR_URL', argv: [], env: { NETREADY_COLLECTOR_URL: 'http//collector' }, mentions: ['NETREADY_COLLECTOR_URL', '"http//collector"'] },
+  {
+    name: '--dns-server port 65536',
+    argv: ['--dns-server', '10.96.0.10:65536'],
+    mentions: ['--dns-server', '"10.96.0.10:65536"'],
+  },
+  {
+    name: '--dns-server empty port',
+    argv: ['--dns-server', '10.96.0.10:'],
+    mentions: ['--dns-server', '"10.96.0.10:"'],
+  },
+  {
+    name: 'second --dns-server bad',
+    argv: ['--dns-server', '10.96.0.10', '--dns-server', '[2001:db8::zz]:53'],
+    mentions: ['--dns-server', '"[2001:db8::zz]:53"'],
+  },
+  {
+    name: 'bad entry in NETREADY_DNS_SERVERS',
+    argv: [],
+    env: { NETREADY_DNS_SERVERS: '10.96.0.10,dns.local' },
+    mentions: ['NETREADY_DNS_SERVERS', '"dns.local"'],
+  },
+  {
+    name: 'ftp --collector',
+    argv: ['--collector', 'ftp://collector.example.com'],
+    mentions: ['--collector', '"ftp://collector.example.com"'],
+  },
+  {
+    name: 'not a URL --collector',
+    argv: ['--collector', 'collector:8080'],
+    mentions: ['--collector', '"collector:8080"'],
+  },
+  {
+    name: '--collector with a query',
+    argv: ['--collector', 'http://collector:8080/?token=x'],
+    mentions: ['--collector', '"http://collector:8080/?token=x"'],
+  },
+  {
+    name: 'bad NETREADY_COLLECTOR_URL',
+    argv: [],
+    env: { NETREADY_COLLECTOR_URL: 'http//collector' },
+    mentions: ['NETREADY_COLLECTOR_URL', '"http//collector"'],
+  },
   { name: '--report-budget 0', argv: ['--report-budget', '0'], mentions: ['--report-budget', '"0"'] },
   { name: 'bad --log-level', argv: ['--log-level', 'trace'], mentions: ['--log-level', '"trace"'] },
   { name: 'bad check spec', argv: ['--check', 'icmp://10.0.0.1'], mentions: ['--check', '"icmp://10.0.0.1"'] },
-  { name: 'bad second check spec', argv: ['--check', 'gateway', '--check', 'tcp://10.96.0.10'], mentions: ['--check', '"tcp://10.96.0.10"'] },
-  { name: 'bad check in NETREADY_CHECKS', argv: [], env: { NETREADY_CHECKS: 'gateway,dns:bad..name' }, mentions: ['NETREADY_CHECKS', '"dns:bad..name"'] },
-  { name: 'bad NETREADY_POD_IPS', argv: [], env: { NETREADY_POD_IPS: '10.244.1.17,10.244.1.300' }, mentions: ['NETREADY_POD_IPS', '10.244.1.300'] },
-  { name: 'bad NETREADY_ADMITTED_AT', argv: [], env: { NETREADY_ADMITTED_AT: '2025-11-25 13:02:11' }, mentions: ['NETREADY_ADMITTED_AT', '"2025-11-25 13:02:11"'] },
-  { name: 'NETREADY_ADMITTED_AT without a zone', argv: [], env: { NETREADY_ADMITTED_AT: 'yesterday' }, mentions: ['NETREADY_ADMITTED_AT', '"yesterday"'] },
+  {
+    name: 'bad second check spec',
+    argv: ['--check', 'gateway', '--check', 'tcp://10.96.0.10'],
+    mentions: ['--check', '"tcp://10.96.0.10"'],
+  },
+  {
+    name: 'bad check in NETREADY_CHECKS',
+    argv: [],
+    env: { NETREADY_CHECKS: 'gateway,dns:bad..name' },
+    mentions: ['NETREADY_CHECKS', '"dns:bad..name"'],
+  },
+  {
+    name: 'bad NETREADY_POD_IPS',
+    argv: [],
+    env: { NETREADY_POD_IPS: '10.244.1.17,10.244.1.300' },
+    mentions: ['NETREADY_POD_IPS', '10.244.1.300'],
+  },
+  {
+    name: 'bad NETREADY_ADMITTED_AT',
+    argv: [],
+    env: { NETREADY_ADMITTED_AT: '2025-11-25 13:02:11' },
+    mentions: ['NETREADY_ADMITTED_AT', '"2025-11-25 13:02:11"'],
+  },
+  {
+    name: 'NETREADY_ADMITTED_AT without a zone',
+    argv: [],
+    env: { NETREADY_ADMITTED_AT: 'yesterday' },
+    mentions: ['NETREADY_ADMITTED_AT', '"yesterday"'],
+  },
 ];
 
 for (const { name, argv, env, mentions } of BAD) {
   test(`ERR_CONFIG: ${name}`, () => {
     const err = configError(argv, env ?? {});
     assert.equal(err.code, 'ERR_CONFIG');
-    for (const m of mentions) assert.ok(err.message.includes(m), `message ${JSON.stringify(err.message)} should mention ${m}`);
+    for (const m of mentions)
+      assert.ok(err.message.includes(m), `message ${JSON.stringify(err.message)} should mention ${m}`);
   });
 }
 
@@ -276,7 +546,14 @@ test('--help throws HELP with the usage text, even next to other options', () =>
     assert.equal(err.code, 'HELP');
     assert.match(err.message, /^Usage: netready wait \[options\]/);
     // Every option, with its env var, is listed.
-    for (const s of ['--check SPEC', 'NETREADY_CHECKS', '--timeout DURATION', 'default 5m', '--dns-server ADDR[:PORT]', 'NETREADY_POD_IPS']) {
+    for (const s of [
+      '--check SPEC',
+      'NETREADY_CHECKS',
+      '--timeout DURATION',
+      'default 5m',
+      '--dns-server ADDR[:PORT]',
+      'NETREADY_POD_IPS',
+    ]) {
       assert.ok(err.message.includes(s), `help should mention ${s}`);
     }
   }
@@ -284,7 +561,17 @@ test('--help throws HELP with the usage text, even next to other options', () =>
 
 test('the result is deeply frozen', () => {
   const c = parseWaitConfig(['--http-status', '200-399', '--dns-server', '10.96.0.10'], POD_ENV);
-  for (const part of [c, c.checks, c.checks[0], c.checks[2], c.pod, c.pod.ips, c.httpStatus, c.httpStatus![0], c.dnsServers]) {
+  for (const part of [
+    c,
+    c.checks,
+    c.checks[0],
+    c.checks[2],
+    c.pod,
+    c.pod.ips,
+    c.httpStatus,
+    c.httpStatus![0],
+    c.dnsServers,
+  ]) {
     assert.ok(Object.isFrozen(part), `${JSON.stringify(part)} should be frozen`);
   }
   // Module code is strict: writes to frozen objects throw.

@@ -55,7 +55,11 @@ for (const { file, want } of ROUTE4) {
 const ROUTE4_INLINE: { name: string; text: string; want: Gateway[] }[] = [
   { name: 'empty text', text: '', want: [] },
   // A default route without a gateway (flags 0001, point-to-point device): nothing to ask.
-  { name: 'default without RTF_GATEWAY', text: 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nwg0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n', want: [] },
+  {
+    name: 'default without RTF_GATEWAY',
+    text: 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nwg0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n',
+    want: [],
+  },
   // A data line in first position is the header's place: skipped.
   { name: 'no header line', text: 'eth0\t00000000\t0101FEA9\t0003\t0\t0\t0\t00000000\t0\t0\t0\n', want: [] },
 ];
@@ -69,15 +73,35 @@ for (const { name, text, want } of ROUTE4_INLINE) {
 const ZERO = '0'.repeat(32);
 const ROUTE6: { name: string; text: string; want: Gateway[] }[] = [
   // Calico: default via fe80::ecee:eeff:feee:eeee; the lo reject default (00200200) is ignored.
-  { name: 'ipv6_route-calico', text: fixture('ipv6_route-calico'), want: [{ family: 6, ip: 'fe80::ecee:eeff:feee:eeee', dev: 'eth0' }] },
-  { name: 'ipv6_route-ra (router-advertised default)', text: fixture('ipv6_route-ra'), want: [{ family: 6, ip: 'fe80::221:86ff:fe9a:1b2c', dev: 'eth0' }] },
+  {
+    name: 'ipv6_route-calico',
+    text: fixture('ipv6_route-calico'),
+    want: [{ family: 6, ip: 'fe80::ecee:eeff:feee:eeee', dev: 'eth0' }],
+  },
+  {
+    name: 'ipv6_route-ra (router-advertised default)',
+    text: fixture('ipv6_route-ra'),
+    want: [{ family: 6, ip: 'fe80::221:86ff:fe9a:1b2c', dev: 'eth0' }],
+  },
   { name: 'ipv6_route-lo-only', text: fixture('ipv6_route-lo-only'), want: [] },
   { name: 'ipv6_route-loopback', text: fixture('ipv6_route-loopback'), want: [{ family: 6, ip: '::1', dev: 'lo' }] },
   { name: 'empty text', text: '', want: [] },
   // The reject bit alone must exclude a default route, even one with a next hop.
-  { name: 'reject default with a next hop', text: `${ZERO} 00 ${ZERO} 00 fe80000000000000eceeeefffeeeeeee 00000400 00000001 00000000 00000203     eth0\n`, want: [] },
-  { name: 'default route that is not up', text: `${ZERO} 00 ${ZERO} 00 fe80000000000000eceeeefffeeeeeee 00000400 00000001 00000000 00000002     eth0\n`, want: [] },
-  { name: 'global next hop', text: `${ZERO} 00 ${ZERO} 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n`, want: [{ family: 6, ip: '2001:db8::1', dev: 'eth0' }] },
+  {
+    name: 'reject default with a next hop',
+    text: `${ZERO} 00 ${ZERO} 00 fe80000000000000eceeeefffeeeeeee 00000400 00000001 00000000 00000203     eth0\n`,
+    want: [],
+  },
+  {
+    name: 'default route that is not up',
+    text: `${ZERO} 00 ${ZERO} 00 fe80000000000000eceeeefffeeeeeee 00000400 00000001 00000000 00000002     eth0\n`,
+    want: [],
+  },
+  {
+    name: 'global next hop',
+    text: `${ZERO} 00 ${ZERO} 00 20010db8000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n`,
+    want: [{ family: 6, ip: '2001:db8::1', dev: 'eth0' }],
+  },
 ];
 
 for (const { name, text, want } of ROUTE6) {
@@ -111,7 +135,11 @@ const NA: { name: string; text: string; want: number }[] = [
   { name: 'empty', text: '', want: 0 },
   // Only the In counter counts; Out is what the pod sent.
   { name: 'only Icmp6OutNeighborAdvertisements', text: 'Icmp6OutNeighborAdvertisements  \t7\n', want: 0 },
-  { name: 'large counter', text: 'Icmp6InNeighborSolicits         \t12\nIcmp6InNeighborAdvertisements   \t40213\n', want: 40213 },
+  {
+    name: 'large counter',
+    text: 'Icmp6InNeighborSolicits         \t12\nIcmp6InNeighborAdvertisements   \t40213\n',
+    want: 40213,
+  },
 ];
 
 for (const { name, text, want } of NA) {
@@ -123,7 +151,10 @@ for (const { name, text, want } of NA) {
 const DEFAULTS: { name: string; proc: ProcFiles; want: Gateway[] }[] = [
   {
     name: 'Calico dual-stack',
-    proc: fakeProc({ '/proc/net/route': { fixture: 'route-calico' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-calico' } }),
+    proc: fakeProc({
+      '/proc/net/route': { fixture: 'route-calico' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-calico' },
+    }),
     want: [
       { family: 4, ip: '169.254.1.1', dev: 'eth0' },
       { family: 6, ip: 'fe80::ecee:eeff:feee:eeee', dev: 'eth0' },
@@ -131,7 +162,10 @@ const DEFAULTS: { name: string; proc: ProcFiles; want: Gateway[] }[] = [
   },
   {
     name: 'IPv4-only pod',
-    proc: fakeProc({ '/proc/net/route': { fixture: 'route-flannel' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' } }),
+    proc: fakeProc({
+      '/proc/net/route': { fixture: 'route-flannel' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' },
+    }),
     want: [{ family: 4, ip: '10.244.1.1', dev: 'eth0' }],
   },
   {
@@ -141,10 +175,20 @@ const DEFAULTS: { name: string; proc: ProcFiles; want: Gateway[] }[] = [
   },
   {
     name: 'IPv6-only pod',
-    proc: fakeProc({ '/proc/net/route': { fixture: 'route-empty' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-calico' } }),
+    proc: fakeProc({
+      '/proc/net/route': { fixture: 'route-empty' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-calico' },
+    }),
     want: [{ family: 6, ip: 'fe80::ecee:eeff:feee:eeee', dev: 'eth0' }],
   },
-  { name: 'before the CNI plugin ran', proc: fakeProc({ '/proc/net/route': { fixture: 'route-empty' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' } }), want: [] },
+  {
+    name: 'before the CNI plugin ran',
+    proc: fakeProc({
+      '/proc/net/route': { fixture: 'route-empty' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' },
+    }),
+    want: [],
+  },
   { name: 'no /proc at all', proc: fakeProc({}), want: [] },
 ];
 
@@ -155,7 +199,13 @@ for (const { name, proc, want } of DEFAULTS) {
 }
 
 const NO_ROUTE: { name: string; proc: ProcFiles }[] = [
-  { name: 'only loopback routes', proc: fakeProc({ '/proc/net/route': { fixture: 'route-empty' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' } }) },
+  {
+    name: 'only loopback routes',
+    proc: fakeProc({
+      '/proc/net/route': { fixture: 'route-empty' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-lo-only' },
+    }),
+  },
   { name: 'no route files', proc: fakeProc({}) },
 ];
 
@@ -179,16 +229,67 @@ for (const { name, proc } of NO_ROUTE) {
 // fe80::1 on lo: a link-local "gateway" the kernel cannot route to (ENETUNREACH, no packet
 // sent), so only the neighbour-advertisement counter can make such an attempt pass.
 const ATTEMPTS: { name: string; files: Record<string, { fixture: string }>; want: string }[] = [
-  { name: 'IPv4 127.0.0.1 on lo, ARP incomplete: the SYN is answered', files: { '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/arp': { fixture: 'arp-empty' } }, want: 'pass' },
-  { name: 'IPv4 127.0.0.1 on lo, ARP complete', files: { '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/arp': { fixture: 'arp-loopback-complete' } }, want: 'pass' },
-  { name: 'IPv6 ::1 on lo: the SYN is answered', files: { '/proc/net/ipv6_route': { fixture: 'ipv6_route-loopback' }, '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' } }, want: 'pass' },
-  { name: 'IPv6 fe80::1 on lo, a neighbour advertisement received', files: { '/proc/net/ipv6_route': { fixture: 'ipv6_route-linklocal-lo' }, '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-answered' } }, want: 'pass' },
-  { name: 'IPv6 fe80::1 on lo, no neighbour advertisement', files: { '/proc/net/ipv6_route': { fixture: 'ipv6_route-linklocal-lo' }, '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' } }, want: 'unreachable' },
+  {
+    name: 'IPv4 127.0.0.1 on lo, ARP incomplete: the SYN is answered',
+    files: { '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/arp': { fixture: 'arp-empty' } },
+    want: 'pass',
+  },
+  {
+    name: 'IPv4 127.0.0.1 on lo, ARP complete',
+    files: { '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/arp': { fixture: 'arp-loopback-complete' } },
+    want: 'pass',
+  },
+  {
+    name: 'IPv6 ::1 on lo: the SYN is answered',
+    files: {
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-loopback' },
+      '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' },
+    },
+    want: 'pass',
+  },
+  {
+    name: 'IPv6 fe80::1 on lo, a neighbour advertisement received',
+    files: {
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-linklocal-lo' },
+      '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-answered' },
+    },
+    want: 'pass',
+  },
+  {
+    name: 'IPv6 fe80::1 on lo, no neighbour advertisement',
+    files: {
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-linklocal-lo' },
+      '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' },
+    },
+    want: 'unreachable',
+  },
   // Within a family one answering gateway is enough.
-  { name: 'IPv6 fe80::1 and ::1 on lo', files: { '/proc/net/ipv6_route': { fixture: 'ipv6_route-two-lo' }, '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' } }, want: 'pass' },
-  { name: 'both families answer', files: { '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-loopback' } }, want: 'pass' },
+  {
+    name: 'IPv6 fe80::1 and ::1 on lo',
+    files: {
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-two-lo' },
+      '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' },
+    },
+    want: 'pass',
+  },
+  {
+    name: 'both families answer',
+    files: {
+      '/proc/net/route': { fixture: 'route-loopback' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-loopback' },
+    },
+    want: 'pass',
+  },
   // Every family with a default route must pass.
-  { name: 'IPv4 answers, IPv6 does not', files: { '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/ipv6_route': { fixture: 'ipv6_route-linklocal-lo' }, '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' } }, want: 'unreachable' },
+  {
+    name: 'IPv4 answers, IPv6 does not',
+    files: {
+      '/proc/net/route': { fixture: 'route-loopback' },
+      '/proc/net/ipv6_route': { fixture: 'ipv6_route-linklocal-lo' },
+      '/proc/net/dev_snmp6/lo': { fixture: 'dev_snmp6-eth0-silent' },
+    },
+    want: 'unreachable',
+  },
 ];
 
 for (const { name, files, want } of ATTEMPTS) {
@@ -213,7 +314,10 @@ test('each attempt re-reads the routes: the check passes once the CNI plugin add
 
 test('an attempt given an already-aborted signal rejects without connecting', async () => {
   const reason = new Error('stopped');
-  const proc = fakeProc({ '/proc/net/route': { fixture: 'route-loopback' }, '/proc/net/arp': { fixture: 'arp-empty' } });
+  const proc = fakeProc({
+    '/proc/net/route': { fixture: 'route-loopback' },
+    '/proc/net/arp': { fixture: 'arp-empty' },
+  });
   await assert.rejects(gatewayCheck('gateway', proc).attempt(AbortSignal.abort(reason)), reason);
 });
 

@@ -20,7 +20,8 @@ test('nestsDeeperThan: exact depths, wide and deep values, no recursion', () => 
     [nested(101), 100, true],
     [Array.from({ length: 10_000 }, () => ({ x: [1] })), 3, false],
   ];
-  for (const [value, max, expected] of TABLE) assert.equal(nestsDeeperThan(value, max), expected, `${JSON.stringify(value).slice(0, 40)} > ${max}`);
+  for (const [value, max, expected] of TABLE)
+    assert.equal(nestsDeeperThan(value, max), expected, `${JSON.stringify(value).slice(0, 40)} > ${max}`);
   // Far deeper than any recursive walk survives.
   assert.equal(nestsDeeperThan(nested(500_000), 64), true);
   assert.equal(nestsDeeperThan({ spec: nested(500_000) }, 1_000_000), false);

@@ -18,7 +18,10 @@ test('one JSON object per line: level label, ISO time, name, msg and the fields'
   assert.ok(lines.every((l) => l.endsWith('}\n') && !l.slice(0, -1).includes('\n')));
   const [a, b] = entries();
   assert.deepEqual(Object.keys(a).sort(), ['delaySeconds', 'level', 'msg', 'name', 'node', 'time']);
-  assert.deepEqual({ ...a, time: undefined }, { level: 'info', time: undefined, name: 'netready-test', msg: 'network ready', node: 'node-a', delaySeconds: 1.25 });
+  assert.deepEqual(
+    { ...a, time: undefined },
+    { level: 'info', time: undefined, name: 'netready-test', msg: 'network ready', node: 'node-a', delaySeconds: 1.25 },
+  );
   assert.match(a.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.deepEqual({ level: b.level, msg: b.msg }, { level: 'warn', msg: 'plain message' });
 });
@@ -29,7 +32,10 @@ test('lines below the level are dropped', () => {
   log.info('i');
   log.warn('w');
   log.error('e');
-  assert.deepEqual(entries().map((e) => e.level), ['warn', 'error']);
+  assert.deepEqual(
+    entries().map((e) => e.level),
+    ['warn', 'error'],
+  );
 });
 
 test('errors under err or error keep type, message, stack, code and cause', () => {
@@ -50,11 +56,21 @@ test('errors under err or error keep type, message, stack, code and cause', () =
 
 test('a bearer token is redacted by pino wherever it is logged under its name; `token: true` stays', () => {
   const { log, lines, entries } = capture();
-  log.info({ token: 's3cr3t-token', config: { collectorToken: 's3cr3t-token', token: 's3cr3t-token' }, headers: { authorization: 'Bearer s3cr3t-token' } }, 'x');
+  log.info(
+    {
+      token: 's3cr3t-token',
+      config: { collectorToken: 's3cr3t-token', token: 's3cr3t-token' },
+      headers: { authorization: 'Bearer s3cr3t-token' },
+    },
+    'x',
+  );
   log.info({ token: true }, 'collector listening');
   assert.ok(!lines.join('').includes('s3cr3t'), lines.join(''));
   const [a, b] = entries();
-  assert.deepEqual([a.token, a.config.collectorToken, a.config.token, a.headers.authorization], ['[redacted]', '[redacted]', '[redacted]', '[redacted]']);
+  assert.deepEqual(
+    [a.token, a.config.collectorToken, a.config.token, a.headers.authorization],
+    ['[redacted]', '[redacted]', '[redacted]', '[redacted]'],
+  );
   assert.equal(b.token, true);
 });
 

@@ -17,10 +17,22 @@ import { parseWebhookConfig } from '../../src/webhook/config.ts';
 import { WEBHOOK_OPTIONS } from '../../src/webhook/options.ts';
 
 type Env = Record<string, string>;
-const PROGRAMS: { name: string; table: Readonly<Record<string, OptionDef>>; parse: (argv: string[], env?: Env) => unknown }[] = [
+const PROGRAMS: {
+  name: string;
+  table: Readonly<Record<string, OptionDef>>;
+  parse: (argv: string[], env?: Env) => unknown;
+}[] = [
   { name: 'wait', table: WAIT_OPTIONS, parse: (argv, env = {}) => parseWaitConfig(argv, env) },
-  { name: 'collector', table: COLLECTOR_OPTIONS, parse: (argv, env = {}) => parseCollectorConfig(['--db', ':memory:', ...argv], env) },
-  { name: 'webhook', table: WEBHOOK_OPTIONS, parse: (argv, env = {}) => parseWebhookConfig(['--image', 'registry.example/netready:1', ...argv], env) },
+  {
+    name: 'collector',
+    table: COLLECTOR_OPTIONS,
+    parse: (argv, env = {}) => parseCollectorConfig(['--db', ':memory:', ...argv], env),
+  },
+  {
+    name: 'webhook',
+    table: WEBHOOK_OPTIONS,
+    parse: (argv, env = {}) => parseWebhookConfig(['--image', 'registry.example/netready:1', ...argv], env),
+  },
 ];
 
 function configError(fn: () => unknown): CodedError {
@@ -40,14 +52,24 @@ for (const { name, table, parse } of PROGRAMS) {
       assert.ok(def.max, `--${option} has a documented maximum`);
       parse([`--${option}`, def.max]);
       const above = `${def.max}1ms`;
-      assert.match(configError(() => parse([`--${option}`, above])).message, new RegExp(`^--${option} "${above}": at most ${def.max}$`));
-      if (def.env) assert.match(configError(() => parse([], { [def.env!]: above })).message, new RegExp(`^${def.env} "${above}": at most ${def.max}$`));
+      assert.match(
+        configError(() => parse([`--${option}`, above])).message,
+        new RegExp(`^--${option} "${above}": at most ${def.max}$`),
+      );
+      if (def.env)
+        assert.match(
+          configError(() => parse([], { [def.env!]: above })).message,
+          new RegExp(`^${def.env} "${above}": at most ${def.max}$`),
+        );
     });
   }
 }
 
-test('wait --timeout 600h (2^31 ms and more overflowed Node\'s timer, firing after 1 ms) is refused', () => {
-  assert.match(configError(() => parseWaitConfig(['--timeout', '600h'], {})).message, /^--timeout "600h": at most 24h$/);
+test("wait --timeout 600h (2^31 ms and more overflowed Node's timer, firing after 1 ms) is refused", () => {
+  assert.match(
+    configError(() => parseWaitConfig(['--timeout', '600h'], {})).message,
+    /^--timeout "600h": at most 24h$/,
+  );
   assert.equal(parseWaitConfig(['--timeout', '24h'], {}).timeoutMs, 86_400_000);
 });
 
@@ -70,7 +92,8 @@ for (const { text, want } of TOKENS) {
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'token');
     writeFileSync(file, text);
-    const agent = () => parseWaitConfig(['--collector', 'http://192.0.2.10:9470', '--collector-token-file', file], {}).collectorToken;
+    const agent = () =>
+      parseWaitConfig(['--collector', 'http://192.0.2.10:9470', '--collector-token-file', file], {}).collectorToken;
     const collector = () => parseCollectorConfig(['--db', ':memory:', '--token-file', file], {}).token;
     if (want === null) {
       assert.match(configError(agent).message, /^--collector-token-file "/);

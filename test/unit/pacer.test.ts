@@ -44,7 +44,12 @@ test('the answer to the 4th query reports the 3rd send as the last silent one an
     const q = dnsPacket.decode(msg);
     questions.push(q.questions![0]!.name);
     // Drop the first three, as an unprogrammed dataplane would; answer from the 4th on.
-    if (questions.length >= 4) server.send(dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_DESIRED, questions: q.questions }), from.port, from.address);
+    if (questions.length >= 4)
+      server.send(
+        dnsPacket.encode({ id: q.id, type: 'response', flags: dnsPacket.RECURSION_DESIRED, questions: q.questions }),
+        from.port,
+        from.address,
+      );
   });
   const pacer = (await dnsPacer(`127.0.0.1:${server.address().port}`, 'kubernetes.default.svc.cluster.local.'))!;
   t.after(() => pacer.close());

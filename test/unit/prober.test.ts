@@ -54,7 +54,12 @@ interface FakeOptions {
  * A check whose n-th attempt (1-based), started at time `at`, does `behave(n, at)`
  * after `delayMs`. Every attempt settles promptly on abort, as real checks do.
  */
-function fakeCheck(spec: string, kind: CheckKind, behave: (n: number, at: number) => Behaviour, opts: FakeOptions = {}): FakeCheck {
+function fakeCheck(
+  spec: string,
+  kind: CheckKind,
+  behave: (n: number, at: number) => Behaviour,
+  opts: FakeOptions = {},
+): FakeCheck {
   const { delayMs = 1, clock: step, step: stepMs = STEP } = opts;
   const c = step ?? clock;
   const fake: FakeCheck = {
@@ -87,11 +92,14 @@ function fakeCheck(spec: string, kind: CheckKind, behave: (n: number, at: number
         const timer =
           behaviour === 'hang'
             ? undefined
-            : setTimeout(() => {
-                if (behaviour !== 'pass') fake.lastFailSettledAt = c.now();
-                call.completed = true;
-                settle(behaviour === 'pass' ? undefined : behaviour);
-              }, typeof delayMs === 'number' ? delayMs : delayMs(n));
+            : setTimeout(
+                () => {
+                  if (behaviour !== 'pass') fake.lastFailSettledAt = c.now();
+                  call.completed = true;
+                  settle(behaviour === 'pass' ? undefined : behaviour);
+                },
+                typeof delayMs === 'number' ? delayMs : delayMs(n),
+              );
       });
     },
   };
@@ -108,14 +116,24 @@ function abortAfter(ms: number, t: { after(fn: () => void): void }): AbortSignal
 
 test('a check that passes on its 3rd attempt: ready, 2 errors counted, readyAt midway between attempts 2 and 3', async (t) => {
   const steps = stepClock();
-  const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n < 3 ? coded('ECONNREFUSED') : 'pass'), { clock: steps });
+  const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n < 3 ? coded('ECONNREFUSED') : 'pass'), {
+    clock: steps,
+  });
   const { progress, done } = probe([check], OPTIONS, steps, abortAfter(2000, t));
   const outcome = await done;
   assert.deepEqual(
     check.calls.map((c) => c.at),
     [1000, 1010, 1020],
   );
-  assert.deepEqual(progress[0], { spec: 'tcp://10.96.0.10:53', kind: 'tcp', attempts: 3, errors: { refused: 2 }, lastError: 'refused', readySince: 1015, firstAttemptAt: 1000 });
+  assert.deepEqual(progress[0], {
+    spec: 'tcp://10.96.0.10:53',
+    kind: 'tcp',
+    attempts: 3,
+    errors: { refused: 2 },
+    lastError: 'refused',
+    readySince: 1015,
+    firstAttemptAt: 1000,
+  });
   assert.equal(outcome.ready, true);
   assert.ok(outcome.ready);
   // The network came up between the 2nd (failed) and 3rd (passed) launch.
@@ -130,12 +148,22 @@ test('a check that passes at once: ready since the start (0), its first look at 
   const outcome = await done;
   assert.ok(outcome.ready);
   assert.equal(outcome.readyAt, 0);
-  assert.deepEqual(progress[0], { spec: 'gateway', kind: 'gateway', attempts: 1, errors: {}, lastError: null, readySince: 0, firstAttemptAt: 1000 });
+  assert.deepEqual(progress[0], {
+    spec: 'gateway',
+    kind: 'gateway',
+    attempts: 1,
+    errors: {},
+    lastError: null,
+    readySince: 0,
+    firstAttemptAt: 1000,
+  });
 });
 
 test('checks that never pass: ready false at abort, every failed attempt counted by class', async (t) => {
   const dns = fakeCheck('dns', 'dns', () => coded('ENOTFOUND'));
-  const tcp = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n % 2 === 1 ? coded('ECONNREFUSED') : coded('EHOSTUNREACH')));
+  const tcp = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) =>
+    n % 2 === 1 ? coded('ECONNREFUSED') : coded('EHOSTUNREACH'),
+  );
   const http = fakeCheck('https://kubernetes.default.svc/readyz', 'http', () => coded('HTTP_503'));
   const { progress, done } = probe([dns, tcp, http], OPTIONS, clock, abortAfter(150, t));
   assert.deepEqual(await done, { ready: false });
@@ -146,11 +174,19 @@ test('checks that never pass: ready false at abort, every failed attempt counted
     assert.equal(p.attempts, [dns, tcp, http][i]!.calls.length);
   }
   // Every attempt that ran to its end is counted; one still in flight at the abort is cancelled, not counted.
-  const completed = (f: FakeCheck, pick: (n: number) => boolean = () => true) => f.calls.filter((call, i) => call.completed && pick(i + 1)).length;
+  const completed = (f: FakeCheck, pick: (n: number) => boolean = () => true) =>
+    f.calls.filter((call, i) => call.completed && pick(i + 1)).length;
   assert.deepEqual(d!.errors, { dns_nxdomain: completed(dns) });
-  assert.deepEqual(c!.errors, { refused: completed(tcp, (n) => n % 2 === 1), unreachable: completed(tcp, (n) => n % 2 === 0) });
+  assert.deepEqual(c!.errors, {
+    refused: completed(tcp, (n) => n % 2 === 1),
+    unreachable: completed(tcp, (n) => n % 2 === 0),
+  });
   assert.deepEqual(h!.errors, { http_503: completed(http) });
-  for (const [i, f] of [dns, tcp, http].entries()) assert.ok(completed(f) >= f.calls.length - 1, `${progress[i]!.spec}: ${completed(f)} of ${f.calls.length} completed`);
+  for (const [i, f] of [dns, tcp, http].entries())
+    assert.ok(
+      completed(f) >= f.calls.length - 1,
+      `${progress[i]!.spec}: ${completed(f)} of ${f.calls.length} completed`,
+    );
   assert.equal(d!.lastError, 'dns_nxdomain');
   assert.equal(h!.lastError, 'http_503');
 });
@@ -189,7 +225,10 @@ test('all checks must pass: readyAt is the latest readySince, and done waits for
 test('a late pass from an attempt launched before a failing one is not taken as ready', async (t) => {
   const steps = stepClock();
   // Attempt 1 passes after 150 ms; attempt 2, launched after it, fails after 1 ms; later ones pass after 200 ms.
-  const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n === 2 ? coded('EHOSTUNREACH') : 'pass'), { clock: steps, delayMs: (n) => (n === 1 ? 150 : n === 2 ? 1 : 200) });
+  const check = fakeCheck('tcp://10.96.0.10:53', 'tcp', (n) => (n === 2 ? coded('EHOSTUNREACH') : 'pass'), {
+    clock: steps,
+    delayMs: (n) => (n === 1 ? 150 : n === 2 ? 1 : 200),
+  });
   const { progress, done } = probe([check], OPTIONS, steps, abortAfter(2000, t));
   const outcome = await done;
   assert.ok(outcome.ready);
@@ -212,7 +251,10 @@ test('settle: a flap after the first pass restarts the streak; ready only after 
   assert.equal(outcome.readyAt, 1065);
   assert.equal(p.readySince, 1065);
   // Not finished before settleMs of passing after the last failure.
-  assert.ok(outcome.detectedAt >= check.lastFailSettledAt + settleMs, `detected ${outcome.detectedAt - check.lastFailSettledAt} ms after the last failure`);
+  assert.ok(
+    outcome.detectedAt >= check.lastFailSettledAt + settleMs,
+    `detected ${outcome.detectedAt - check.lastFailSettledAt} ms after the last failure`,
+  );
   assert.ok(outcome.detectedAt - outcome.readyAt >= settleMs);
   // Attempts kept going through the settle window.
   assert.ok(p.attempts >= 8 + settleMs / STEP, `${p.attempts} attempts`);
@@ -221,7 +263,10 @@ test('settle: a flap after the first pass restarts the streak; ready only after 
 test('settle: an attempt launched inside the window must come back before ready; its late failure restarts the streak', async (t) => {
   const steps = stepClock();
   // Attempt 3 (launched at 1020, inside the first window) fails after 100 ms; every other attempt passes at once.
-  const check = fakeCheck('dns', 'dns', (n) => (n === 3 ? coded('ECONNREFUSED') : 'pass'), { clock: steps, delayMs: (n) => (n === 3 ? 100 : 1) });
+  const check = fakeCheck('dns', 'dns', (n) => (n === 3 ? coded('ECONNREFUSED') : 'pass'), {
+    clock: steps,
+    delayMs: (n) => (n === 3 ? 100 : 1),
+  });
   const { progress, done } = probe([check], { ...OPTIONS, settleMs: 30 }, steps, abortAfter(2000, t));
   const outcome = await done;
   assert.ok(outcome.ready);
@@ -265,10 +310,37 @@ test('settle: a check still failing at the deadline is not ready', async (t) => 
 });
 
 const STOPS: { name: string; checks: () => FakeCheck[]; options: ProbeOptions; abortMs: number; ready: boolean }[] = [
-  { name: 'ready, no settle', checks: () => [fakeCheck('gateway', 'gateway', () => 'pass'), fakeCheck('dns', 'dns', (n) => (n < 4 ? coded('ETIMEOUT') : 'pass'))], options: OPTIONS, abortMs: 2000, ready: true },
-  { name: 'ready after settle', checks: () => [fakeCheck('gateway', 'gateway', () => 'pass', { delayMs: 3 })], options: { ...OPTIONS, settleMs: 40 }, abortMs: 2000, ready: true },
-  { name: 'aborted while failing', checks: () => [fakeCheck('dns', 'dns', () => coded('ENOTFOUND'), { delayMs: 3 })], options: OPTIONS, abortMs: 60, ready: false },
-  { name: 'aborted while attempts hang', checks: () => [fakeCheck('dns', 'dns', () => 'hang')], options: OPTIONS, abortMs: 60, ready: false },
+  {
+    name: 'ready, no settle',
+    checks: () => [
+      fakeCheck('gateway', 'gateway', () => 'pass'),
+      fakeCheck('dns', 'dns', (n) => (n < 4 ? coded('ETIMEOUT') : 'pass')),
+    ],
+    options: OPTIONS,
+    abortMs: 2000,
+    ready: true,
+  },
+  {
+    name: 'ready after settle',
+    checks: () => [fakeCheck('gateway', 'gateway', () => 'pass', { delayMs: 3 })],
+    options: { ...OPTIONS, settleMs: 40 },
+    abortMs: 2000,
+    ready: true,
+  },
+  {
+    name: 'aborted while failing',
+    checks: () => [fakeCheck('dns', 'dns', () => coded('ENOTFOUND'), { delayMs: 3 })],
+    options: OPTIONS,
+    abortMs: 60,
+    ready: false,
+  },
+  {
+    name: 'aborted while attempts hang',
+    checks: () => [fakeCheck('dns', 'dns', () => 'hang')],
+    options: OPTIONS,
+    abortMs: 60,
+    ready: false,
+  },
 ];
 
 for (const { name, checks, options, abortMs, ready } of STOPS) {
@@ -312,12 +384,23 @@ test('at most MAX_IN_FLIGHT_TOTAL attempts are in flight for the whole agent, wh
       return 'hang';
     }),
   );
-  const { progress, done } = probe(checks, { ...OPTIONS, intervalMs: 1, maxInFlight: 100, attemptTimeoutMs: 60_000 }, clock, abortAfter(600, t));
+  const { progress, done } = probe(
+    checks,
+    { ...OPTIONS, intervalMs: 1, maxInFlight: 100, attemptTimeoutMs: 60_000 },
+    clock,
+    abortAfter(600, t),
+  );
   assert.deepEqual(await done, { ready: false });
   assert.equal(maxTotal, MAX_IN_FLIGHT_TOTAL);
-  assert.equal(progress.reduce((n, p) => n + p.attempts, 0), MAX_IN_FLIGHT_TOTAL);
+  assert.equal(
+    progress.reduce((n, p) => n + p.attempts, 0),
+    MAX_IN_FLIGHT_TOTAL,
+  );
   await sleep(10);
-  assert.deepEqual(checks.map((c) => c.pending), [0, 0, 0]);
+  assert.deepEqual(
+    checks.map((c) => c.pending),
+    [0, 0, 0],
+  );
 });
 
 /** A Pacer the test answers by hand; it records every send. */
@@ -356,15 +439,21 @@ test('pacing: while the pacer is silent, the paced checks are attempted PACE_FAC
   assert.equal(pacer.closed, true);
 });
 
-test('pacing: the pacer answers, the paced checks go at once, and are estimated ready inside the pacer\'s window', async (t) => {
+test("pacing: the pacer answers, the paced checks go at once, and are estimated ready inside the pacer's window", async (t) => {
   const pacer = fakePacer();
   // Whole milliseconds that move only between tasks, so the prober and the fake checks read the same stamp.
   const ms: StepClock = stepClock();
   const ticker = setInterval(() => ms.t++, 1);
   t.after(() => clearInterval(ticker));
   let answeredAt = Infinity;
-  const dns = fakeCheck('dns', 'dns', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), { clock: ms, step: 0 });
-  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), { clock: ms, step: 0 });
+  const dns = fakeCheck('dns', 'dns', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), {
+    clock: ms,
+    step: 0,
+  });
+  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', (_n, at) => (at >= answeredAt ? 'pass' : coded('ETIMEOUT')), {
+    clock: ms,
+    step: 0,
+  });
   const { progress, done } = probe([dns, tcp], OPTIONS, ms, abortAfter(5000, t), pacer);
   // Answer between two paced launches: after the dns check's 3rd launch and three pacer sends later.
   while (dns.calls.length < 3) await sleep(2);
@@ -409,7 +498,10 @@ test('pacing: a check that gets answers (refused) is not paced, whatever the pac
   const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', () => coded('ECONNREFUSED'));
   const { done } = probe([tcp], OPTIONS, clock, abortAfter(300, t), pacer);
   assert.deepEqual(await done, { ready: false });
-  assert.ok(gaps(tcp).some((gap) => gap < PACE_FACTOR * OPTIONS.intervalMs), `gaps ${gaps(tcp).join(' ')}`);
+  assert.ok(
+    gaps(tcp).some((gap) => gap < PACE_FACTOR * OPTIONS.intervalMs),
+    `gaps ${gaps(tcp).join(' ')}`,
+  );
   assert.ok(tcp.calls.length > 300 / (PACE_FACTOR * OPTIONS.intervalMs) + 1, `${tcp.calls.length} attempts`);
 });
 

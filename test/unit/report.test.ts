@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { REPORT_SCHEMA_VERSION, reportSchema } from '../../src/lib/report.ts';
 
-const load = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/reports/${name}`, import.meta.url), 'utf8'));
+const load = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../fixtures/reports/${name}`, import.meta.url), 'utf8'));
 const doc = (name: string) => load(name) as Record<string, any>;
 
 test('the schema version is 1', () => {
@@ -60,7 +61,11 @@ const MUTATIONS: { name: string; mutate: (d: Record<string, any>) => void; path:
   { name: 'pod.node of 254 characters', mutate: (d) => (d.pod.node = 'n'.repeat(254)), path: ['pod', 'node'] },
   { name: 'pod.ips a string', mutate: (d) => (d.pod.ips = '10.244.1.17'), path: ['pod', 'ips'] },
   { name: 'pod.ips with a name', mutate: (d) => (d.pod.ips = ['10.244.1.17', 'web-0.shop']), path: ['pod', 'ips', 1] },
-  { name: 'pod.ips with 9 addresses', mutate: (d) => (d.pod.ips = Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1}`)), path: ['pod', 'ips'] },
+  {
+    name: 'pod.ips with 9 addresses',
+    mutate: (d) => (d.pod.ips = Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1}`)),
+    path: ['pod', 'ips'],
+  },
   { name: 'outcome unknown', mutate: (d) => (d.outcome = 'ok'), path: ['outcome'] },
   { name: 'startedAt missing', mutate: (d) => delete d.startedAt, path: ['startedAt'] },
   { name: 'startedAt as epoch ms', mutate: (d) => (d.startedAt = 1764075732418), path: ['startedAt'] },
@@ -72,23 +77,55 @@ const MUTATIONS: { name: string; mutate: (d: Record<string, any>) => void; path:
   // Bounded (7 days): 1e308 made a node's histogram _sum +Inf until the collector restarted.
   { name: 'delaySeconds 1e308', mutate: (d) => (d.delaySeconds = 1e308), path: ['delaySeconds'] },
   { name: 'delaySeconds 7 days + 1 ms', mutate: (d) => (d.delaySeconds = 604_800.001), path: ['delaySeconds'] },
-  { name: 'admissionToReadySeconds 1e308', mutate: (d) => (d.admissionToReadySeconds = 1e308), path: ['admissionToReadySeconds'] },
-  { name: 'admissionToReadySeconds -1e308', mutate: (d) => (d.admissionToReadySeconds = -1e308), path: ['admissionToReadySeconds'] },
-  { name: 'check readyAfterSeconds 1e308', mutate: (d) => (d.checks[1].readyAfterSeconds = 1e308), path: ['checks', 1, 'readyAfterSeconds'] },
+  {
+    name: 'admissionToReadySeconds 1e308',
+    mutate: (d) => (d.admissionToReadySeconds = 1e308),
+    path: ['admissionToReadySeconds'],
+  },
+  {
+    name: 'admissionToReadySeconds -1e308',
+    mutate: (d) => (d.admissionToReadySeconds = -1e308),
+    path: ['admissionToReadySeconds'],
+  },
+  {
+    name: 'check readyAfterSeconds 1e308',
+    mutate: (d) => (d.checks[1].readyAfterSeconds = 1e308),
+    path: ['checks', 1, 'readyAfterSeconds'],
+  },
   { name: 'admittedAt missing (null required)', mutate: (d) => delete d.admittedAt, path: ['admittedAt'] },
-  { name: 'admissionToReadySeconds as string', mutate: (d) => (d.admissionToReadySeconds = '3.258'), path: ['admissionToReadySeconds'] },
+  {
+    name: 'admissionToReadySeconds as string',
+    mutate: (d) => (d.admissionToReadySeconds = '3.258'),
+    path: ['admissionToReadySeconds'],
+  },
   { name: 'checks missing', mutate: (d) => delete d.checks, path: ['checks'] },
   { name: 'checks empty', mutate: (d) => (d.checks = []), path: ['checks'] },
-  { name: 'checks over 64', mutate: (d) => (d.checks = Array.from({ length: 65 }, () => d.checks[0])), path: ['checks'] },
+  {
+    name: 'checks over 64',
+    mutate: (d) => (d.checks = Array.from({ length: 65 }, () => d.checks[0])),
+    path: ['checks'],
+  },
   { name: 'check spec empty', mutate: (d) => (d.checks[1].spec = ''), path: ['checks', 1, 'spec'] },
   { name: 'check kind unknown', mutate: (d) => (d.checks[2].kind = 'kubernetes'), path: ['checks', 2, 'kind'] },
   { name: 'check ok as string', mutate: (d) => (d.checks[0].ok = 'true'), path: ['checks', 0, 'ok'] },
-  { name: 'check readyAfterSeconds missing', mutate: (d) => delete d.checks[1].readyAfterSeconds, path: ['checks', 1, 'readyAfterSeconds'] },
+  {
+    name: 'check readyAfterSeconds missing',
+    mutate: (d) => delete d.checks[1].readyAfterSeconds,
+    path: ['checks', 1, 'readyAfterSeconds'],
+  },
   { name: 'check attempts fractional', mutate: (d) => (d.checks[1].attempts = 70.5), path: ['checks', 1, 'attempts'] },
   { name: 'check attempts negative', mutate: (d) => (d.checks[1].attempts = -1), path: ['checks', 1, 'attempts'] },
   { name: 'check errors an array', mutate: (d) => (d.checks[1].errors = ['timeout']), path: ['checks', 1, 'errors'] },
-  { name: 'check error count negative', mutate: (d) => (d.checks[1].errors.timeout = -3), path: ['checks', 1, 'errors', 'timeout'] },
-  { name: 'check error class too long', mutate: (d) => (d.checks[1].errors['x'.repeat(41)] = 1), path: ['checks', 1, 'errors', 'x'.repeat(41)] },
+  {
+    name: 'check error count negative',
+    mutate: (d) => (d.checks[1].errors.timeout = -3),
+    path: ['checks', 1, 'errors', 'timeout'],
+  },
+  {
+    name: 'check error class too long',
+    mutate: (d) => (d.checks[1].errors['x'.repeat(41)] = 1),
+    path: ['checks', 1, 'errors', 'x'.repeat(41)],
+  },
 ];
 
 for (const { name, mutate, path } of MUTATIONS) {

@@ -34,7 +34,10 @@ test('attemptInterval never decreases and stays within [base, 1.25 base] over th
     for (let elapsed = -1000; elapsed <= 60_000; elapsed += 37) {
       const got = attemptInterval(base, elapsed);
       assert.ok(got >= previous, `base ${base}: ${got} at ${elapsed} ms < ${previous} just before`);
-      assert.ok(got >= base && got <= 1.25 * base, `base ${base}: ${got} at ${elapsed} ms outside [${base}, ${1.25 * base}]`);
+      assert.ok(
+        got >= base && got <= 1.25 * base,
+        `base ${base}: ${got} at ${elapsed} ms outside [${base}, ${1.25 * base}]`,
+      );
       previous = got;
     }
   }

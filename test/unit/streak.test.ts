@@ -108,7 +108,7 @@ const CASES: { name: string; steps: Step[] }[] = [
     ],
   },
   {
-    name: 'pacer window without the answered probe\'s stamp: from the silent probe to the launch',
+    name: "pacer window without the answered probe's stamp: from the silent probe to the launch",
     steps: [
       { launch: 1000, readySince: null },
       { fail: 0, readySince: null },
@@ -129,7 +129,7 @@ const CASES: { name: string; steps: Step[] }[] = [
     ],
   },
   {
-    name: 'pacer window: a failure after the window means the check\'s own path opened later; its own launches count',
+    name: "pacer window: a failure after the window means the check's own path opened later; its own launches count",
     steps: [
       { launch: 1000, readySince: null },
       { pacer: [1480, 1500], readySince: null },
@@ -181,7 +181,10 @@ for (const { name, steps } of CASES) {
       else streak.cancel(attempts[step.cancel]!);
       assert.equal(streak.readySince, step.readySince, `readySince after step ${i}`);
     }
-    assert.equal(streak.inFlight, attempts.length - steps.filter((s) => 'pass' in s || 'fail' in s || 'cancel' in s).length);
+    assert.equal(
+      streak.inFlight,
+      attempts.length - steps.filter((s) => 'pass' in s || 'fail' in s || 'cancel' in s).length,
+    );
   });
 }
 

@@ -10,7 +10,8 @@ import type { CheckProgress, ProbeOutcome } from '../../src/agent/prober.ts';
 import { reportSchema } from '../../src/lib/report.ts';
 import { POD_ENV } from './pod-env.ts';
 
-const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/reports/${name}`, import.meta.url), 'utf8'));
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../fixtures/reports/${name}`, import.meta.url), 'utf8'));
 
 const TIMEOUT_ENV = {
   NETREADY_POD_NAME: 'batch-import-28861945-vx9zq',
@@ -22,7 +23,13 @@ const TIMEOUT_ENV = {
   NETREADY_CHECKS: 'gateway dns https://storage.googleapis.com/',
 };
 
-const progress = (spec: string, kind: CheckProgress['kind'], readySince: number | null, attempts: number, errors: Record<string, number>): CheckProgress => ({
+const progress = (
+  spec: string,
+  kind: CheckProgress['kind'],
+  readySince: number | null,
+  attempts: number,
+  errors: Record<string, number>,
+): CheckProgress => ({
   spec,
   kind,
   attempts,
@@ -59,22 +66,98 @@ test('a timed-out run builds the valid-timeout.json document', () => {
   const report = buildReport(config, timeoutProgress(), { ready: false }, 300_000.6, TIMEOUT_START, '0.1.0');
   assert.deepEqual(report, fixture('valid-timeout.json'));
   assert.deepEqual(reportSchema.parse(report), report);
-  assert.equal(summaryLine(report), 'network not ready after 300.001 s (gateway 0.004 s, dns failed: timeout, https://storage.googleapis.com/ failed: timeout)');
+  assert.equal(
+    summaryLine(report),
+    'network not ready after 300.001 s (gateway 0.004 s, dns failed: timeout, https://storage.googleapis.com/ failed: timeout)',
+  );
 });
 
 // The admission fields, case by case.
-const ADMISSION: { name: string; admittedAt?: string; outcome: ProbeOutcome; want: { readyAt: string | null; admittedAt: string | null; admissionToReadySeconds: number | null; delaySeconds: number } }[] = [
-  { name: 'ready, admitted', admittedAt: '2025-11-25T13:02:11Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-25T13:02:11Z', admissionToReadySeconds: 3.258, delaySeconds: 1.84 } },
+const ADMISSION: {
+  name: string;
+  admittedAt?: string;
+  outcome: ProbeOutcome;
+  want: {
+    readyAt: string | null;
+    admittedAt: string | null;
+    admissionToReadySeconds: number | null;
+    delaySeconds: number;
+  };
+}[] = [
+  {
+    name: 'ready, admitted',
+    admittedAt: '2025-11-25T13:02:11Z',
+    outcome: READY,
+    want: {
+      readyAt: '2025-11-25T13:02:14.258Z',
+      admittedAt: '2025-11-25T13:02:11Z',
+      admissionToReadySeconds: 3.258,
+      delaySeconds: 1.84,
+    },
+  },
   // Admission time with an offset: the same instant.
-  { name: 'ready, admitted with an offset', admittedAt: '2025-11-25T14:02:11.500+01:00', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-25T14:02:11.500+01:00', admissionToReadySeconds: 2.758, delaySeconds: 1.84 } },
+  {
+    name: 'ready, admitted with an offset',
+    admittedAt: '2025-11-25T14:02:11.500+01:00',
+    outcome: READY,
+    want: {
+      readyAt: '2025-11-25T13:02:14.258Z',
+      admittedAt: '2025-11-25T14:02:11.500+01:00',
+      admissionToReadySeconds: 2.758,
+      delaySeconds: 1.84,
+    },
+  },
   // The API server's clock ahead of the node's: negative, reported as is.
-  { name: 'ready, admission clock ahead', admittedAt: '2025-11-25T13:02:15Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-25T13:02:15Z', admissionToReadySeconds: -0.742, delaySeconds: 1.84 } },
+  {
+    name: 'ready, admission clock ahead',
+    admittedAt: '2025-11-25T13:02:15Z',
+    outcome: READY,
+    want: {
+      readyAt: '2025-11-25T13:02:14.258Z',
+      admittedAt: '2025-11-25T13:02:15Z',
+      admissionToReadySeconds: -0.742,
+      delaySeconds: 1.84,
+    },
+  },
   // A pod restarted 8 days after admission runs its init containers again: that figure is not this start's.
-  { name: 'ready, admitted 8 days before (beyond the contract)', admittedAt: '2025-11-17T13:02:11Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-17T13:02:11Z', admissionToReadySeconds: null, delaySeconds: 1.84 } },
-  { name: 'ready, admitted 6 days before', admittedAt: '2025-11-19T13:02:14.258Z', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: '2025-11-19T13:02:14.258Z', admissionToReadySeconds: 518_400, delaySeconds: 1.84 } },
-  { name: 'ready, not admitted through the webhook', outcome: READY, want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: null, admissionToReadySeconds: null, delaySeconds: 1.84 } },
-  { name: 'timeout, admitted', admittedAt: '2025-11-25T13:02:11Z', outcome: { ready: false }, want: { readyAt: null, admittedAt: '2025-11-25T13:02:11Z', admissionToReadySeconds: null, delaySeconds: 1.851 } },
-  { name: 'timeout, not admitted', outcome: { ready: false }, want: { readyAt: null, admittedAt: null, admissionToReadySeconds: null, delaySeconds: 1.851 } },
+  {
+    name: 'ready, admitted 8 days before (beyond the contract)',
+    admittedAt: '2025-11-17T13:02:11Z',
+    outcome: READY,
+    want: {
+      readyAt: '2025-11-25T13:02:14.258Z',
+      admittedAt: '2025-11-17T13:02:11Z',
+      admissionToReadySeconds: null,
+      delaySeconds: 1.84,
+    },
+  },
+  {
+    name: 'ready, admitted 6 days before',
+    admittedAt: '2025-11-19T13:02:14.258Z',
+    outcome: READY,
+    want: {
+      readyAt: '2025-11-25T13:02:14.258Z',
+      admittedAt: '2025-11-19T13:02:14.258Z',
+      admissionToReadySeconds: 518_400,
+      delaySeconds: 1.84,
+    },
+  },
+  {
+    name: 'ready, not admitted through the webhook',
+    outcome: READY,
+    want: { readyAt: '2025-11-25T13:02:14.258Z', admittedAt: null, admissionToReadySeconds: null, delaySeconds: 1.84 },
+  },
+  {
+    name: 'timeout, admitted',
+    admittedAt: '2025-11-25T13:02:11Z',
+    outcome: { ready: false },
+    want: { readyAt: null, admittedAt: '2025-11-25T13:02:11Z', admissionToReadySeconds: null, delaySeconds: 1.851 },
+  },
+  {
+    name: 'timeout, not admitted',
+    outcome: { ready: false },
+    want: { readyAt: null, admittedAt: null, admissionToReadySeconds: null, delaySeconds: 1.851 },
+  },
 ];
 
 for (const { name, admittedAt, outcome, want } of ADMISSION) {
@@ -82,9 +165,16 @@ for (const { name, admittedAt, outcome, want } of ADMISSION) {
     const env: Record<string, string> = { ...POD_ENV };
     if (admittedAt === undefined) delete env.NETREADY_ADMITTED_AT;
     else env.NETREADY_ADMITTED_AT = admittedAt;
-    const report = reportSchema.parse(buildReport(parseWaitConfig([], env), readyProgress(), outcome, 1851.3, READY_START, '0.1.0'));
+    const report = reportSchema.parse(
+      buildReport(parseWaitConfig([], env), readyProgress(), outcome, 1851.3, READY_START, '0.1.0'),
+    );
     assert.deepEqual(
-      { readyAt: report.readyAt, admittedAt: report.admittedAt, admissionToReadySeconds: report.admissionToReadySeconds, delaySeconds: report.delaySeconds },
+      {
+        readyAt: report.readyAt,
+        admittedAt: report.admittedAt,
+        admissionToReadySeconds: report.admissionToReadySeconds,
+        delaySeconds: report.delaySeconds,
+      },
       want,
     );
     assert.equal(report.outcome, outcome.ready ? 'ready' : 'timeout');
@@ -97,7 +187,14 @@ test('the report is a copy: later progress does not change it', () => {
   const report = buildReport(config, live, READY, 1851.3, READY_START, '0.1.0');
   live[1]!.errors.timeout = 99;
   live[1]!.attempts = 500;
-  assert.deepEqual(report.checks[1], { spec: 'dns', kind: 'dns', ok: true, readyAfterSeconds: 1.83, attempts: 71, errors: { timeout: 3, dns_servfail: 2 } });
+  assert.deepEqual(report.checks[1], {
+    spec: 'dns',
+    kind: 'dns',
+    ok: true,
+    readyAfterSeconds: 1.83,
+    attempts: 71,
+    errors: { timeout: 3, dns_servfail: 2 },
+  });
   // And pod.ips is a plain, mutable array, not the frozen config's.
   assert.equal(Object.isFrozen(report.pod.ips), false);
   assert.deepEqual(report.pod.ips, ['10.244.1.17', 'fd00:10:244:1::11']);
@@ -105,22 +202,41 @@ test('the report is a copy: later progress does not change it', () => {
 
 test('a check that never got any answer is summarised as "no answer"', () => {
   const config = parseWaitConfig([], { ...TIMEOUT_ENV, NETREADY_CHECKS: 'tcp://10.96.0.10:53' });
-  const report = buildReport(config, [progress('tcp://10.96.0.10:53', 'tcp', null, 1, {})], { ready: false }, 5000, TIMEOUT_START, '0.1.0');
+  const report = buildReport(
+    config,
+    [progress('tcp://10.96.0.10:53', 'tcp', null, 1, {})],
+    { ready: false },
+    5000,
+    TIMEOUT_START,
+    '0.1.0',
+  );
   reportSchema.parse(report);
-  assert.deepEqual(report.checks, [{ spec: 'tcp://10.96.0.10:53', kind: 'tcp', ok: false, readyAfterSeconds: null, attempts: 1, errors: {} }]);
+  assert.deepEqual(report.checks, [
+    { spec: 'tcp://10.96.0.10:53', kind: 'tcp', ok: false, readyAfterSeconds: null, attempts: 1, errors: {} },
+  ]);
   assert.equal(summaryLine(report), 'network not ready after 5.000 s (tcp://10.96.0.10:53 failed: no answer)');
 });
 
 test('config refuses a pod identity the report schema would refuse, naming the variable', () => {
   const cases = [
     { NETREADY_POD_UID: 'u'.repeat(65), name: /NETREADY_POD_UID/ },
-    { NETREADY_POD_IPS: Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 1}`).join(','), name: /NETREADY_POD_IPS .*at most 8/ },
+    {
+      NETREADY_POD_IPS: Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 1}`).join(','),
+      name: /NETREADY_POD_IPS .*at most 8/,
+    },
   ];
   for (const { name, ...env } of cases) {
-    assert.throws(() => parseWaitConfig([], { ...POD_ENV, ...env }), (err: Error & { code?: string }) => err.code === 'ERR_CONFIG' && name.test(err.message));
+    assert.throws(
+      () => parseWaitConfig([], { ...POD_ENV, ...env }),
+      (err: Error & { code?: string }) => err.code === 'ERR_CONFIG' && name.test(err.message),
+    );
   }
   // At the limits, the report is accepted.
-  const env = { ...POD_ENV, NETREADY_POD_UID: 'u'.repeat(64), NETREADY_POD_IPS: Array.from({ length: 8 }, (_, i) => `198.51.100.${i + 1}`).join(',') };
+  const env = {
+    ...POD_ENV,
+    NETREADY_POD_UID: 'u'.repeat(64),
+    NETREADY_POD_IPS: Array.from({ length: 8 }, (_, i) => `198.51.100.${i + 1}`).join(','),
+  };
   const report = buildReport(parseWaitConfig([], env), readyProgress(), READY, 1851.3, READY_START, '0.1.0');
   assert.equal(reportSchema.safeParse(report).success, true);
 });

@@ -18,7 +18,8 @@ test('FailureStreak: the threshold-th consecutive failed round is lost, from the
     [12000, ['timeout', null], { state: 'lost', startedMs: 6000 }],
   ];
   const streak = new FailureStreak(3, 2);
-  for (const [launch, round, expected] of rows) assert.deepEqual(streak.record(launch, round), expected, `round at ${launch}`);
+  for (const [launch, round, expected] of rows)
+    assert.deepEqual(streak.record(launch, round), expected, `round at ${launch}`);
   // Only the streak's rounds: the flap at 2000 ms is forgotten.
   assert.deepEqual(streak.errors(), [{ timeout: 3 }, { refused: 2 }]);
   streak.reset();

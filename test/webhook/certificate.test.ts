@@ -26,31 +26,42 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10
   }
 }
 
-test('an expired certificate is served with a warning and its expiry as a metric; a renewed one clears it', { timeout: 30_000 }, async (t) => {
-  const dir = tempDir(t);
-  // Served certificates, by how long they are valid from now, and what the webhook logs about each.
-  const TABLE: { days: number; warning: RegExp | null }[] = [
-    { days: -1, warning: /^serving an EXPIRED certificate/ },
-    { days: 3, warning: /^the serving certificate expires within 7 days/ },
-    { days: 30, warning: null },
-  ];
-  const pairs = TABLE.map((row, i) => issue(dir, `p${i}`, undefined, row.days));
-  const mount = join(dir, 'tls');
-  const files = publishSecret(mount, pairs[0]!);
-  const hook = await startWebhook(t, ['--tls-cert', files.cert, '--tls-key', files.key]);
-  const ca = pairs.map((p) => p.caPem);
-  for (const [i, row] of TABLE.entries()) {
-    if (i > 0) {
-      const before = hook.logs().length;
-      publishSecret(mount, pairs[i]!);
-      await until(`certificate ${i} reloaded`, () => hook.logs().slice(before).some((l) => l.msg === 'TLS certificate reloaded'));
+test(
+  'an expired certificate is served with a warning and its expiry as a metric; a renewed one clears it',
+  { timeout: 30_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    // Served certificates, by how long they are valid from now, and what the webhook logs about each.
+    const TABLE: { days: number; warning: RegExp | null }[] = [
+      { days: -1, warning: /^serving an EXPIRED certificate/ },
+      { days: 3, warning: /^the serving certificate expires within 7 days/ },
+      { days: 30, warning: null },
+    ];
+    const pairs = TABLE.map((row, i) => issue(dir, `p${i}`, undefined, row.days));
+    const mount = join(dir, 'tls');
+    const files = publishSecret(mount, pairs[0]!);
+    const hook = await startWebhook(t, ['--tls-cert', files.cert, '--tls-key', files.key]);
+    const ca = pairs.map((p) => p.caPem);
+    for (const [i, row] of TABLE.entries()) {
+      if (i > 0) {
+        const before = hook.logs().length;
+        publishSecret(mount, pairs[i]!);
+        await until(`certificate ${i} reloaded`, () =>
+          hook
+            .logs()
+            .slice(before)
+            .some((l) => l.msg === 'TLS certificate reloaded'),
+        );
+      }
+      assert.equal(await expiryMetric(hook.port, ca), notAfterSeconds(pairs[i]!), `metric for ${row.days} days`);
+      const warned = hook
+        .logs()
+        .filter((l) => l.level === 'warn' && l.notAfter === new Date(notAfterSeconds(pairs[i]!) * 1000).toISOString());
+      if (row.warning === null) assert.deepEqual(warned, [], `no warning for ${row.days} days`);
+      else assert.match(warned[0]?.msg ?? '(none)', row.warning, `warning for ${row.days} days`);
     }
-    assert.equal(await expiryMetric(hook.port, ca), notAfterSeconds(pairs[i]!), `metric for ${row.days} days`);
-    const warned = hook.logs().filter((l) => l.level === 'warn' && l.notAfter === new Date(notAfterSeconds(pairs[i]!) * 1000).toISOString());
-    if (row.warning === null) assert.deepEqual(warned, [], `no warning for ${row.days} days`);
-    else assert.match(warned[0]?.msg ?? '(none)', row.warning, `warning for ${row.days} days`);
-  }
-});
+  },
+);
 
 test('a certificate directory deleted and made again is picked up within seconds', { timeout: 30_000 }, async (t) => {
   const dir = tempDir(t);
@@ -78,5 +89,10 @@ test('a certificate directory deleted and made again is picked up within seconds
   // Watched again: a second rotation in the new directory is seen too.
   const third = issue(dir, 'third');
   write(third);
-  await until('the third certificate is served', async () => (await https(hook.port, { ca: [...ca, third.caPem], path: '/healthz' })).fingerprint === new X509Certificate(third.certPem).fingerprint256);
+  await until(
+    'the third certificate is served',
+    async () =>
+      (await https(hook.port, { ca: [...ca, third.caPem], path: '/healthz' })).fingerprint ===
+      new X509Certificate(third.certPem).fingerprint256,
+  );
 });

@@ -37,11 +37,14 @@ export function review(name: string): any {
 }
 
 /** Every fixture's name. */
-export const FIXTURES = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+export const FIXTURES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5));
 
 /** Applies `ops` to a copy of `pod` as the API server would (fast-json-patch, validating each op). */
 export function applyPatch(pod: unknown, ops: readonly Operation[] | readonly object[]): any {
-  return jsonpatch.applyPatch(structuredClone(pod), structuredClone(ops) as jsonpatch.Operation[], true, false).newDocument;
+  return jsonpatch.applyPatch(structuredClone(pod), structuredClone(ops) as jsonpatch.Operation[], true, false)
+    .newDocument;
 }
 
 /** Throws unless `pod` is valid against the Kubernetes Pod schema and has unique container names. */

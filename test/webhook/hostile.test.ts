@@ -26,7 +26,10 @@ function reinvocation(): any {
   // webhook moves it back, so the patch would carry the whole container, deep field and all.
   const doc = review('already-injected');
   const [ours] = doc.request.object.spec.initContainers;
-  doc.request.object.spec.initContainers = [{ name: 'setup', image: 'busybox:1.36' }, { ...ours, x: '__DEEP__' }];
+  doc.request.object.spec.initContainers = [
+    { name: 'setup', image: 'busybox:1.36' },
+    { ...ours, x: '__DEEP__' },
+  ];
   return doc;
 }
 
@@ -47,17 +50,71 @@ const pod = (mutate: (doc: any) => void) => () => {
 };
 
 const CORPUS: Case[] = [
-  { name: 'metadata.name an array nested 2,500 deep (7.6 KB)', body: () => withDeep(pod((d) => (d.request.object.metadata.name = '__DEEP__'))(), 2_500), status: 200, response: 'allowed-unchanged' },
-  { name: 'metadata.generateName nested 100,000 deep', body: () => withDeep(pod((d) => (d.request.object.metadata.generateName = '__DEEP__'))(), 100_000), status: 200, response: 'allowed-unchanged' },
-  { name: "a re-invocation whose netready-wait holds a field nested 500,000 deep", body: () => withDeep(reinvocation(), 500_000), status: 200, response: 'allowed-unchanged' },
-  { name: 'an annotation value nested 5,000 deep', body: () => withDeep(pod((d) => (d.request.object.metadata.annotations = { 'netready.io/timeout': '__DEEP__' }))(), 5_000), status: 200, response: 'allowed-unchanged' },
-  { name: 'the inject label nested 5,000 deep', body: () => withDeep(pod((d) => (d.request.object.metadata.labels['netready.io/inject'] = '__DEEP__'))(), 5_000), status: 200, response: 'allowed-unchanged' },
-  { name: 'request.object itself nested 500,000 deep', body: () => withDeep(pod((d) => (d.request.object = '__DEEP__'))(), 500_000), status: 200, response: 'allowed-unchanged' },
-  { name: 'a 1 MB pod name', body: pod((d) => (d.request.object.metadata.name = 'x'.repeat(1024 * 1024))), status: 200, response: 'patched' },
-  { name: 'request.oldObject nested 500,000 deep beside a real pod (ignored)', body: () => withDeep(pod((d) => (d.request.oldObject = '__DEEP__'))(), 500_000), status: 200, response: 'patched' },
-  { name: 'request.uid nested 2,500 deep', body: () => withDeep(pod((d) => (d.request.uid = '__DEEP__'))(), 2_500), status: 400 },
-  { name: 'request.namespace nested 2,500 deep', body: () => withDeep(pod((d) => (d.request.namespace = '__DEEP__'))(), 2_500), status: 400 },
-  { name: 'a 3 MB namespace', body: pod((d) => (d.request.namespace = 'n'.repeat(2 * 1024 * 1024))), status: 200, response: 'patched' },
+  {
+    name: 'metadata.name an array nested 2,500 deep (7.6 KB)',
+    body: () => withDeep(pod((d) => (d.request.object.metadata.name = '__DEEP__'))(), 2_500),
+    status: 200,
+    response: 'allowed-unchanged',
+  },
+  {
+    name: 'metadata.generateName nested 100,000 deep',
+    body: () => withDeep(pod((d) => (d.request.object.metadata.generateName = '__DEEP__'))(), 100_000),
+    status: 200,
+    response: 'allowed-unchanged',
+  },
+  {
+    name: 'a re-invocation whose netready-wait holds a field nested 500,000 deep',
+    body: () => withDeep(reinvocation(), 500_000),
+    status: 200,
+    response: 'allowed-unchanged',
+  },
+  {
+    name: 'an annotation value nested 5,000 deep',
+    body: () =>
+      withDeep(pod((d) => (d.request.object.metadata.annotations = { 'netready.io/timeout': '__DEEP__' }))(), 5_000),
+    status: 200,
+    response: 'allowed-unchanged',
+  },
+  {
+    name: 'the inject label nested 5,000 deep',
+    body: () => withDeep(pod((d) => (d.request.object.metadata.labels['netready.io/inject'] = '__DEEP__'))(), 5_000),
+    status: 200,
+    response: 'allowed-unchanged',
+  },
+  {
+    name: 'request.object itself nested 500,000 deep',
+    body: () => withDeep(pod((d) => (d.request.object = '__DEEP__'))(), 500_000),
+    status: 200,
+    response: 'allowed-unchanged',
+  },
+  {
+    name: 'a 1 MB pod name',
+    body: pod((d) => (d.request.object.metadata.name = 'x'.repeat(1024 * 1024))),
+    status: 200,
+    response: 'patched',
+  },
+  {
+    name: 'request.oldObject nested 500,000 deep beside a real pod (ignored)',
+    body: () => withDeep(pod((d) => (d.request.oldObject = '__DEEP__'))(), 500_000),
+    status: 200,
+    response: 'patched',
+  },
+  {
+    name: 'request.uid nested 2,500 deep',
+    body: () => withDeep(pod((d) => (d.request.uid = '__DEEP__'))(), 2_500),
+    status: 400,
+  },
+  {
+    name: 'request.namespace nested 2,500 deep',
+    body: () => withDeep(pod((d) => (d.request.namespace = '__DEEP__'))(), 2_500),
+    status: 400,
+  },
+  {
+    name: 'a 3 MB namespace',
+    body: pod((d) => (d.request.namespace = 'n'.repeat(2 * 1024 * 1024))),
+    status: 200,
+    response: 'patched',
+  },
   { name: 'the whole body an array nested 1,000,000 deep', body: () => deep(1_000_000), status: 400 },
   { name: 'body not JSON', body: () => '{"apiVersion":', status: 400 },
   { name: 'v1beta1 review', body: pod((d) => (d.apiVersion = 'admission.k8s.io/v1beta1')), status: 400 },
@@ -76,11 +133,14 @@ test('every hostile admission request is answered, and the webhook keeps serving
 
   for (const k of CORPUS) {
     const body = k.body();
-    const r = await postReview(hook.port, ca, body, k.contentType ? { contentType: k.contentType } : {}).catch((err: NodeJS.ErrnoException) => {
-      // An oversized body is answered 413 and the connection closed while the client still writes.
-      if (k.status === 413 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return { status: 413, json: () => null, text: '' };
-      throw err;
-    });
+    const r = await postReview(hook.port, ca, body, k.contentType ? { contentType: k.contentType } : {}).catch(
+      (err: NodeJS.ErrnoException) => {
+        // An oversized body is answered 413 and the connection closed while the client still writes.
+        if (k.status === 413 && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+          return { status: 413, json: () => null, text: '' };
+        throw err;
+      },
+    );
     assert.equal(r.status, k.status, `${k.name}: ${r.text.slice(0, 200)}`);
     if (k.status === 200) {
       const uid = (typeof body === 'string' ? JSON.parse(body.replace(/\[{100,}\]+/g, '0')) : body).request.uid;
@@ -103,6 +163,10 @@ test('every hostile admission request is answered, and the webhook keeps serving
   const metrics = await https(hook.port, { ca, path: '/metrics' });
   assert.equal(metrics.status, 200);
   for (const [result, n] of Object.entries(counted)) {
-    assert.match(metrics.text, new RegExp(`^netready_webhook_admissions_total\\{result="${result}"\\} ${n}$`, 'm'), result);
+    assert.match(
+      metrics.text,
+      new RegExp(`^netready_webhook_admissions_total\\{result="${result}"\\} ${n}$`, 'm'),
+      result,
+    );
   }
 });

@@ -36,7 +36,10 @@ const DEFAULT_CONTAINER = {
   },
   terminationMessagePolicy: 'FallbackToLogsOnError',
 };
-const withUid = (uid: number) => ({ ...DEFAULT_CONTAINER, securityContext: { ...DEFAULT_CONTAINER.securityContext, runAsUser: uid } });
+const withUid = (uid: number) => ({
+  ...DEFAULT_CONTAINER,
+  securityContext: { ...DEFAULT_CONTAINER.securityContext, runAsUser: uid },
+});
 
 interface Injects {
   fixture: string;
@@ -53,7 +56,13 @@ const INJECTS: Injects[] = [
     index: 0,
     container: {
       ...DEFAULT_CONTAINER,
-      args: ['wait', '--timeout=30s', '--on-timeout=continue', '--check=dns:postgres.db.svc.cluster.local', '--check=tcp://postgres.db.svc:5432'],
+      args: [
+        'wait',
+        '--timeout=30s',
+        '--on-timeout=continue',
+        '--check=dns:postgres.db.svc.cluster.local',
+        '--check=tcp://postgres.db.svc:5432',
+      ],
       resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '96Mi' } },
     },
   },
@@ -85,10 +94,16 @@ for (const row of INJECTS) {
     // The whole patch: the container (whole array when there was none) and the two annotations.
     const annotations = { 'netready.io/status': 'injected', 'netready.io/admitted-at': '2026-11-25T10:15:30.123Z' };
     const expectedOps = [
-      pod.spec.initContainers === undefined ? { op: 'add', path: '/spec/initContainers', value: [row.container] } : { op: 'add', path: `/spec/initContainers/${row.index}`, value: row.container },
+      pod.spec.initContainers === undefined
+        ? { op: 'add', path: '/spec/initContainers', value: [row.container] }
+        : { op: 'add', path: `/spec/initContainers/${row.index}`, value: row.container },
       ...(pod.metadata.annotations === undefined
         ? [{ op: 'add', path: '/metadata/annotations', value: annotations }]
-        : Object.entries(annotations).map(([k, value]) => ({ op: 'add', path: `/metadata/annotations/${k.replace('/', '~1')}`, value }))),
+        : Object.entries(annotations).map(([k, value]) => ({
+            op: 'add',
+            path: `/metadata/annotations/${k.replace('/', '~1')}`,
+            value,
+          }))),
     ];
     assert.deepEqual(result.patch, expectedOps);
 
@@ -98,7 +113,10 @@ for (const row of INJECTS) {
     assert.deepEqual(injected, row.container);
     assert.deepEqual(addedRestrictedViolations(pod.spec, patched.spec), []);
     // Everything the pod had is still there, in order.
-    assert.deepEqual(patched.spec.initContainers.filter((c: any) => c.name !== 'netready-wait'), pod.spec.initContainers ?? []);
+    assert.deepEqual(
+      patched.spec.initContainers.filter((c: any) => c.name !== 'netready-wait'),
+      pod.spec.initContainers ?? [],
+    );
     assert.deepEqual(patched.spec.containers, pod.spec.containers);
 
     const again = injectPod(patched, { namespace: request.namespace, now: new Date(NOW.getTime() + 1000) }, CONFIG);
@@ -107,14 +125,30 @@ for (const row of INJECTS) {
 }
 
 /** Pods left alone, with the reason (logged by the server). */
-const SKIPS: { name: string; fixture: string; namespace?: string; labels?: Record<string, string>; reason: RegExp }[] = [
-  { name: 'hostNetwork', fixture: 'host-network', reason: /^hostNetwork pod/ },
-  { name: 'mirror pod', fixture: 'mirror', reason: /^mirror pod/ },
-  { name: 'already injected', fixture: 'already-injected', reason: /^already injected$/ },
-  { name: 'kube-system (from request.namespace)', fixture: 'deployment-pod', namespace: 'kube-system', reason: /kube-system/ },
-  { name: "the webhook's own namespace", fixture: 'deployment-pod', namespace: 'netready-system', reason: /webhook's own/ },
-  { name: 'opted out by label', fixture: 'deployment-pod', labels: { 'netready.io/inject': 'disabled' }, reason: /^opted out/ },
-];
+const SKIPS: { name: string; fixture: string; namespace?: string; labels?: Record<string, string>; reason: RegExp }[] =
+  [
+    { name: 'hostNetwork', fixture: 'host-network', reason: /^hostNetwork pod/ },
+    { name: 'mirror pod', fixture: 'mirror', reason: /^mirror pod/ },
+    { name: 'already injected', fixture: 'already-injected', reason: /^already injected$/ },
+    {
+      name: 'kube-system (from request.namespace)',
+      fixture: 'deployment-pod',
+      namespace: 'kube-system',
+      reason: /kube-system/,
+    },
+    {
+      name: "the webhook's own namespace",
+      fixture: 'deployment-pod',
+      namespace: 'netready-system',
+      reason: /webhook's own/,
+    },
+    {
+      name: 'opted out by label',
+      fixture: 'deployment-pod',
+      labels: { 'netready.io/inject': 'disabled' },
+      reason: /^opted out/,
+    },
+  ];
 
 for (const row of SKIPS) {
   test(`skips: ${row.name}`, () => {
@@ -137,18 +171,30 @@ test('re-invoked after Istio (classic): moves the one container first and gives 
   const { request } = review('reinvoked-after-istio');
   const pod = request.object;
   const result = injectPod(pod, { namespace: request.namespace, now: NOW }, CONFIG);
-  const moved = { ...pod.spec.initContainers[1], securityContext: { ...pod.spec.initContainers[1].securityContext, runAsUser: 1337 } };
+  const moved = {
+    ...pod.spec.initContainers[1],
+    securityContext: { ...pod.spec.initContainers[1].securityContext, runAsUser: 1337 },
+  };
   assert.deepEqual(result, {
-    patch: [{ op: 'remove', path: '/spec/initContainers/1' }, { op: 'add', path: '/spec/initContainers/0', value: moved }],
+    patch: [
+      { op: 'remove', path: '/spec/initContainers/1' },
+      { op: 'add', path: '/spec/initContainers/0', value: moved },
+    ],
     action: 'fixed',
     uid: 1337,
     warnings: [],
   });
   const patched = applyPatch(pod, result.patch);
   assertValidPod(patched);
-  assert.deepEqual(patched.spec.initContainers.map((c: any) => c.name), ['netready-wait', 'istio-validation']);
+  assert.deepEqual(
+    patched.spec.initContainers.map((c: any) => c.name),
+    ['netready-wait', 'istio-validation'],
+  );
   assert.deepEqual(addedRestrictedViolations(pod.spec, patched.spec), []);
-  assert.deepEqual(injectPod(patched, { namespace: request.namespace, now: NOW }, CONFIG), { skip: 'already injected', warnings: [] });
+  assert.deepEqual(injectPod(patched, { namespace: request.namespace, now: NOW }, CONFIG), {
+    skip: 'already injected',
+    warnings: [],
+  });
 });
 
 test('re-invoked after Vault: moves the container ahead of vault-agent-init, uid unchanged', () => {
@@ -156,14 +202,20 @@ test('re-invoked after Vault: moves the container ahead of vault-agent-init, uid
   const pod = request.object;
   const result = injectPod(pod, { namespace: request.namespace, now: NOW }, CONFIG);
   assert.deepEqual(result, {
-    patch: [{ op: 'remove', path: '/spec/initContainers/1' }, { op: 'add', path: '/spec/initContainers/0', value: pod.spec.initContainers[1] }],
+    patch: [
+      { op: 'remove', path: '/spec/initContainers/1' },
+      { op: 'add', path: '/spec/initContainers/0', value: pod.spec.initContainers[1] },
+    ],
     action: 'fixed',
     uid: 65532,
     warnings: [],
   });
   const patched = applyPatch(pod, result.patch);
   assertValidPod(patched);
-  assert.deepEqual(patched.spec.initContainers.map((c: any) => c.name), ['netready-wait', 'vault-agent-init']);
+  assert.deepEqual(
+    patched.spec.initContainers.map((c: any) => c.name),
+    ['netready-wait', 'vault-agent-init'],
+  );
 });
 
 test('re-invoked when only the uid is wrong: one op replacing the security context', () => {

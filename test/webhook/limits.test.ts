@@ -46,32 +46,45 @@ test('a connection that never starts TLS is closed after --tls-handshake-timeout
   assert.ok(ms >= 900 && ms < 10_000, `closed after ${Math.round(ms)} ms`);
 });
 
-test('--max-connections: connections beyond the cap are closed at once; the webhook serves again once idle ones are cut', { timeout: 30_000 }, async (t) => {
-  const { hook, ca } = await webhook(t, ['--max-connections', '3', '--tls-handshake-timeout', '2s']);
-  const idle = await Promise.all([1, 2, 3].map(() => idleTcp(hook.port)));
-  t.after(() => idle.forEach((s) => s.destroy()));
-  const closed = Promise.all(idle.map(closedAfter));
-  // Full: a real client is turned away at once rather than left hanging.
-  await assert.rejects(postReview(hook.port, ca, review('job-pod')), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' || /socket hang up|disconnected/.test(err.message));
-  // The idle ones are cut at the handshake timeout, and the webhook answers again.
-  await closed;
-  assert.equal((await postReview(hook.port, ca, review('job-pod'))).status, 200);
-  assert.ok(hook.logs().some((l) => l.level === 'warn' && /connection limit reached/.test(l.msg) && l.maxConnections === 3));
-});
+test(
+  '--max-connections: connections beyond the cap are closed at once; the webhook serves again once idle ones are cut',
+  { timeout: 30_000 },
+  async (t) => {
+    const { hook, ca } = await webhook(t, ['--max-connections', '3', '--tls-handshake-timeout', '2s']);
+    const idle = await Promise.all([1, 2, 3].map(() => idleTcp(hook.port)));
+    t.after(() => idle.forEach((s) => s.destroy()));
+    const closed = Promise.all(idle.map(closedAfter));
+    // Full: a real client is turned away at once rather than left hanging.
+    await assert.rejects(
+      postReview(hook.port, ca, review('job-pod')),
+      (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' || /socket hang up|disconnected/.test(err.message),
+    );
+    // The idle ones are cut at the handshake timeout, and the webhook answers again.
+    await closed;
+    assert.equal((await postReview(hook.port, ca, review('job-pod'))).status, 200);
+    assert.ok(
+      hook.logs().some((l) => l.level === 'warn' && /connection limit reached/.test(l.msg) && l.maxConnections === 3),
+    );
+  },
+);
 
-test('headers that never end are cut at the 5 s header timeout, not at Node\'s 30 s check', { timeout: 40_000 }, async (t) => {
-  const { hook, ca } = await webhook(t, []);
-  const socket = tlsConnect({ host: '127.0.0.1', port: hook.port, ca, servername: 'localhost' });
-  t.after(() => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    socket.once('secureConnect', resolve);
-    socket.once('error', reject);
-  });
-  socket.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
-  let answer = '';
-  socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
-  const ms = await closedAfter(socket);
-  assert.ok(ms >= 4_000 && ms < 15_000, `closed after ${Math.round(ms)} ms`);
-  assert.match(answer, /^HTTP\/1\.1 408 /);
-  assert.equal((await https(hook.port, { ca, path: '/healthz' })).status, 200);
-});
+test(
+  "headers that never end are cut at the 5 s header timeout, not at Node's 30 s check",
+  { timeout: 40_000 },
+  async (t) => {
+    const { hook, ca } = await webhook(t, []);
+    const socket = tlsConnect({ host: '127.0.0.1', port: hook.port, ca, servername: 'localhost' });
+    t.after(() => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    socket.write('POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    const ms = await closedAfter(socket);
+    assert.ok(ms >= 4_000 && ms < 15_000, `closed after ${Math.round(ms)} ms`);
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.equal((await https(hook.port, { ca, path: '/healthz' })).status, 200);
+  },
+);

@@ -13,10 +13,34 @@ test('escapePointer: ~ before /, as RFC 6901 requires', () => {
 });
 
 const CASES = [
-  { name: 'absent array: add the whole array', doc: { spec: {} }, op: insertAt('/spec/initContainers', undefined, 0, { name: 'x' }), want: { op: 'add', path: '/spec/initContainers', value: [{ name: 'x' }] }, after: { spec: { initContainers: [{ name: 'x' }] } } },
-  { name: 'present array: insert at the index', doc: { spec: { initContainers: [{ name: 'a' }, { name: 'b' }] } }, op: insertAt('/spec/initContainers', [{}, {}], 1, { name: 'x' }), want: { op: 'add', path: '/spec/initContainers/1', value: { name: 'x' } }, after: { spec: { initContainers: [{ name: 'a' }, { name: 'x' }, { name: 'b' }] } } },
-  { name: 'present array: insert at the end', doc: { l: [1] }, op: insertAt('/l', [1], 1, 2), want: { op: 'add', path: '/l/1', value: 2 }, after: { l: [1, 2] } },
-  { name: 'remove an element', doc: { l: [1, 2, 3] }, op: removeAt('/l', 1), want: { op: 'remove', path: '/l/1' }, after: { l: [1, 3] } },
+  {
+    name: 'absent array: add the whole array',
+    doc: { spec: {} },
+    op: insertAt('/spec/initContainers', undefined, 0, { name: 'x' }),
+    want: { op: 'add', path: '/spec/initContainers', value: [{ name: 'x' }] },
+    after: { spec: { initContainers: [{ name: 'x' }] } },
+  },
+  {
+    name: 'present array: insert at the index',
+    doc: { spec: { initContainers: [{ name: 'a' }, { name: 'b' }] } },
+    op: insertAt('/spec/initContainers', [{}, {}], 1, { name: 'x' }),
+    want: { op: 'add', path: '/spec/initContainers/1', value: { name: 'x' } },
+    after: { spec: { initContainers: [{ name: 'a' }, { name: 'x' }, { name: 'b' }] } },
+  },
+  {
+    name: 'present array: insert at the end',
+    doc: { l: [1] },
+    op: insertAt('/l', [1], 1, 2),
+    want: { op: 'add', path: '/l/1', value: 2 },
+    after: { l: [1, 2] },
+  },
+  {
+    name: 'remove an element',
+    doc: { l: [1, 2, 3] },
+    op: removeAt('/l', 1),
+    want: { op: 'remove', path: '/l/1' },
+    after: { l: [1, 3] },
+  },
 ];
 for (const c of CASES) {
   test(`patch: ${c.name}`, () => {
@@ -33,7 +57,11 @@ test('setEntries: absent map added whole; present map gets one escaped add per k
   assert.deepEqual(setEntries('/metadata/annotations', undefined, { 'netready.io/status': 'injected' }), [
     { op: 'add', path: '/metadata/annotations', value: { 'netready.io/status': 'injected' } },
   ]);
-  const ops = setEntries('/metadata/annotations', { 'netready.io/status': 'old' }, { 'netready.io/status': 'injected', 'a~b': 'c' });
+  const ops = setEntries(
+    '/metadata/annotations',
+    { 'netready.io/status': 'old' },
+    { 'netready.io/status': 'injected', 'a~b': 'c' },
+  );
   assert.deepEqual(ops, [
     { op: 'add', path: '/metadata/annotations/netready.io~1status', value: 'injected' },
     { op: 'add', path: '/metadata/annotations/a~0b', value: 'c' },
@@ -45,6 +73,19 @@ test('setEntries: absent map added whole; present map gets one escaped add per k
 });
 
 test('quantityValue: the API server grammar', () => {
-  const table: [string, number | null][] = [['10m', 0.01], ['1', 1], ['1.5', 1.5], ['64Mi', 64 * 2 ** 20], ['1G', 1e9], ['1e3', 1000], ['.5', 0.5], ['', null], ['1mi', null], ['1 Mi', null], ['ten', null], ['1Mi ', null]];
+  const table: [string, number | null][] = [
+    ['10m', 0.01],
+    ['1', 1],
+    ['1.5', 1.5],
+    ['64Mi', 64 * 2 ** 20],
+    ['1G', 1e9],
+    ['1e3', 1000],
+    ['.5', 0.5],
+    ['', null],
+    ['1mi', null],
+    ['1 Mi', null],
+    ['ten', null],
+    ['1Mi ', null],
+  ];
   for (const [text, want] of table) assert.equal(quantityValue(text), want, text);
 });

@@ -18,7 +18,20 @@ export function tempDir(t: TestContext): string {
 
 /** Starts `netready webhook --listen 127.0.0.1:0 ARGS`; resolves once it listens. Killed when the test ends. */
 export function startWebhook(t: TestContext, args: string[]): Promise<ServerProcess> {
-  return startServerProcess(t, [process.execPath, CLI, 'webhook', '--listen', '127.0.0.1:0', '--image', 'registry.example/netready:0.1.0', ...args], 'webhook listening');
+  return startServerProcess(
+    t,
+    [
+      process.execPath,
+      CLI,
+      'webhook',
+      '--listen',
+      '127.0.0.1:0',
+      '--image',
+      'registry.example/netready:0.1.0',
+      ...args,
+    ],
+    'webhook listening',
+  );
 }
 
 export interface HttpsResponse {
@@ -32,17 +45,49 @@ export interface HttpsResponse {
 }
 
 /** One HTTPS request to 127.0.0.1:port trusting `ca` (PEM list), with servername for SNI. */
-export function https(port: number, options: { ca: string[]; method?: string; path?: string; headers?: Record<string, string | number>; body?: string | Buffer; agent?: Agent | false; timeoutMs?: number; servername?: string; rejectUnauthorized?: boolean }): Promise<HttpsResponse> {
+export function https(
+  port: number,
+  options: {
+    ca: string[];
+    method?: string;
+    path?: string;
+    headers?: Record<string, string | number>;
+    body?: string | Buffer;
+    agent?: Agent | false;
+    timeoutMs?: number;
+    servername?: string;
+    rejectUnauthorized?: boolean;
+  },
+): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers, ca: options.ca, agent: options.agent ?? false, timeout: options.timeoutMs ?? 5_000, ...(options.servername ? { servername: options.servername } : {}), rejectUnauthorized: options.rejectUnauthorized ?? true },
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path ?? '/',
+        headers: options.headers,
+        ca: options.ca,
+        agent: options.agent ?? false,
+        timeout: options.timeoutMs ?? 5_000,
+        ...(options.servername ? { servername: options.servername } : {}),
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
+      },
       (res) => {
         const socket = res.socket as TLSSocket;
         const fingerprint = socket.getPeerCertificate().fingerprint256;
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
-        res.once('end', () => resolve({ status: res.statusCode!, text, fingerprint, reused: req.reusedSocket, json: () => JSON.parse(text) }));
+        res.once('end', () =>
+          resolve({
+            status: res.statusCode!,
+            text,
+            fingerprint,
+            reused: req.reusedSocket,
+            json: () => JSON.parse(text),
+          }),
+        );
         res.once('error', reject);
       },
     );
@@ -53,7 +98,19 @@ export function https(port: number, options: { ca: string[]; method?: string; pa
 }
 
 /** POSTs an AdmissionReview (object or raw text) to /mutate. */
-export function postReview(port: number, ca: string[], review: unknown, extra: { agent?: Agent; contentType?: string } = {}): Promise<HttpsResponse> {
+export function postReview(
+  port: number,
+  ca: string[],
+  review: unknown,
+  extra: { agent?: Agent; contentType?: string } = {},
+): Promise<HttpsResponse> {
   const body = Buffer.from(typeof review === 'string' ? review : JSON.stringify(review));
-  return https(port, { ca, method: 'POST', path: '/mutate', headers: { 'content-type': extra.contentType ?? 'application/json', 'content-length': body.length }, body, ...(extra.agent ? { agent: extra.agent } : {}) });
+  return https(port, {
+    ca,
+    method: 'POST',
+    path: '/mutate',
+    headers: { 'content-type': extra.contentType ?? 'application/json', 'content-length': body.length },
+    body,
+    ...(extra.agent ? { agent: extra.agent } : {}),
+  });
 }

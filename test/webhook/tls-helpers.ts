@@ -18,10 +18,67 @@ export interface Issued {
 export function issue(dir: string, name: string, cn = 'netready-webhook.netready-system.svc', days = 1): Issued {
   const d = join(dir, `issue-${name}`);
   mkdirSync(d, { recursive: true });
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=test CA ${name}`], d);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', `/CN=${cn}`], d);
-  writeFileSync(join(d, 'ext.cnf'), `subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:${cn}\nextendedKeyUsage=serverAuth\n`);
-  openssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', String(days), '-extfile', 'ext.cnf'], d);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=test CA ${name}`,
+    ],
+    d,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'tls.key',
+      '-out',
+      'tls.csr',
+      '-subj',
+      `/CN=${cn}`,
+    ],
+    d,
+  );
+  writeFileSync(
+    join(d, 'ext.cnf'),
+    `subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:${cn}\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'tls.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'tls.crt',
+      '-days',
+      String(days),
+      '-extfile',
+      'ext.cnf',
+    ],
+    d,
+  );
   const read = (f: string) => readFileSync(join(d, f), 'utf8');
   return { caPem: read('ca.crt'), certPem: read('tls.crt'), keyPem: read('tls.key') };
 }

@@ -28,7 +28,13 @@ const watchContainer = (port: number, uid = 65532, checks: string[] = []) => ({
     fieldEnv('NETREADY_POD_IPS', 'status.podIPs'),
   ],
   resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '64Mi' } },
-  readinessProbe: { httpGet: { path: '/readyz', port }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 1, successThreshold: 1 },
+  readinessProbe: {
+    httpGet: { path: '/readyz', port },
+    periodSeconds: 2,
+    timeoutSeconds: 1,
+    failureThreshold: 1,
+    successThreshold: 1,
+  },
   securityContext: {
     runAsNonRoot: true,
     runAsUser: uid,
@@ -44,14 +50,55 @@ const WATCH_DEFAULT: InjectConfig = { ...CONFIG, defaults: { ...CONFIG.defaults,
 const names = (pod: any) => (pod.spec.initContainers ?? []).map((c: any) => c.name);
 
 /** fixture, its annotations added, the config, then the expected init container order and the watch's port and uid. */
-const ROWS: { fixture: string; annotations: Record<string, string>; config?: InjectConfig; order: string[]; port: number; uid?: number; checks?: string[] }[] = [
-  { fixture: 'deployment-pod', annotations: { 'netready.io/watch': 'true' }, order: ['netready-wait', 'netready-watch'], port: 9471 },
-  { fixture: 'init-containers', annotations: { 'netready.io/watch': 'true', 'netready.io/watch-port': '19471' }, order: ['netready-wait', 'netready-watch', 'migrate', 'fetch-config'], port: 19471 },
+const ROWS: {
+  fixture: string;
+  annotations: Record<string, string>;
+  config?: InjectConfig;
+  order: string[];
+  port: number;
+  uid?: number;
+  checks?: string[];
+}[] = [
+  {
+    fixture: 'deployment-pod',
+    annotations: { 'netready.io/watch': 'true' },
+    order: ['netready-wait', 'netready-watch'],
+    port: 9471,
+  },
+  {
+    fixture: 'init-containers',
+    annotations: { 'netready.io/watch': 'true', 'netready.io/watch-port': '19471' },
+    order: ['netready-wait', 'netready-watch', 'migrate', 'fetch-config'],
+    port: 19471,
+  },
   // A leading native sidecar stays first; the wait and the watch follow it, the app's init container after them.
-  { fixture: 'native-sidecar', annotations: { 'netready.io/watch': 'true' }, order: ['log-shipper', 'netready-wait', 'netready-watch', 'setup'], port: 9471 },
-  { fixture: 'linkerd-native', annotations: {}, config: WATCH_DEFAULT, order: ['linkerd-proxy', 'netready-wait', 'netready-watch', 'wait-db'], port: 9471 },
-  { fixture: 'istio-classic', annotations: { 'netready.io/watch': 'true' }, order: ['netready-wait', 'netready-watch', 'istio-validation'], port: 9471, uid: 1337 },
-  { fixture: 'job-pod', annotations: { 'netready.io/watch': 'true' }, order: ['netready-wait', 'netready-watch'], port: 9471, checks: ['dns:postgres.db.svc.cluster.local', 'tcp://postgres.db.svc:5432'] },
+  {
+    fixture: 'native-sidecar',
+    annotations: { 'netready.io/watch': 'true' },
+    order: ['log-shipper', 'netready-wait', 'netready-watch', 'setup'],
+    port: 9471,
+  },
+  {
+    fixture: 'linkerd-native',
+    annotations: {},
+    config: WATCH_DEFAULT,
+    order: ['linkerd-proxy', 'netready-wait', 'netready-watch', 'wait-db'],
+    port: 9471,
+  },
+  {
+    fixture: 'istio-classic',
+    annotations: { 'netready.io/watch': 'true' },
+    order: ['netready-wait', 'netready-watch', 'istio-validation'],
+    port: 9471,
+    uid: 1337,
+  },
+  {
+    fixture: 'job-pod',
+    annotations: { 'netready.io/watch': 'true' },
+    order: ['netready-wait', 'netready-watch'],
+    port: 9471,
+    checks: ['dns:postgres.db.svc.cluster.local', 'tcp://postgres.db.svc:5432'],
+  },
 ];
 
 for (const row of ROWS) {
@@ -62,15 +109,27 @@ for (const row of ROWS) {
     const config = row.config ?? CONFIG;
     const result = injectPod(pod, { namespace: request.namespace, now: NOW }, config);
     assert.ok('patch' in result, `skipped: ${'skip' in result ? result.skip : ''}`);
-    assert.deepEqual(result.warnings.filter((w) => w.includes('watch')), []);
+    assert.deepEqual(
+      result.warnings.filter((w) => w.includes('watch')),
+      [],
+    );
     const patched = applyPatch(pod, result.patch);
     assertValidPod(patched);
     assert.deepEqual(names(patched), row.order);
     const watch = patched.spec.initContainers.find((c: any) => c.name === 'netready-watch');
-    const memory = row.fixture === 'job-pod' ? { limits: { cpu: '200m', memory: '96Mi' }, requests: { cpu: '10m', memory: '32Mi' } } : undefined;
-    assert.deepEqual(watch, { ...watchContainer(row.port, row.uid, row.checks), ...(memory ? { resources: memory } : {}) });
+    const memory =
+      row.fixture === 'job-pod'
+        ? { limits: { cpu: '200m', memory: '96Mi' }, requests: { cpu: '10m', memory: '32Mi' } }
+        : undefined;
+    assert.deepEqual(watch, {
+      ...watchContainer(row.port, row.uid, row.checks),
+      ...(memory ? { resources: memory } : {}),
+    });
     assert.deepEqual(addedRestrictedViolations(pod.spec, patched.spec), []);
-    assert.deepEqual(injectPod(patched, { namespace: request.namespace, now: NOW }, config), { skip: 'already injected', warnings: [] });
+    assert.deepEqual(injectPod(patched, { namespace: request.namespace, now: NOW }, config), {
+      skip: 'already injected',
+      warnings: [],
+    });
   });
 }
 
@@ -78,8 +137,16 @@ test('no watch without the opt-in, with netready.io/watch "false" under a webhoo
   const cases: [Record<string, string>, InjectConfig, string[]][] = [
     [{}, CONFIG, []],
     [{ 'netready.io/watch': 'false' }, WATCH_DEFAULT, []],
-    [{ 'netready.io/watch': 'yes' }, CONFIG, ['netready.io/watch "yes" ignored (using the default): expected "true" or "false"']],
-    [{ 'netready.io/watch': 'true', 'netready.io/watch-port': '0' }, CONFIG, ['netready.io/watch-port "0" ignored (using the default): expected a port from 1 to 65535']],
+    [
+      { 'netready.io/watch': 'yes' },
+      CONFIG,
+      ['netready.io/watch "yes" ignored (using the default): expected "true" or "false"'],
+    ],
+    [
+      { 'netready.io/watch': 'true', 'netready.io/watch-port': '0' },
+      CONFIG,
+      ['netready.io/watch-port "0" ignored (using the default): expected a port from 1 to 65535'],
+    ],
   ];
   for (const [annotations, config, warnings] of cases) {
     const { request } = review('deployment-pod');
@@ -99,7 +166,9 @@ test('a watch port the app already uses: no watch, and a warning naming the anno
   pod.spec.containers[0].ports = [{ containerPort: 9471 }];
   const result = injectPod(pod, { namespace: request.namespace, now: NOW }, CONFIG);
   assert.ok('patch' in result);
-  assert.deepEqual(result.warnings, [`netready.io/watch-port "9471" ignored: container ${pod.spec.containers[0].name} uses it; no watch added`]);
+  assert.deepEqual(result.warnings, [
+    `netready.io/watch-port "9471" ignored: container ${pod.spec.containers[0].name} uses it; no watch added`,
+  ]);
   assert.deepEqual(names(applyPatch(pod, result.patch)), ['netready-wait']);
 });
 
@@ -122,5 +191,8 @@ test('re-invoked after an injector put its init container first: the wait and th
   ]);
   const fixed = applyPatch(patched, again.patch);
   assert.deepEqual(names(fixed), ['netready-wait', 'netready-watch', 'vault-agent-init']);
-  assert.deepEqual(injectPod(fixed, { namespace: request.namespace, now: NOW }, CONFIG), { skip: 'already injected', warnings: [] });
+  assert.deepEqual(injectPod(fixed, { namespace: request.namespace, now: NOW }, CONFIG), {
+    skip: 'already injected',
+    warnings: [],
+  });
 });

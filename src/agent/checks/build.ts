@@ -25,7 +25,9 @@ function dnsContext(options: Pick<CheckOptions, 'resolvConf' | 'dnsServers' | 'a
 }
 
 /** Resolves host names as the checks do (the report's collector name uses it too). */
-export function hostResolver(options: Pick<CheckOptions, 'resolvConf' | 'dnsServers' | 'attemptTimeoutMs'>): ResolveHost {
+export function hostResolver(
+  options: Pick<CheckOptions, 'resolvConf' | 'dnsServers' | 'attemptTimeoutMs'>,
+): ResolveHost {
   const dns = dnsContext(options);
   return (host, signal) => resolveName(host, dns, signal);
 }

@@ -139,7 +139,8 @@ function firstHopAnswers(gw: Gateway, proc: ProcFiles, signal: AbortSignal): Pro
     const host = gw.family === 6 && gw.ip.startsWith('fe80') ? `${gw.ip}%${gw.dev}` : gw.ip;
     tcpConnect(host, GATEWAY_PORT, done.signal).then(
       () => finish(),
-      (err: NodeJS.ErrnoException) => (done.signal.aborted ? undefined : finish(err.code === 'ECONNREFUSED' ? undefined : err)),
+      (err: NodeJS.ErrnoException) =>
+        done.signal.aborted ? undefined : finish(err.code === 'ECONNREFUSED' ? undefined : err),
     );
   });
 }
@@ -152,7 +153,10 @@ export function gatewayCheck(spec: string, proc: ProcFiles = realProc): Check {
     async attempt(signal) {
       const gateways = defaultGateways(proc);
       if (gateways.length === 0) {
-        throw new CodedError('NO_DEFAULT_ROUTE', 'no default route with a gateway in /proc/net/route or /proc/net/ipv6_route');
+        throw new CodedError(
+          'NO_DEFAULT_ROUTE',
+          'no default route with a gateway in /proc/net/route or /proc/net/ipv6_route',
+        );
       }
       const families = [4, 6].map((f) => gateways.filter((g) => g.family === f)).filter((g) => g.length > 0);
       await Promise.all(families.map((gws) => anyOf(gws.map((gw) => firstHopAnswers(gw, proc, signal)))));

@@ -14,7 +14,13 @@ export function statusAccepted(status: number, policy: StatusPolicy): boolean {
 }
 
 /** The http check. */
-export function httpCheck(spec: string, url: string, policy: StatusPolicy, resolve: ResolveHost, userAgent: string): Check {
+export function httpCheck(
+  spec: string,
+  url: string,
+  policy: StatusPolicy,
+  resolve: ResolveHost,
+  userAgent: string,
+): Check {
   const target = new URL(url);
   return {
     spec,

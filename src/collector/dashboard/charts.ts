@@ -16,7 +16,11 @@ export function dashboardCharts() {
   type Child = Node | string | null | undefined | false;
 
   /** An HTML element; strings become text nodes (append never parses markup). */
-  function h<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, ...children: Child[]): HTMLElementTagNameMap[K] {
+  function h<K extends keyof HTMLElementTagNameMap>(
+    tag: K,
+    className?: string,
+    ...children: Child[]
+  ): HTMLElementTagNameMap[K] {
     const e = document.createElement(tag);
     if (className) e.className = className;
     for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
@@ -24,7 +28,11 @@ export function dashboardCharts() {
   }
 
   /** An SVG element; attribute values are numbers or this file's constants, never report data. */
-  function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, ...children: Child[]): SVGElementTagNameMap[K] {
+  function s<K extends keyof SVGElementTagNameMap>(
+    tag: K,
+    attrs: Record<string, string | number>,
+    ...children: Child[]
+  ): SVGElementTagNameMap[K] {
     const e = document.createElementNS(SVG_NS, tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
     for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
@@ -60,7 +68,9 @@ export function dashboardCharts() {
   function clock(ms: number, seconds = true): string {
     const d = new Date(ms);
     const p = (n: number) => String(n).padStart(2, '0');
-    return seconds ? `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` : `${p(d.getHours())}:${p(d.getMinutes())}`;
+    return seconds
+      ? `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+      : `${p(d.getHours())}:${p(d.getMinutes())}`;
   }
 
   /** Local date and time, YYYY-MM-DD HH:MM:SS. */
@@ -88,7 +98,13 @@ export function dashboardCharts() {
     const svg = s('svg', { width: w, height: 14, viewBox: `0 0 ${w} 14`, class: 'hist-axis', 'aria-hidden': 'true' });
     bounds.forEach((b, i) => {
       if (![0.01, 0.1, 1, SLO_SECONDS, 30, 120].includes(b)) return;
-      svg.append(s('text', { x: edge(i), y: 10, 'text-anchor': 'middle', class: b === SLO_SECONDS ? 'slo-label' : '' }, short(b)));
+      svg.append(
+        s(
+          'text',
+          { x: edge(i), y: 10, 'text-anchor': 'middle', class: b === SLO_SECONDS ? 'slo-label' : '' },
+          short(b),
+        ),
+      );
     });
     return svg;
   }
@@ -98,13 +114,23 @@ export function dashboardCharts() {
     const w = n.histogram.length * BAR_STEP;
     const peak = Math.max(1, ...n.histogram);
     const slo = bounds.indexOf(SLO_SECONDS);
-    const svg = s('svg', { width: w, height: HIST_H, viewBox: `0 0 ${w} ${HIST_H}`, class: 'hist', role: 'img' }, tip(`delay histogram of ${n.node}`));
+    const svg = s(
+      'svg',
+      { width: w, height: HIST_H, viewBox: `0 0 ${w} ${HIST_H}`, class: 'hist', role: 'img' },
+      tip(`delay histogram of ${n.node}`),
+    );
     n.histogram.forEach((c, i) => {
       const x = i * BAR_STEP;
       svg.append(s('rect', { x, y: HIST_H - 1, width: BAR_W, height: 1, class: 'hist-base' }));
       if (c === 0) return;
       const bh = Math.max(2, Math.round(((HIST_H - 2) * c) / peak));
-      svg.append(s('rect', { x, y: HIST_H - 1 - bh, width: BAR_W, height: bh, class: i > slo ? 'bar over' : 'bar' }, tip(`${binLabel(i, bounds)}: ${count(c)}`)));
+      svg.append(
+        s(
+          'rect',
+          { x, y: HIST_H - 1 - bh, width: BAR_W, height: bh, class: i > slo ? 'bar over' : 'bar' },
+          tip(`${binLabel(i, bounds)}: ${count(c)}`),
+        ),
+      );
     });
     if (slo >= 0) svg.append(s('line', { x1: edge(slo), x2: edge(slo), y1: 0, y2: HIST_H, class: 'slo' }));
     return svg;
@@ -114,7 +140,9 @@ export function dashboardCharts() {
   const TOPS = [10, 60, 120, 300, 600, 1800, 3600];
   const Y_TICKS = [0.001, 0.01, 0.1, 1, 10, 60, 600];
   /** Steps for the time axis, the first that gives at most 8 ticks is used. */
-  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((x) => x * 1000);
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map(
+    (x) => x * 1000,
+  );
 
   /** Delay (log scale) over time received: one dot per report, timeouts in red, the SLO as a dashed line. */
   function timeline(sum: Summary, width: number): SVGSVGElement {
@@ -137,7 +165,11 @@ export function dashboardCharts() {
       const v = Math.min(hi, Math.max(lo, Math.log10(Math.max(d, 1e-3))));
       return m.t + (1 - (v - lo) / (hi - lo)) * (H - m.t - m.b);
     };
-    const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'timeline', role: 'img' }, tip('delay of recent reports over time'));
+    const svg = s(
+      'svg',
+      { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'timeline', role: 'img' },
+      tip('delay of recent reports over time'),
+    );
     // Ticks too close below the top (1m under 2m) would print over its label.
     for (const v of [...Y_TICKS.filter((v) => Math.log10(top / v) >= 0.5), top]) {
       const yy = y(v);
@@ -149,16 +181,26 @@ export function dashboardCharts() {
     const offset = new Date(t0).getTimezoneOffset() * 60_000;
     for (let t = Math.ceil((t0 - offset) / step) * step + offset; t <= t1; t += step) {
       svg.append(s('line', { x1: x(t), x2: x(t), y1: m.t, y2: H - m.b, class: 'grid' }));
-      svg.append(s('text', { x: x(t), y: H - m.b + 16, 'text-anchor': 'middle', class: 'axis' }, clock(t, step < 60_000)));
+      svg.append(
+        s('text', { x: x(t), y: H - m.b + 16, 'text-anchor': 'middle', class: 'axis' }, clock(t, step < 60_000)),
+      );
     }
     const ys = y(SLO_SECONDS);
     svg.append(s('line', { x1: m.l, x2: W - m.r, y1: ys, y2: ys, class: 'slo' }));
-    svg.append(s('text', { x: W - m.r - 4, y: ys - 4, 'text-anchor': 'end', class: 'slo-label' }, `${SLO_SECONDS} s SLO`));
+    svg.append(
+      s('text', { x: W - m.r - 4, y: ys - 4, 'text-anchor': 'end', class: 'slo-label' }, `${SLO_SECONDS} s SLO`),
+    );
     // Oldest first, so that the newest dots are drawn on top.
     for (let i = sum.timeline.length - 1; i >= 0; i--) {
       const p = sum.timeline[i]!;
       const label = `${p.namespace}/${p.pod} on ${p.node}: ${delay(p.delaySeconds)}${p.outcome === 'timeout' ? ', timed out' : ''} (${clock(times[i]!)})`;
-      svg.append(s('circle', { cx: x(times[i]!), cy: y(p.delaySeconds), r: 3.5, class: p.outcome === 'timeout' ? 'dot timeout' : 'dot' }, tip(label)));
+      svg.append(
+        s(
+          'circle',
+          { cx: x(times[i]!), cy: y(p.delaySeconds), r: 3.5, class: p.outcome === 'timeout' ? 'dot timeout' : 'dot' },
+          tip(label),
+        ),
+      );
     }
     return svg;
   }

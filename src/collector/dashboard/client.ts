@@ -93,7 +93,8 @@ export function dashboardScript(c: Charts): void {
     const box = byId('timeline');
     box.replaceChildren(c.timeline(sum, box.clientWidth));
     const shown = sum.timeline.length;
-    byId('timeline-note').textContent = shown < sum.totals.reports ? `the newest ${c.count(shown)} of ${c.count(sum.totals.reports)} reports` : '';
+    byId('timeline-note').textContent =
+      shown < sum.totals.reports ? `the newest ${c.count(shown)} of ${c.count(sum.totals.reports)} reports` : '';
   }
 
   function checks(p: SlowPod): HTMLElement {
@@ -114,7 +115,11 @@ export function dashboardScript(c: Charts): void {
           spec,
           h('div', 'track', fill),
           h('span', k.ok ? 'time' : 'time failed', k.ok ? c.delay(k.readyAfterSeconds) : 'not ready'),
-          h('span', 'muted', `${c.count(k.attempts)} ${k.attempts === 1 ? 'attempt' : 'attempts'}${errors.length ? ` · ${errors.join(', ')}` : ''}`),
+          h(
+            'span',
+            'muted',
+            `${c.count(k.attempts)} ${k.attempts === 1 ? 'attempt' : 'attempts'}${errors.length ? ` · ${errors.join(', ')}` : ''}`,
+          ),
         );
       }),
     );
@@ -125,8 +130,19 @@ export function dashboardScript(c: Charts): void {
       h(
         'tr',
         '',
-        h('td', 'pod', h('div', 'pod-name', p.pod.name), h('div', 'muted', p.pod.namespace), h('div', 'muted pod-node', p.pod.node)),
-        h('td', 'num', h('div', 'delay', c.delay(p.delaySeconds)), p.outcome === 'timeout' && h('div', 'badge timeout', 'timed out')),
+        h(
+          'td',
+          'pod',
+          h('div', 'pod-name', p.pod.name),
+          h('div', 'muted', p.pod.namespace),
+          h('div', 'muted pod-node', p.pod.node),
+        ),
+        h(
+          'td',
+          'num',
+          h('div', 'delay', c.delay(p.delaySeconds)),
+          p.outcome === 'timeout' && h('div', 'badge timeout', 'timed out'),
+        ),
         h('td', 'num muted', c.clock(Date.parse(p.receivedAt))),
         h('td', '', checks(p)),
       ),
@@ -140,10 +156,33 @@ export function dashboardScript(c: Charts): void {
       return h(
         'tr',
         '',
-        h('td', 'pod', h('div', 'pod-name', o.pod.name), h('div', 'muted', o.pod.namespace), h('div', 'muted pod-node', o.pod.node)),
-        h('td', 'num', h('div', 'delay', c.delay(o.durationSeconds)), o.dropped > 0 && h('div', 'muted', `${c.count(o.dropped)} before it not sent`)),
+        h(
+          'td',
+          'pod',
+          h('div', 'pod-name', o.pod.name),
+          h('div', 'muted', o.pod.namespace),
+          h('div', 'muted pod-node', o.pod.node),
+        ),
+        h(
+          'td',
+          'num',
+          h('div', 'delay', c.delay(o.durationSeconds)),
+          o.dropped > 0 && h('div', 'muted', `${c.count(o.dropped)} before it not sent`),
+        ),
         h('td', 'num muted', c.clock(Date.parse(o.startedAt))),
-        h('td', '', ...failed.map((k) => h('div', 'muted', `${k.spec}: ${Object.entries(k.errors).map(([cls, n]) => `${cls} ${c.count(n)}`).join(', ')}`))),
+        h(
+          'td',
+          '',
+          ...failed.map((k) =>
+            h(
+              'div',
+              'muted',
+              `${k.spec}: ${Object.entries(k.errors)
+                .map(([cls, n]) => `${cls} ${c.count(n)}`)
+                .join(', ')}`,
+            ),
+          ),
+        ),
       );
     });
     byId('outages-body').replaceChildren(...(rows.length ? rows : [empty(4, 'No outages reported (netready watch).')]));
@@ -167,7 +206,10 @@ export function dashboardScript(c: Charts): void {
     try {
       // Relative: the page works behind a path prefix (kubectl proxy, an ingress).
       const init: RequestInit = { signal: abort.signal, cache: 'no-store', headers: { accept: 'application/json' } };
-      const answers = await Promise.all([fetch(`v1/summary?since=${encodeURIComponent(windowSelect.value)}`, init), fetch(`v1/outages?limit=${OUTAGES_SHOWN}`, init)]);
+      const answers = await Promise.all([
+        fetch(`v1/summary?since=${encodeURIComponent(windowSelect.value)}`, init),
+        fetch(`v1/outages?limit=${OUTAGES_SHOWN}`, init),
+      ]);
       for (const res of answers) if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const [sum, outages] = await Promise.all(answers.map((res) => res.json() as Promise<unknown>));
       last = sum as Summary;

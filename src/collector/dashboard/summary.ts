@@ -83,7 +83,12 @@ export interface Summary {
   readonly precision: string;
   /** Upper edges of the histogram buckets, in seconds; one more bucket counts delays beyond the last. */
   readonly buckets: readonly number[];
-  readonly totals: Quantiles & { readonly reports: number; readonly timeouts: number; readonly nodes: number; readonly namespaces: number };
+  readonly totals: Quantiles & {
+    readonly reports: number;
+    readonly timeouts: number;
+    readonly nodes: number;
+    readonly namespaces: number;
+  };
   /** Slowest first (by p90, then p99, timeouts, reports, name), at most `limits.nodes`. */
   readonly nodes: readonly NodeSummary[];
   /** Slowest first, ordered as nodes, at most `limits.namespaces`. */
@@ -112,9 +117,23 @@ function ranked(totals: Totals, scope: 0 | 1, limit: number): (Figures & { key: 
       reports += f.reports[b]!;
       timeouts += f.timeouts[b]!;
     }
-    return { key, f, reports, timeouts, p90: bucketQuantile(f.reports, f.max, reports, 0.9), p99: bucketQuantile(f.reports, f.max, reports, 0.99) };
+    return {
+      key,
+      f,
+      reports,
+      timeouts,
+      p90: bucketQuantile(f.reports, f.max, reports, 0.9),
+      p99: bucketQuantile(f.reports, f.max, reports, 0.99),
+    };
   });
-  all.sort((a, b) => desc(a.p90, b.p90) || desc(a.p99, b.p99) || b.timeouts - a.timeouts || b.reports - a.reports || byName(a.key, b.key));
+  all.sort(
+    (a, b) =>
+      desc(a.p90, b.p90) ||
+      desc(a.p99, b.p99) ||
+      b.timeouts - a.timeouts ||
+      b.reports - a.reports ||
+      byName(a.key, b.key),
+  );
   return all.slice(0, limit).map(({ key, f }) => ({ key, ...figuresOf(f) }));
 }
 
@@ -138,8 +157,20 @@ export function summarize(window: StoreWindow, nowMs: number): Summary {
       namespaces: window.totals.byScope[SCOPE.namespace].size,
       ...quantilesOf(all),
     },
-    nodes: ranked(window.totals, SCOPE.node, SUMMARY_LIMITS.nodes).map((f) => ({ node: f.key, reports: f.reports, timeouts: f.timeouts, ...quantilesOf(f), histogram: f.histogram })),
-    namespaces: ranked(window.totals, SCOPE.namespace, SUMMARY_LIMITS.namespaces).map((f) => ({ namespace: f.key, reports: f.reports, timeouts: f.timeouts, ...quantilesOf(f), histogram: f.histogram })),
+    nodes: ranked(window.totals, SCOPE.node, SUMMARY_LIMITS.nodes).map((f) => ({
+      node: f.key,
+      reports: f.reports,
+      timeouts: f.timeouts,
+      ...quantilesOf(f),
+      histogram: f.histogram,
+    })),
+    namespaces: ranked(window.totals, SCOPE.namespace, SUMMARY_LIMITS.namespaces).map((f) => ({
+      namespace: f.key,
+      reports: f.reports,
+      timeouts: f.timeouts,
+      ...quantilesOf(f),
+      histogram: f.histogram,
+    })),
     timeline: window.rows.slice(0, SUMMARY_LIMITS.timeline).map((r: WindowRow) => ({
       id: r.id,
       receivedAt: new Date(r.receivedMs).toISOString(),
@@ -149,7 +180,9 @@ export function summarize(window: StoreWindow, nowMs: number): Summary {
       outcome: r.outcome,
       delaySeconds: r.delaySeconds,
     })),
-    slowest: window.slowest.slice(0, SUMMARY_LIMITS.slowest).map(({ id, receivedAt, report }) => slowPod(id, receivedAt, report)),
+    slowest: window.slowest
+      .slice(0, SUMMARY_LIMITS.slowest)
+      .map(({ id, receivedAt, report }) => slowPod(id, receivedAt, report)),
   };
 }
 
@@ -161,13 +194,27 @@ function slowPod(id: number, receivedAt: string, r: Report): SlowPod {
     pod: { name: r.pod.name, namespace: r.pod.namespace, node: r.pod.node },
     outcome: r.outcome,
     delaySeconds: r.delaySeconds,
-    checks: r.checks.map(({ spec, kind, ok, readyAfterSeconds, attempts, errors }) => ({ spec, kind, ok, readyAfterSeconds, attempts, errors })),
+    checks: r.checks.map(({ spec, kind, ok, readyAfterSeconds, attempts, errors }) => ({
+      spec,
+      kind,
+      ok,
+      readyAfterSeconds,
+      attempts,
+      errors,
+    })),
   };
 }
 
 /** Reads the store's window for `sinceMs` and summarizes it. */
-export async function readSummary(store: Pick<ReportStore, 'window'>, sinceMs: number, nowMs: number): Promise<Summary> {
-  return summarize(await store.window(sinceMs, nowMs, { recent: SUMMARY_LIMITS.recent, slowest: SUMMARY_LIMITS.slowest }), nowMs);
+export async function readSummary(
+  store: Pick<ReportStore, 'window'>,
+  sinceMs: number,
+  nowMs: number,
+): Promise<Summary> {
+  return summarize(
+    await store.window(sinceMs, nowMs, { recent: SUMMARY_LIMITS.recent, slowest: SUMMARY_LIMITS.slowest }),
+    nowMs,
+  );
 }
 
 /**
@@ -176,7 +223,10 @@ export async function readSummary(store: Pick<ReportStore, 'window'>, sinceMs: n
  * `nowMs` (default 1h). Unknown or repeated parameters are errors, as for
  * GET /v1/reports.
  */
-export function parseSummaryQuery(params: URLSearchParams, nowMs: number): { ok: true; sinceMs: number } | { ok: false; error: string } {
+export function parseSummaryQuery(
+  params: URLSearchParams,
+  nowMs: number,
+): { ok: true; sinceMs: number } | { ok: false; error: string } {
   const keys = [...params.keys()];
   const unknown = keys.find((k) => k !== 'since');
   if (unknown !== undefined) return { ok: false, error: `${unknown}: unknown parameter; expected since` };
