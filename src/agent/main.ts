@@ -106,8 +106,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   // --timeout counts from the process start, as every reported figure does, so a slow start-up
   // on a busy node does not stretch it.
   const deadline = new Promise<'deadline'>((resolve) => {
-    if (config.timeoutMs > 0)
-      timers.push(setTimeout(() => resolve('deadline'), Math.max(0, config.timeoutMs - clock.now())));
+    if (config.timeoutMs <= 0) return;
+    // Node's timers may fire up to a millisecond before the clock says: re-arm for what is left,
+    // so the reported delay of a timeout is never below --timeout.
+    const arm = () => {
+      const left = config.timeoutMs - clock.now();
+      if (left <= 0) resolve('deadline');
+      else timers.push(setTimeout(arm, Math.ceil(left)));
+    };
+    arm();
   });
   timers.push(
     setInterval(
