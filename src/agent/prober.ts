@@ -73,6 +73,8 @@ const TIMED_OUT = Symbol('attempt timed out');
  * and some memory, and a dead network would otherwise pile them up to checks × --max-in-flight.
  */
 export const MAX_IN_FLIGHT_TOTAL = 128;
+/** Pacer sends remembered: at the full rate, more than the 900 ms an attempt may take. */
+const PACER_SENDS_KEPT = 64;
 
 /** One check's state inside the prober. */
 interface Runner {
@@ -121,6 +123,8 @@ export function probe(
   let pacing = pacer !== null && runners.some((r) => r.paced);
   if (pacer && !pacing) pacer.close();
   let pacerNextAt = -Infinity;
+  /** The pacer's recent send times, oldest first: a paced check that passes first is bounded by them. */
+  const pacerSends: number[] = [];
 
   /**
    * Whether the check fails as an unprogrammed dataplane makes it fail: no answer yet, or its last
@@ -201,10 +205,13 @@ export function probe(
       .then(
         () => {
           if (stop.signal.aborted) return r.streak.cancel(attempt);
+          // The pacer's signal is silent but this path works: pacing would only delay the others.
+          // Its last query sent before this attempt is still unanswered, so the path did not work
+          // then: that bounds this check's estimate, whose previous paced attempt may be a second
+          // older (without it, the midpoint could lie ~0.6 s before the truth).
+          if (r.paced && pacing) stopPacing(pacerSends.findLast((at) => at <= attempt.launch) ?? null, null);
           const result = r.streak.pass(attempt, clock.now());
           r.progress.readySince = r.streak.readySince;
-          // The pacer's signal is silent but this path works: pacing would only delay the others.
-          if (r.paced) stopPacing(null, null);
           if (result !== 'first') return;
           // Older attempts went into a path that did not work; their late answers would only
           // blur the estimate. Without settle, the check is done and needs none of the others.
@@ -239,6 +246,8 @@ export function probe(
       const now = clock.now();
       if (now >= pacerNextAt) {
         pacer!.send(now);
+        pacerSends.push(now);
+        if (pacerSends.length > PACER_SENDS_KEPT) pacerSends.shift();
         pacerNextAt = now + attemptInterval(options.intervalMs, now);
       }
     }

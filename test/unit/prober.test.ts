@@ -513,3 +513,31 @@ test('pacing: with only a gateway check there is nothing to pace; the pacer is c
   assert.equal(pacer.closed, true);
   assert.deepEqual(pacer.sends, []);
 });
+
+test("pacing: a paced check that passes while the pacer is silent is estimated after the pacer's last unanswered send", async (t) => {
+  const pacer = fakePacer();
+  const ms: StepClock = stepClock();
+  const ticker = setInterval(() => ms.t++, 1);
+  t.after(() => clearInterval(ticker));
+  let upAt = Infinity;
+  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', (_n, at) => (at >= upAt ? 'pass' : coded('ETIMEOUT')), {
+    clock: ms,
+    step: 0,
+  });
+  const { progress, done } = probe([tcp], OPTIONS, ms, abortAfter(5000, t), pacer);
+  while (tcp.calls.length < 2) await sleep(2);
+  const paced = tcp.calls[1]!.at;
+  // The path starts working well after that paced launch; the pacer never hears back.
+  while (pacer.sends.filter((at) => at > paced).length < 10) await sleep(2);
+  upAt = ms.now();
+  assert.ok((await done).ready);
+  const passed = tcp.calls.at(-1)!;
+  const lastSend = pacer.sends.filter((at) => at <= passed.at).at(-1)!;
+  const readySince = progress[0]!.readySince!;
+  // Between its own paced launches (a second apart) the midpoint would lie long before upAt.
+  assert.ok(
+    readySince >= lastSend && readySince <= passed.at,
+    `ready ${readySince}, last send ${lastSend}, pass launched ${passed.at}`,
+  );
+  assert.ok(readySince >= upAt - 2 * OPTIONS.intervalMs, `ready ${readySince}, path up at ${upAt}`);
+});
