@@ -16,7 +16,7 @@ import { cellsOf, MINUTE_MS, periodStart } from './aggregates.ts';
 import { createPool, describeTarget, inTransaction, migrate, openError } from './postgres-schema.ts';
 import { PgAggregates, upkeepStep } from './postgres-upkeep.ts';
 import { WindowReader } from './rollups.ts';
-import { parseBody, parseOutageBody } from './sqlite-store.ts';
+import { type BodyRow, decodeOutages, decodeReports, nextBeforeId } from './stored-rows.ts';
 import type {
   OpenOptions,
   OutageFilter,
@@ -24,8 +24,6 @@ import type {
   ReportFilter,
   ReportPage,
   ReportStore,
-  StoredOutage,
-  StoredReport,
   StoreOptions,
   StoreWindow,
   WindowRow,
@@ -70,12 +68,6 @@ export async function openPostgresStore(url: string, options: OpenOptions): Prom
     await pool.end().catch(() => {});
     throw error;
   }
-}
-
-interface BodyRow {
-  id: string;
-  received_ms: string;
-  body: string;
 }
 
 /** A newest-first page of `table` under the conditions whose value is given; one row more than `limit` tells whether another page follows. */
@@ -232,16 +224,10 @@ class PostgresStore implements ReportStore {
       ['pod_namespace', '=', filter.namespace],
     ]);
     const rows = (await this.#pool.query<BodyRow>(sql, params)).rows;
-    const page = rows.slice(0, filter.limit);
-    const outages = page.flatMap((r): StoredOutage[] => {
-      const outage = parseOutageBody(r.body);
-      if (outage === null) {
-        this.#options.onCorruptRow?.(Number(r.id));
-        return [];
-      }
-      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), outage }];
-    });
-    return { outages, nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
+    return {
+      outages: decodeOutages(rows.slice(0, filter.limit), this.#options.onCorruptRow),
+      nextBeforeId: nextBeforeId(rows, filter.limit),
+    };
   }
 
   async list(filter: ReportFilter): Promise<ReportPage> {
@@ -254,20 +240,10 @@ class PostgresStore implements ReportStore {
       ['delay_seconds', '>', filter.slowerThanSeconds],
     ]);
     const rows = (await this.#pool.query<BodyRow>(sql, params)).rows;
-    const page = rows.slice(0, filter.limit);
-    return { reports: this.#decode(page), nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
-  }
-
-  /** Rows whose body does not parse are skipped and reported, so one damaged row cannot fail a page. */
-  #decode(rows: readonly BodyRow[]): StoredReport[] {
-    return rows.flatMap((r) => {
-      const report = parseBody(r.body);
-      if (report === null) {
-        this.#options.onCorruptRow?.(Number(r.id));
-        return [];
-      }
-      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report }];
-    });
+    return {
+      reports: decodeReports(rows.slice(0, filter.limit), this.#options.onCorruptRow),
+      nextBeforeId: nextBeforeId(rows, filter.limit),
+    };
   }
 
   async window(sinceMs: number, nowMs: number, limits: { recent: number; slowest: number }): Promise<StoreWindow> {
@@ -298,7 +274,10 @@ class PostgresStore implements ReportStore {
     );
     const byId = new Map(bodies.rows.map((r) => [Number(r.id), r]));
     // A row that retention deleted between the two reads is left out.
-    const slowest = this.#decode(top.flatMap((r) => byId.get(r.id) ?? []));
+    const slowest = decodeReports(
+      top.flatMap((r) => byId.get(r.id) ?? []),
+      this.#options.onCorruptRow,
+    );
     return { fromMs, totals, rows, slowest };
   }
 

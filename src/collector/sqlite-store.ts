@@ -15,14 +15,13 @@ import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
 import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
 import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
+import { type BodyRow, decodeOutages, decodeReports, nextBeforeId } from './stored-rows.ts';
 import type {
   OutageFilter,
   OutagePage,
   ReportFilter,
   ReportPage,
   ReportStore,
-  StoredOutage,
-  StoredReport,
   StoreOptions,
   StoreWindow,
   WindowRow,
@@ -155,12 +154,6 @@ function storeError(err: unknown, path: string): Error {
   );
 }
 
-interface BodyRow {
-  id: number;
-  received_ms: number;
-  body: string;
-}
-
 class SqliteStore implements ReportStore, AggregateSource {
   readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
@@ -284,16 +277,10 @@ class SqliteStore implements ReportStore, AggregateSource {
     }
     const sql = `SELECT id, received_ms, body FROM outages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.#prepared(sql).all(...params, filter.limit + 1) as unknown as BodyRow[];
-    const page = rows.slice(0, filter.limit);
-    const outages = page.flatMap((r): StoredOutage[] => {
-      const outage = parseOutageBody(r.body);
-      if (outage === null) {
-        this.#options.onCorruptRow?.(Number(r.id));
-        return [];
-      }
-      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), outage }];
-    });
-    return { outages, nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
+    return {
+      outages: decodeOutages(rows.slice(0, filter.limit), this.#options.onCorruptRow),
+      nextBeforeId: nextBeforeId(rows, filter.limit),
+    };
   }
 
   async list(filter: ReportFilter): Promise<ReportPage> {
@@ -314,20 +301,10 @@ class SqliteStore implements ReportStore, AggregateSource {
     // asked tells whether another page follows.
     const sql = `SELECT id, received_ms, body FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.#prepared(sql).all(...params, filter.limit + 1) as unknown as BodyRow[];
-    const page = rows.slice(0, filter.limit);
-    return { reports: this.#decode(page), nextBeforeId: rows.length > filter.limit ? Number(page.at(-1)!.id) : null };
-  }
-
-  /** Rows whose body does not parse are skipped and reported, so one damaged row cannot fail a page. */
-  #decode(rows: readonly BodyRow[]): StoredReport[] {
-    return rows.flatMap((r) => {
-      const report = parseBody(r.body);
-      if (report === null) {
-        this.#options.onCorruptRow?.(Number(r.id));
-        return [];
-      }
-      return [{ id: Number(r.id), receivedAt: new Date(Number(r.received_ms)).toISOString(), report }];
-    });
+    return {
+      reports: decodeReports(rows.slice(0, filter.limit), this.#options.onCorruptRow),
+      nextBeforeId: nextBeforeId(rows, filter.limit),
+    };
   }
 
   #prepared(sql: string): StatementSync {
@@ -372,7 +349,10 @@ class SqliteStore implements ReportStore, AggregateSource {
       ).map((r) => [Number(r.id), r]),
     );
     // Both statements run in this one synchronous stretch: no row can go in between.
-    const slowest = this.#decode(top.map((r) => bodies.get(r.id)!));
+    const slowest = decodeReports(
+      top.map((r) => bodies.get(r.id)!),
+      this.#options.onCorruptRow,
+    );
     return { fromMs, totals, rows, slowest };
   }
 
@@ -516,38 +496,3 @@ class SqliteStore implements ReportStore, AggregateSource {
 
 /** Reports deleted per retention step: a few milliseconds of work. */
 export const SWEEP_CHUNK = 2000;
-
-/** A stored body back to a report; null when it is not the JSON object that was stored. */
-export function parseBody(body: unknown): Report | null {
-  try {
-    const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
-    if (
-      typeof doc !== 'object' ||
-      doc === null ||
-      typeof (doc as Report).pod !== 'object' ||
-      !Array.isArray((doc as Report).checks)
-    )
-      return null;
-    return doc as Report;
-  } catch {
-    return null;
-  }
-}
-
-/** A stored body back to an outage; null when it is not the JSON object that was stored. */
-export function parseOutageBody(body: unknown): Outage | null {
-  try {
-    const doc = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
-    if (
-      typeof doc !== 'object' ||
-      doc === null ||
-      (doc as Outage).kind !== 'outage' ||
-      typeof (doc as Outage).pod !== 'object' ||
-      !Array.isArray((doc as Outage).checks)
-    )
-      return null;
-    return doc as Outage;
-  } catch {
-    return null;
-  }
-}
