@@ -164,30 +164,7 @@ export interface WaitConfig {
 
 /** Parses `netready wait` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
 export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
-  const resolved = resolveOptions(WAIT_OPTIONS, argv, env, waitHelp);
-  // raw: the string each option resolved to; source: how to name it in an error.
-  const raw: Record<string, unknown> = { ...resolved.raw };
-  const source: Record<string, string> = { ...resolved.source };
-  for (const [key, name] of Object.entries(IDENTITY_ENV)) {
-    raw[key] = env[name] ?? '';
-    source[key] = name;
-  }
-
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const [key, index] = issue.path as [string, number | undefined];
-    const value = index === undefined ? raw[key] : (raw[key] as string[])[index];
-    throw optionError(source[key]!, value as string, issue.message);
-  }
-  const c = result.data;
-
-  const specs = c.check.length > 0 ? c.check : defaultChecks(env);
-  const checks = specs.map((s) => {
-    const r = parseCheckSpec(s, env);
-    if (!r.ok) throw optionError(source.check!, s, r.error);
-    return Object.freeze(r.value);
-  });
+  const { c, checks, source } = parseAgentOptions(configSchema, resolveOptions(WAIT_OPTIONS, argv, env, waitHelp), env);
 
   return deepFreeze({
     checks,
@@ -208,6 +185,41 @@ export function parseWaitConfig(argv: readonly string[], env: Env): WaitConfig {
     pod: { name: c.podName, namespace: c.podNamespace, uid: c.podUid, node: c.nodeName, ips: c.podIps },
     admittedAt: c.admittedAt || null,
   });
+}
+
+/**
+ * The part of `wait` and `watch` configuration they share: the resolved options and the pod
+ * identity from the environment validated with `schema`, and the checks (the defaults when none
+ * is named). Throws naming the option or variable, with the value it got.
+ */
+export function parseAgentOptions<S extends z.ZodMiniType<{ check: string[] }>>(
+  schema: S,
+  resolved: { raw: Record<string, unknown>; source: Record<string, string> },
+  env: Env,
+  skipIdentity: readonly string[] = [],
+): { c: z.output<S>; checks: CheckSpec[]; source: Record<string, string> } {
+  // raw: the string each option resolved to; source: how to name it in an error.
+  const raw: Record<string, unknown> = { ...resolved.raw };
+  const source: Record<string, string> = { ...resolved.source };
+  for (const [key, name] of Object.entries(IDENTITY_ENV)) {
+    if (skipIdentity.includes(key)) continue;
+    raw[key] = env[name] ?? '';
+    source[key] = name;
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const [key, index] = issue.path as [string, number | undefined];
+    const value = index === undefined ? raw[key] : (raw[key] as string[])[index];
+    throw optionError(source[key]!, value as string, issue.message);
+  }
+  const c = result.data;
+  const checks = (c.check.length > 0 ? c.check : defaultChecks(env)).map((s) => {
+    const r = parseCheckSpec(s, env);
+    if (!r.ok) throw optionError(source.check!, s, r.error);
+    return Object.freeze(r.value);
+  });
+  return { c, checks, source };
 }
 
 /** Reads the token file (a mounted Secret) with the collector's own validator; an unusable file is bad configuration. */

@@ -2,24 +2,23 @@
 // through the wait's value parsers (config.ts), into a frozen, typed object.
 // A bad value fails fast with the option's name and the value in the message.
 import * as z from 'zod/mini';
-import { parseCheckSpec, type CheckSpec } from '../lib/check-spec.ts';
-import { optionError, resolveOptions } from '../lib/cli-options.ts';
+import type { CheckSpec } from '../lib/check-spec.ts';
+import { resolveOptions } from '../lib/cli-options.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import {
   collectorUrl,
   count,
   deepFreeze,
-  defaultChecks,
   dnsServer,
   duration,
   identity,
   ipList,
   OptionError,
+  parseAgentOptions,
   parsed,
   readToken,
   statusList,
 } from './config.ts';
-import { IDENTITY_ENV } from './options.ts';
 import { watchHelp, WATCH_OPTIONS } from './watch-options.ts';
 
 type Env = Record<string, string | undefined>;
@@ -87,27 +86,13 @@ export interface WatchConfig {
 
 /** Parses `netready watch` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */
 export function parseWatchConfig(argv: readonly string[], env: Env): WatchConfig {
-  const resolved = resolveOptions(WATCH_OPTIONS, argv, env, watchHelp);
-  const raw: Record<string, unknown> = { ...resolved.raw };
-  const source: Record<string, string> = { ...resolved.source };
-  for (const [key, name] of Object.entries(IDENTITY_ENV)) {
-    if (key === 'admittedAt') continue; // a start-up figure: the watch has no use for it
-    raw[key] = env[name] ?? '';
-    source[key] = name;
-  }
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const [key, index] = issue.path as [string, number | undefined];
-    const value = index === undefined ? raw[key] : (raw[key] as string[])[index];
-    throw optionError(source[key]!, value as string, issue.message);
-  }
-  const c = result.data;
-  const checks = (c.check.length > 0 ? c.check : defaultChecks(env)).map((s) => {
-    const r = parseCheckSpec(s, env);
-    if (!r.ok) throw optionError(source.check!, s, r.error);
-    return Object.freeze(r.value);
-  });
+  // admittedAt is a start-up figure: the watch has no use for it.
+  const { c, checks, source } = parseAgentOptions(
+    configSchema,
+    resolveOptions(WATCH_OPTIONS, argv, env, watchHelp),
+    env,
+    ['admittedAt'],
+  );
   return deepFreeze({
     checks,
     intervalMs: c.interval,
