@@ -6,12 +6,10 @@
 // fails this test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createCollector } from '../../src/collector/collector.ts';
 import { parseCollectorConfig } from '../../src/collector/config.ts';
 import { createLogger } from '../../src/lib/log.ts';
-import { makeReport, postReport, send } from './helpers.ts';
+import { makeReport, postReport, send, serveCollector } from './helpers.ts';
 
 test('reads that fail in the store are a 500 each, and the collector keeps serving', async (t) => {
   const logs: Record<string, any>[] = [];
@@ -20,14 +18,7 @@ test('reads that fail in the store are a 500 each, and the collector keeps servi
     processMetrics: false,
     retention: false,
   });
-  const server = createServer(collector.handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await collector.close();
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await serveCollector(t, collector);
   assert.equal((await postReport(url, makeReport(1))).status, 202);
 
   await collector.store.close();

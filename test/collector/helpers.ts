@@ -2,13 +2,15 @@
 // (`node src/cli.ts collector`), a raw HTTP client that sends exactly what it is
 // given, report documents built from the fixtures, and promtool.
 import { spawnSync } from 'node:child_process';
-import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
+import { createServer, request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { CLI } from '../helpers/agent.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import type { Collector } from '../../src/collector/collector.ts';
 import type { Report } from '../../src/lib/report.ts';
 
 /** A temp directory removed when the test ends, passed or failed. */
@@ -134,4 +136,16 @@ export function samples(text: string, name: string): { labels: Record<string, st
       labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_s, c: string) => (c === 'n' ? '\n' : c));
     return [{ labels, value: Number(m[3]) }];
   });
+}
+
+/** Serves an in-process collector's handler on loopback until the test ends (then closes it); its URL. */
+export async function serveCollector(t: TestContext, collector: Collector): Promise<string> {
+  const server = createServer(collector.handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await collector.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

@@ -4,13 +4,11 @@
 // failing store and its rate-limited log, the label cap.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createCollector } from '../../src/collector/collector.ts';
 import { parseCollectorConfig } from '../../src/collector/config.ts';
 import { ErrorThrottle } from '../../src/collector/ingest.ts';
 import { createLogger } from '../../src/lib/log.ts';
-import { makeReport, postReport, samples, send } from './helpers.ts';
+import { makeReport, postReport, samples, send, serveCollector } from './helpers.ts';
 
 async function startInProcess(
   t: TestContext,
@@ -31,15 +29,9 @@ async function startInProcess(
       if (v) collector.stopAccepting();
     },
   };
-  const server = createServer(collector.handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await collector.close();
-  });
+  const url = await serveCollector(t, collector);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     store: collector.store,
     registry: collector.registry,
     logs,

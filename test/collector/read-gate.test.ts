@@ -15,7 +15,7 @@ import { BUSY, ReadGate } from '../../src/collector/read-gate.ts';
 import { createRequestListener } from '../../src/collector/server.ts';
 import { cachedSummaries } from '../../src/collector/summary-cache.ts';
 import { createLogger } from '../../src/lib/log.ts';
-import { makeReport, postReport, samples, send } from './helpers.ts';
+import { makeReport, postReport, samples, send, serveCollector } from './helpers.ts';
 
 /** A read that finishes when the test says so. */
 function controlled(name: string, log: string[]) {
@@ -141,14 +141,7 @@ test('GET /v1/summary: encoded once, sent gzipped to clients that take gzip, the
     processMetrics: false,
     retention: false,
   });
-  const server = createServer(collector.handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await collector.close();
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await serveCollector(t, collector);
   assert.equal((await postReport(url, makeReport(1))).status, 202);
   const plain = await send(url, { path: '/v1/summary?since=1h' });
   assert.equal(plain.status, 200);

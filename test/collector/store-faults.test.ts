@@ -6,8 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createCollector } from '../../src/collector/collector.ts';
@@ -16,7 +14,7 @@ import { openStore } from '../../src/collector/store.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { CLI, run } from '../helpers/agent.ts';
 import { parseLogLines } from '../helpers/log-lines.ts';
-import { makeReport, samples, send, tempDir } from './helpers.ts';
+import { makeReport, samples, send, serveCollector, tempDir } from './helpers.ts';
 
 const NOBODY = 65534;
 
@@ -79,14 +77,7 @@ test('one damaged row: the list and the dashboard skip it, count it, and answer 
     processMetrics: false,
     retention: false,
   });
-  const server = createServer(collector.handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await collector.close();
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await serveCollector(t, collector);
   const list = await send(url, { path: '/v1/reports' });
   assert.equal(list.status, 200);
   assert.deepEqual(
