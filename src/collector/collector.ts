@@ -14,7 +14,8 @@ import { startRetention } from './retention.ts';
 import { READ_GATE_LIMITS, ReadGate } from './read-gate.ts';
 import { createRequestListener } from './server.ts';
 import { cachedSummaries, encodeJson } from './summary-cache.ts';
-import { openStore, type ReportStore } from './store.ts';
+import type { ReportStore } from './store.ts';
+import { openStoreWaiting } from './store-connect.ts';
 
 /** A readiness answer is reused this long: /readyz writes to the store, and probes must not turn into load. */
 const READINESS_TTL_MS = 1_000;
@@ -43,19 +44,25 @@ export interface Collector {
 
 /**
  * Builds the collector of `config`. Rejects with a CodedError ERR_STORE_*
- * when the store cannot be opened or written (main exits 1 with its message).
+ * when the store cannot be opened or written (main exits 1 with its message);
+ * a PostgreSQL that cannot be reached is waited for instead (store-connect.ts).
  */
 export async function createCollector(config: CollectorConfig, options: CollectorOptions): Promise<Collector> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
   // Counted before the store exists: a damaged row can be met while opening.
   let onCorrupt = (_id: number) => {};
-  const store = await openStore(config.db, {
-    maxRows: config.retentionRows,
-    maxAgeMs: config.retentionAgeMs,
-    password: config.dbPassword,
-    onCorruptRow: (id) => onCorrupt(id),
-  });
+  // An unreachable PostgreSQL is waited for in the background (store-connect.ts): the collector starts unready.
+  const store = await openStoreWaiting(
+    config.db,
+    {
+      maxRows: config.retentionRows,
+      maxAgeMs: config.retentionAgeMs,
+      password: config.dbPassword,
+      onCorruptRow: (id) => onCorrupt(id),
+    },
+    log,
+  );
   const registry = new Registry();
   const prometheus = createMetrics(registry, {
     maxLabelValues: config.maxLabelValues,

@@ -160,6 +160,12 @@ export async function migrate(pool: pg.Pool): Promise<void> {
 /** SQLSTATE classes and codes met while opening (PostgreSQL's errcodes). */
 const AUTH_FAILED = ['28000', '28P01'];
 const NO_DATABASE = '3D000';
+/**
+ * The server is there but not serving yet or any more (57P01-57P03: shutting
+ * down, crashed, starting up), or the connection broke (class 08): as good as
+ * unreachable, and worth waiting for.
+ */
+const NOT_SERVING = /^(57P0[1-3]|08...)$/;
 
 /**
  * The operator's next step for an error met while opening the store at
@@ -183,7 +189,7 @@ export function openError(err: unknown, where: string): Error {
       `PostgreSQL at ${where}: ${message}; create it (CREATE DATABASE) or fix the URL's path`,
       { cause: err },
     );
-  if (/^[0-9A-Z]{5}$/.test(code))
+  if (/^[0-9A-Z]{5}$/.test(code) && !NOT_SERVING.test(code))
     return new CodedError(
       'ERR_STORE_OPEN',
       `PostgreSQL at ${where} refused to set up the schema (${code}: ${message}): the user needs CREATE on the database`,

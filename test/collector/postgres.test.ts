@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { run } from '../helpers/agent.ts';
-import { freshDatabase, sharedPostgres } from '../helpers/postgres.ts';
+import { freshDatabase, sharedPostgres, startPostgres } from '../helpers/postgres.ts';
 import { makeReport, postReport, send, startCollector, tempDir, type CollectorProcess } from './helpers.ts';
 
 /** Every stored report's pod uid, read page by page through `url`'s GET /v1/reports. */
@@ -184,9 +184,30 @@ test('the password from --db-password-file or PGPASSWORD when the URL has none; 
   assert.match(line.msg, /--db-password-file/);
   for (const secret of [wrong, server.password])
     assert.ok(!`${refused.stdout}${refused.stderr}`.includes(secret), 'a password was printed');
+});
 
-  // Nobody listening: exit 1 saying so.
-  const away = await run(['collector', '--listen', '127.0.0.1:0', '--db', 'postgres://netready:x@127.0.0.1:1/none']);
-  assert.equal(away.code, 1);
-  assert.match(away.logs.find((l) => l.level === 'error')!.msg, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/none/);
+test('a collector started before PostgreSQL starts unready (/healthz 200, /readyz 503, reports 503) and serves once the server is up, without a restart', async (t) => {
+  const server = await startPostgres();
+  t.after(() => server.destroy());
+  await server.stop();
+  const c = await startCollector(t, ['--db', server.url('postgres')]);
+  assert.equal((await send(c.url, { path: '/healthz' })).status, 200);
+  const unready = await send(c.url, { path: '/readyz' });
+  assert.equal(unready.status, 503);
+  assert.match(unready.json().message, /cannot reach PostgreSQL at 127\.0\.0\.1:\d+\/postgres/);
+  assert.equal((await postReport(c.url, makeReport(1))).status, 503);
+  assert.ok(
+    c.logs().some((l) => l.level === 'warn' && /starting unready, retrying/.test(l.msg)),
+    'the wait is logged',
+  );
+
+  await server.start();
+  for (const deadline = Date.now() + 30_000; (await send(c.url, { path: '/readyz' })).status !== 200; ) {
+    assert.ok(Date.now() < deadline, 'never ready after PostgreSQL started');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await postReport(c.url, makeReport(2))).status, 202);
+  assert.deepEqual([...(await storedUids(c.url))], [makeReport(2).pod.uid]);
+  assert.equal(c.child.exitCode, null, 'the same process serves');
+  assertNotLogged(server.password, c);
 });
