@@ -10,6 +10,7 @@
 // blobs, ~46 hour blobs and the minute cells of at most two partial hours.
 import { DELAY_BUCKETS } from './metrics.ts';
 import type { Report } from '../lib/report.ts';
+import type { KeyFigures } from './totals.ts';
 
 /** Buckets per key: one per edge of DELAY_BUCKETS, plus one for delays beyond the last. */
 export const BUCKETS = DELAY_BUCKETS.length + 1;
@@ -81,120 +82,6 @@ export function cellsOf(reports: readonly Report[], receivedMs: number): Cell[] 
     .sort((a, b) => a.scope - b.scope || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.bucket - b.bucket);
 }
 
-/** Per key of one scope: reports, timeouts and largest delay per bucket. */
-export interface KeyFigures {
-  readonly reports: Float64Array;
-  readonly timeouts: Float64Array;
-  readonly max: Float64Array;
-}
-
-/**
- * A key's three arrays are views into a chunk shared by this many keys: one
- * buffer per chunk instead of three small off-heap buffers per key, which,
- * with 5,000 nodes in a window, were a summary's largest cost after GC.
- */
-const KEYS_PER_CHUNK = 256;
-
-/** Aggregates merged over a window: figures per node and per namespace. */
-export class Totals {
-  readonly byScope: [Map<string, KeyFigures>, Map<string, KeyFigures>] = [new Map(), new Map()];
-  #chunk = new Float64Array(0);
-  #used = KEYS_PER_CHUNK;
-
-  #figures(scope: Scope, key: string): KeyFigures {
-    const map = this.byScope[scope];
-    let f = map.get(key);
-    if (!f) {
-      if (this.#used === KEYS_PER_CHUNK) {
-        this.#chunk = new Float64Array(KEYS_PER_CHUNK * 3 * BUCKETS);
-        this.#used = 0;
-      }
-      const at = this.#used++ * 3 * BUCKETS;
-      const c = this.#chunk;
-      f = {
-        reports: c.subarray(at, at + BUCKETS),
-        timeouts: c.subarray(at + BUCKETS, at + 2 * BUCKETS),
-        max: c.subarray(at + 2 * BUCKETS, at + 3 * BUCKETS).fill(-Infinity),
-      };
-      map.set(key, f);
-    }
-    return f;
-  }
-
-  /** Adds one cell. */
-  add(scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number): void {
-    const f = this.#figures(scope, key);
-    f.reports[bucket]! += reports;
-    f.timeouts[bucket]! += timeouts;
-    if (maxDelay > f.max[bucket]!) f.max[bucket] = maxDelay;
-  }
-
-  /** Adds a decoded rollup. */
-  addRollup(r: Rollup): void {
-    const targets = r.keys.map((k) => this.#figures(k.scope, k.key));
-    const c = r.cells;
-    for (let i = 0; i < c.length; i += CELL_FIELDS) {
-      const f = targets[c[i]!]!;
-      const b = c[i + 1]!;
-      f.reports[b]! += c[i + 2]!;
-      f.timeouts[b]! += c[i + 3]!;
-      if (c[i + 4]! > f.max[b]!) f.max[b] = c[i + 4]!;
-    }
-  }
-
-  /** These totals as a rollup (for storing a rolled-up period). */
-  toRollup(): Rollup {
-    const keys: { scope: Scope; key: string }[] = [];
-    const cells: number[] = [];
-    for (const scope of [SCOPE.node, SCOPE.namespace] as const) {
-      for (const [key, f] of this.byScope[scope]) {
-        const idx = keys.push({ scope, key }) - 1;
-        for (let b = 0; b < BUCKETS; b++)
-          if (f.reports[b]! > 0) cells.push(idx, b, f.reports[b]!, f.timeouts[b]!, f.max[b]!);
-      }
-    }
-    return { keys, cells: Float64Array.from(cells) };
-  }
-}
-
-/** Numbers per cell in a rollup: key index, bucket, reports, timeouts, largest delay. */
-const CELL_FIELDS = 5;
-
-/** A rolled-up period: its keys, and cells that point into them. */
-export interface Rollup {
-  readonly keys: readonly { readonly scope: Scope; readonly key: string }[];
-  readonly cells: Float64Array;
-}
-
-/** Encodes a rollup: a 4-byte header length, the keys as JSON, then the cells as little-endian float64s. */
-export function encodeRollup(r: Rollup): Buffer {
-  const header = Buffer.from(JSON.stringify(r.keys.map((k) => [k.scope, k.key])));
-  const pad = (8 - ((4 + header.length) % 8)) % 8;
-  const out = Buffer.alloc(4 + header.length + pad + r.cells.length * 8);
-  out.writeUInt32LE(header.length, 0);
-  header.copy(out, 4);
-  const body = 4 + header.length + pad;
-  for (let i = 0; i < r.cells.length; i++) out.writeDoubleLE(r.cells[i]!, body + i * 8);
-  return out;
-}
-
-/** Decodes what encodeRollup wrote; throws on anything else. */
-export function decodeRollup(data: Uint8Array): Rollup {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const len = buf.readUInt32LE(0);
-  const keys = (JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as [Scope, string][]).map(([scope, key]) => ({
-    scope,
-    key,
-  }));
-  const body = 4 + len + ((8 - ((4 + len) % 8)) % 8);
-  const count = (buf.length - body) / 8;
-  if (!Number.isInteger(count) || count % CELL_FIELDS !== 0) throw new Error('rollup: bad length');
-  // Copied into an aligned array: the buffer's offset may not be a multiple of 8.
-  const cells = new Float64Array(count);
-  for (let i = 0; i < count; i++) cells[i] = buf.readDoubleLE(body + i * 8);
-  return { keys, cells };
-}
-
 /** One block of a window: a rolled-up period, or a range of minutes read from the cells. */
 export type Block =
   | { readonly level: 1 | 2; readonly periodMs: number }
@@ -256,24 +143,26 @@ export interface Figures {
  * the exact nearest-rank quantile (the smallest delay that at least q of the
  * reports did not exceed) and answer the largest delay seen in that bucket.
  * Never below the exact value; above it by less than the bucket's width.
+ * `offset`: where the key's buckets start in `reports` and `max`.
  */
 export function bucketQuantile(
   reports: ArrayLike<number>,
   max: ArrayLike<number>,
   total: number,
   q: number,
+  offset = 0,
 ): number | null {
   if (total === 0) return null;
   const rank = Math.min(total, Math.max(1, Math.ceil(q * total)));
   let seen = 0;
-  for (let b = 0; b < BUCKETS; b++) {
+  for (let b = offset; b < offset + BUCKETS; b++) {
     seen += reports[b]!;
     if (seen >= rank) return max[b]!;
   }
   return null;
 }
 
-/** Counts and quantiles of per-bucket figures. */
+/** Counts and quantiles of per-bucket figures (totals.ts). */
 export function figuresOf(f: KeyFigures): Figures {
   let reports = 0;
   let timeouts = 0;
@@ -292,21 +181,4 @@ export function figuresOf(f: KeyFigures): Figures {
     max: reports === 0 ? null : max,
     histogram: Array.from(f.reports),
   };
-}
-
-/** The per-bucket figures of every key of `scope`, summed. */
-export function sumScope(totals: Totals, scope: Scope): KeyFigures {
-  const sum = {
-    reports: new Float64Array(BUCKETS),
-    timeouts: new Float64Array(BUCKETS),
-    max: new Float64Array(BUCKETS).fill(-Infinity),
-  };
-  for (const f of totals.byScope[scope].values()) {
-    for (let b = 0; b < BUCKETS; b++) {
-      sum.reports[b]! += f.reports[b]!;
-      sum.timeouts[b]! += f.timeouts[b]!;
-      if (f.max[b]! > sum.max[b]!) sum.max[b] = f.max[b]!;
-    }
-  }
-  return sum;
 }

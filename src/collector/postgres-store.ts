@@ -26,6 +26,7 @@ import type {
   ReportStore,
   StoreOptions,
   StoreWindow,
+  WindowLimits,
   WindowRow,
 } from './store.ts';
 
@@ -45,6 +46,24 @@ INSERT INTO netready_agg_minute AS a (minute_ms, scope, key, bucket, reports, ti
 SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::smallint[], $5::bigint[], $6::bigint[], $7::float8[])
 ON CONFLICT (minute_ms, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
   timeouts = a.timeouts + excluded.timeouts, max_delay = greatest(a.max_delay, excluded.max_delay)`;
+
+/**
+ * A window's rows in one statement: the newest $2 received at or after $1
+ * (body NULL), then the slowest $4 of the newest $3, whole, slowest first.
+ */
+const WINDOW_ROWS = `
+WITH recent AS MATERIALIZED (
+  SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM netready_reports
+  WHERE received_ms >= $1 ORDER BY received_ms DESC, id DESC LIMIT GREATEST($2::bigint, $3::bigint)
+)
+SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds, body FROM (
+  (SELECT 0 AS part, received_ms::float8 AS rank, id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds, NULL AS body
+   FROM recent ORDER BY received_ms DESC, id DESC LIMIT $2::bigint)
+  UNION ALL
+  (SELECT 1, s.delay_seconds, r.id, r.received_ms, NULL, NULL, NULL, NULL, s.delay_seconds, r.body
+   FROM (SELECT id, delay_seconds FROM recent ORDER BY received_ms DESC, id DESC LIMIT $3) AS s
+   JOIN netready_reports AS r ON r.id = s.id ORDER BY s.delay_seconds DESC, s.id DESC LIMIT $4)
+) AS w ORDER BY part, rank DESC, id DESC`;
 
 /** A report's identity, as the unique indexes define it. */
 function identity(uid: string, startedMs: number, namespace: string, name: string, node: string): string {
@@ -246,39 +265,38 @@ class PostgresStore implements ReportStore {
     };
   }
 
-  async window(sinceMs: number, nowMs: number, limits: { recent: number; slowest: number }): Promise<StoreWindow> {
+  async window(sinceMs: number, nowMs: number, limits: WindowLimits): Promise<StoreWindow> {
     const floorRow = await this.#pool.query<{ value: string }>(
       "SELECT value FROM netready_meta WHERE key = 'floor_ms'",
     );
     const floor = Number(floorRow.rows[0]?.value ?? 0);
     const fromMs = Math.max(periodStart(sinceMs, 0), floor);
-    const totals = await this.#reader.totals(fromMs, periodStart(nowMs, 0) + MINUTE_MS);
-    const newest = await this.#pool.query<[string, string, string, string, string, 'ready' | 'timeout', number]>({
-      text: 'SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM netready_reports WHERE received_ms >= $1 ORDER BY received_ms DESC, id DESC LIMIT $2',
-      values: [Math.max(sinceMs, floor), limits.recent],
+    // The rows on a connection of their own while the aggregates are read: one round trip,
+    // with the slowest of the newest `slowestOf` picked by the server (only they come back whole).
+    const recent = this.#pool.query<[string, string, string, string, string, 'ready' | 'timeout', number, string]>({
+      text: WINDOW_ROWS,
+      values: [Math.max(sinceMs, floor), limits.recent, limits.slowestOf, limits.slowest],
       rowMode: 'array',
     });
-    const rows: WindowRow[] = newest.rows.map((r) => ({
-      id: Number(r[0]),
-      receivedMs: Number(r[1]),
-      node: r[2],
-      namespace: r[3],
-      name: r[4],
-      outcome: r[5],
-      delaySeconds: r[6],
-    }));
-    const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, limits.slowest);
-    const bodies = await this.#pool.query<BodyRow>(
-      'SELECT id, received_ms, body FROM netready_reports WHERE id = ANY($1::bigint[])',
-      [top.map((r) => r.id)],
-    );
-    const byId = new Map(bodies.rows.map((r) => [Number(r.id), r]));
-    // A row that retention deleted between the two reads is left out.
-    const slowest = decodeReports(
-      top.flatMap((r) => byId.get(r.id) ?? []),
-      this.#options.onCorruptRow,
-    );
-    return { fromMs, totals, rows, slowest };
+    // Handled below; without this, a failure while the totals are read would be unhandled.
+    recent.catch(() => {});
+    const totals = await this.#reader.totals(fromMs, periodStart(nowMs, 0) + MINUTE_MS);
+    const rows: WindowRow[] = [];
+    const bodies: BodyRow[] = [];
+    for (const r of (await recent).rows) {
+      if (r[7] !== null) bodies.push({ id: r[0], received_ms: r[1], body: r[7] });
+      else
+        rows.push({
+          id: Number(r[0]),
+          receivedMs: Number(r[1]),
+          node: r[2],
+          namespace: r[3],
+          name: r[4],
+          outcome: r[5],
+          delaySeconds: r[6],
+        });
+    }
+    return { fromMs, totals, rows, slowest: decodeReports(bodies, this.#options.onCorruptRow) };
   }
 
   async maintain(nowMs: number): Promise<number> {

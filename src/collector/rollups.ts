@@ -1,17 +1,8 @@
 // Reading aggregates over a window, and rolling complete periods up, the same
 // way for both stores: each store supplies the few queries (AggregateSource),
 // this decides which rollups and minute ranges a window is made of.
-import {
-  decodeRollup,
-  encodeRollup,
-  LEVEL_MS,
-  periodStart,
-  planWindow,
-  ROLLUP_SETTLE_MS,
-  Totals,
-  type Rollup,
-  type Scope,
-} from './aggregates.ts';
+import { LEVEL_MS, periodStart, planWindow, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
+import { decodeRollup, encodeRollup, KeyTable, Totals } from './totals.ts';
 
 /** The queries a store answers for aggregates. */
 export interface AggregateSource {
@@ -27,13 +18,26 @@ export interface AggregateSource {
   ): Promise<void>;
 }
 
-/** Decoded rollups kept in memory this many at most: a rollup never changes once written. */
-const CACHED_ROLLUPS = 256;
+/** Decoded rollups kept in memory up to this many bytes: a rollup never changes once written. */
+const CACHED_ROLLUP_BYTES = 16 * 1024 * 1024;
+/** Sums of the rolled-up part of a window kept (LRU): one per window length being watched. */
+const CACHED_SUMS = 4;
+/** Past this many interned keys (node churn over months), the key table and the caches start afresh. */
+const MAX_KEYS = 200_000;
 
-/** Reads windows of aggregates from `source`, caching decoded rollups. */
+/**
+ * Reads windows of aggregates from `source`. A window is its rolled-up
+ * periods plus minute cells at its edges; the sum of its rolled-up periods is
+ * kept, so that while the same periods are in the window (an hour for the
+ * hourly ones) a summary reads only the edges' minute cells: a sliding
+ * 7-day window costs about what the last hour does.
+ */
 export class WindowReader {
   readonly #source: AggregateSource;
-  readonly #cache = new Map<string, Rollup>();
+  #keys = new KeyTable();
+  readonly #rollups = new Map<string, Float64Array>();
+  #rollupBytes = 0;
+  readonly #sums = new Map<string, Totals>();
 
   constructor(source: AggregateSource) {
     this.#source = source;
@@ -41,37 +45,72 @@ export class WindowReader {
 
   /** Every report received in [fromMs, untilMs) (both minute-aligned), aggregated. */
   async totals(fromMs: number, untilMs: number): Promise<Totals> {
-    const totals = new Totals();
+    if (this.#keys.size > MAX_KEYS) this.#restart();
+    const keys = this.#keys;
+    const totals = new Totals(keys, Math.max(64, keys.size));
     if (untilMs <= fromMs) return totals;
     const rolled = new Set((await this.#source.rolledPeriods(fromMs, untilMs)).map((p) => `${p.level}:${p.periodMs}`));
-    for (const block of planWindow(fromMs, untilMs, (level, periodMs) => rolled.has(`${level}:${periodMs}`))) {
-      if (block.level === 0) {
-        await this.#source.readMinuteCells(block.fromMs, block.untilMs, (s, k, b, r, t, m) =>
-          totals.add(s, k, b, r, t, m),
-        );
-        continue;
-      }
-      const rollup = await this.#rollup(block.level, block.periodMs);
-      if (rollup) totals.addRollup(rollup);
+    const blocks = planWindow(fromMs, untilMs, (level, periodMs) => rolled.has(`${level}:${periodMs}`));
+    const periods = blocks.filter((b) => b.level !== 0);
+    if (periods.length > 0) totals.addTotals(await this.#sumOf(periods, keys));
+    for (const block of blocks) {
+      if (block.level !== 0) continue;
+      await this.#source.readMinuteCells(block.fromMs, block.untilMs, (s, k, b, r, t, m) =>
+        totals.add(s, k, b, r, t, m),
+      );
     }
     return totals;
   }
 
-  async #rollup(level: 1 | 2, periodMs: number): Promise<Rollup | null> {
+  /** The sum of these rolled-up periods, from the cache or from their rollups. */
+  async #sumOf(periods: readonly { level: 1 | 2; periodMs: number }[], keys: KeyTable): Promise<Totals> {
+    const id = periods.map((p) => `${p.level}:${p.periodMs}`).join(',');
+    let sum = keys === this.#keys ? this.#sums.get(id) : undefined;
+    if (sum) {
+      this.#sums.delete(id);
+    } else {
+      sum = new Totals(keys, Math.max(64, keys.size));
+      for (const p of periods) {
+        const cells = await this.#rollup(p.level, p.periodMs, keys);
+        if (cells) sum.addCells(cells);
+      }
+    }
+    // The table may have been restarted meanwhile: what holds ids of the old one is not kept.
+    if (keys === this.#keys) {
+      this.#sums.set(id, sum); // most recently used last
+      if (this.#sums.size > CACHED_SUMS) this.#sums.delete(this.#sums.keys().next().value!);
+    }
+    return sum;
+  }
+
+  async #rollup(level: 1 | 2, periodMs: number, keys: KeyTable): Promise<Float64Array | null> {
     const id = `${level}:${periodMs}`;
-    const hit = this.#cache.get(id);
+    const hit = keys === this.#keys ? this.#rollups.get(id) : undefined;
     if (hit) {
-      // Most recently used last.
-      this.#cache.delete(id);
-      this.#cache.set(id, hit);
+      this.#rollups.delete(id);
+      this.#rollups.set(id, hit);
       return hit;
     }
     const data = await this.#source.readRollup(level, periodMs);
     if (!data) return null;
-    const rollup = decodeRollup(data);
-    this.#cache.set(id, rollup);
-    if (this.#cache.size > CACHED_ROLLUPS) this.#cache.delete(this.#cache.keys().next().value!);
-    return rollup;
+    const cells = decodeRollup(data, keys);
+    if (keys !== this.#keys) return cells;
+    this.#rollups.set(id, cells);
+    this.#rollupBytes += cells.byteLength;
+    for (const [old, c] of this.#rollups) {
+      if (this.#rollupBytes <= CACHED_ROLLUP_BYTES) break;
+      this.#rollups.delete(old);
+      this.#rollupBytes -= c.byteLength;
+    }
+    return cells;
+  }
+
+  /** A new key table; everything that holds ids of the old one goes. */
+  #restart(): void {
+    this.#keys = new KeyTable();
+    this.#rollups.clear();
+    this.#rollupBytes = 0;
+    this.#sums.clear();
   }
 }
 

@@ -24,6 +24,7 @@ import type {
   ReportStore,
   StoreOptions,
   StoreWindow,
+  WindowLimits,
   WindowRow,
 } from './store.ts';
 
@@ -313,16 +314,17 @@ class SqliteStore implements ReportStore, AggregateSource {
     return stmt;
   }
 
-  async window(sinceMs: number, nowMs: number, limits: { recent: number; slowest: number }): Promise<StoreWindow> {
+  async window(sinceMs: number, nowMs: number, limits: WindowLimits): Promise<StoreWindow> {
     const floor = this.#meta('floor_ms') ?? 0;
     const fromMs = Math.max(periodStart(sinceMs, 0), floor);
     const totals = await this.#reader.totals(fromMs, periodStart(nowMs, 0) + MINUTE_MS);
+    const since = Math.max(sinceMs, floor);
     // The newest reports: a walk of reports_received from its end, bounded by `recent` and by
     // the window's start (a walk of the rowid alone went through the whole table when the
     // window held fewer than `recent`: 1-2 s at 200,000 reports).
     const newest = this.#prepared(
       'SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?',
-    ).all(Math.max(sinceMs, floor), limits.recent) as {
+    ).all(since, limits.recent) as {
       id: number;
       received_ms: number;
       node: string;
@@ -340,17 +342,14 @@ class SqliteStore implements ReportStore, AggregateSource {
       outcome: r.outcome,
       delaySeconds: r.delay_seconds,
     }));
-    const top = rows.toSorted((a, b) => b.delaySeconds - a.delaySeconds || b.id - a.id).slice(0, limits.slowest);
-    const bodies = new Map(
-      (
-        this.#prepared('SELECT id, received_ms, body FROM reports WHERE id IN (SELECT value FROM json_each(?))').all(
-          JSON.stringify(top.map((r) => r.id)),
-        ) as unknown as BodyRow[]
-      ).map((r) => [Number(r.id), r]),
-    );
+    // The slowest of the newest `slowestOf`, picked by SQLite: only they come back to JavaScript.
     // Both statements run in this one synchronous stretch: no row can go in between.
     const slowest = decodeReports(
-      top.map((r) => bodies.get(r.id)!),
+      this.#prepared(
+        `SELECT r.id, r.received_ms, r.body FROM (
+           SELECT id, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?
+         ) AS n JOIN reports AS r ON r.id = n.id ORDER BY n.delay_seconds DESC, n.id DESC LIMIT ?`,
+      ).all(since, limits.slowestOf, limits.slowest) as unknown as BodyRow[],
       this.#options.onCorruptRow,
     );
     return { fromMs, totals, rows, slowest };

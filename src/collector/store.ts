@@ -7,7 +7,7 @@
 // one row each, and apply retention to reports and aggregates alike in whole
 // minutes, so that a summary over any window reads aggregates, not reports.
 import type { Outage, Report } from '../lib/report.ts';
-import type { Totals } from './aggregates.ts';
+import type { Totals } from './totals.ts';
 
 /** A stored report as GET /v1/reports returns it. */
 export interface StoredReport {
@@ -67,6 +67,13 @@ export interface OutagePage {
   readonly nextBeforeId: number | null;
 }
 
+/** How many reports a window reads: the newest, and the slowest of how many newest (picked by the database). */
+export interface WindowLimits {
+  readonly recent: number;
+  readonly slowestOf: number;
+  readonly slowest: number;
+}
+
 /** What a summary needs from the store for one window. */
 export interface StoreWindow {
   /** Where the aggregates start: `sinceMs` rounded down to the minute, or the retention floor if later. */
@@ -75,7 +82,7 @@ export interface StoreWindow {
   readonly totals: Totals;
   /** The newest reports received at or after `sinceMs`, newest first, at most `recent`. */
   readonly rows: readonly WindowRow[];
-  /** The slowest of those rows, whole, slowest first, at most `slowest`. */
+  /** The slowest of the newest `slowestOf` reports of the window, whole, slowest first, at most `slowest`. */
   readonly slowest: readonly StoredReport[];
 }
 
@@ -108,12 +115,8 @@ export interface ReportStore {
   listOutages(filter: OutageFilter): Promise<OutagePage>;
   /** Newest first: a full page of `filter.limit` reports unless it is the last. */
   list(filter: ReportFilter): Promise<ReportPage>;
-  /** The aggregates of [sinceMs, nowMs] and the newest `recent` reports of it, with its `slowest` whole. */
-  window(
-    sinceMs: number,
-    nowMs: number,
-    limits: { readonly recent: number; readonly slowest: number },
-  ): Promise<StoreWindow>;
+  /** The aggregates of [sinceMs, nowMs], its newest `recent` reports, and the `slowest` of its newest `slowestOf` whole. */
+  window(sinceMs: number, nowMs: number, limits: WindowLimits): Promise<StoreWindow>;
   /**
    * One bounded step of upkeep: retention (by age and by rows, in whole
    * minutes) and rolling up complete hours and days. Resolves with the rows

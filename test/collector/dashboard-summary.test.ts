@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../src/collector/store.ts';
-import { bucketOf, bucketQuantile, BUCKETS, Totals } from '../../src/collector/aggregates.ts';
+import { bucketOf, bucketQuantile, BUCKETS } from '../../src/collector/aggregates.ts';
+import { Totals } from '../../src/collector/totals.ts';
 import { parseSummaryQuery, readSummary, SUMMARY_LIMITS, summarize } from '../../src/collector/dashboard/summary.ts';
 import { DELAY_BUCKETS } from '../../src/collector/metrics.ts';
 import type { Report } from '../../src/lib/report.ts';
@@ -229,14 +230,21 @@ test('summary: at most SUMMARY_LIMITS.nodes nodes, the slowest, counted over eve
     assert.equal(s.nodes[0]!.node, `node-0${n - 1}`);
     assert.equal(s.nodes.at(-1)!.node, 'node-005');
 
-    const w = await store.window(NOW - 60 * MIN, NOW, { recent: 10, slowest: 3 });
-    assert.equal(w.rows.length, 10);
-    // The slowest of the same ten newest rows (ids 46..55, delays 45..54).
+    const w = await store.window(NOW - 60 * MIN, NOW, { recent: 5, slowestOf: 10, slowest: 3 });
+    assert.deepEqual(
+      w.rows.map((r) => r.delaySeconds),
+      [54, 53, 52, 51, 50],
+    );
+    // The slowest of the ten newest rows (ids 46..55, delays 45..54).
     assert.deepEqual(
       w.slowest.map((r) => r.report.delaySeconds),
       [54, 53, 52],
     );
-    assert.equal((await store.window(NOW, NOW, { recent: 10, slowest: 3 })).rows.length, 0, 'received before since');
+    assert.equal(
+      (await store.window(NOW, NOW, { recent: 10, slowestOf: 10, slowest: 3 })).rows.length,
+      0,
+      'received before since',
+    );
   } finally {
     await store.close();
   }
@@ -258,7 +266,7 @@ test('bucket quantiles (nearest rank, the largest delay of its bucket) and bucke
   for (const [delays, q, want] of QUANTILES) {
     const t = new Totals();
     for (const d of delays) t.add(0, 'n', bucketOf(d), 1, 0, d);
-    const f = t.byScope[0].get('n');
+    const f = t.get(0, 'n');
     assert.equal(
       f ? bucketQuantile(f.reports, f.max, delays.length, q) : bucketQuantile([], [], 0, q),
       want,

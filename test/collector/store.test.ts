@@ -203,6 +203,39 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual((await readSummary(again, T0, now)).nodes, after[2]!.nodes);
     });
 
+    test('window: the newest `recent` reports, and the slowest `slowest` of the newest `slowestOf`, whole', async (t) => {
+      const { store } = await kind.open(t);
+      // Received a minute apart: 20 slow ones (10-29 s), then 10 fast ones (0.1-1 s).
+      for (let i = 0; i < 30; i++) {
+        const delay = i < 20 ? 10 + i : (i - 19) / 10;
+        await store.insertBatch([makeReport(i, { node: `node-${i % 3}` }, { delaySeconds: delay })], T0 + i * MIN);
+      }
+      const now = T0 + 30 * MIN;
+      const w = await store.window(T0, now, { recent: 4, slowestOf: 12, slowest: 3 });
+      assert.deepEqual(
+        w.rows.map((r) => [r.delaySeconds, r.receivedMs, r.node]),
+        [
+          [1, T0 + 29 * MIN, 'node-2'],
+          [0.9, T0 + 28 * MIN, 'node-1'],
+          [0.8, T0 + 27 * MIN, 'node-0'],
+          [0.7, T0 + 26 * MIN, 'node-2'],
+        ],
+      );
+      // The newest 12 are the 10 fast ones and the last two slow ones (28 s, 29 s).
+      assert.deepEqual(
+        w.slowest.map((r) => r.report.delaySeconds),
+        [29, 28, 1],
+      );
+      assert.deepEqual(w.slowest[0]!.report, makeReport(19, { node: 'node-1' }, { delaySeconds: 29 }));
+      // Since the 25th minute: 5 reports; the slowest of them.
+      const late = await store.window(T0 + 25 * MIN, now, { recent: 10, slowestOf: 10, slowest: 2 });
+      assert.equal(late.rows.length, 5);
+      assert.deepEqual(
+        late.slowest.map((r) => r.report.delaySeconds),
+        [1, 0.9],
+      );
+    });
+
     test('probeWritable: a committed write', async (t) => {
       const { store } = await kind.open(t);
       await store.probeWritable(T0);

@@ -159,15 +159,15 @@ for (const kind of STORE_KINDS) {
       for (const w of WINDOWS) {
         const truth = truthOf(sent, w.since, w.now);
         assert.ok(truth.nodes.size > 100, `${w.name}: the window holds reports of many nodes`);
-        const window = await store.window(w.since, w.now, { recent: 10, slowest: 1 });
+        const window = await store.window(w.since, w.now, { recent: 10, slowestOf: 10, slowest: 1 });
         for (const [scope, expected] of [
           [SCOPE.node, truth.nodes],
           [SCOPE.namespace, truth.namespaces],
         ] as const) {
-          const got = window.totals.byScope[scope];
-          assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort(), `${w.name}: the same keys`);
+          const got = window.totals;
+          assert.deepEqual(got.names(scope).sort(), [...expected.keys()].sort(), `${w.name}: the same keys`);
           for (const [key, e] of expected) {
-            const f = figuresOf(got.get(key)!);
+            const f = figuresOf(got.get(scope, key)!);
             const what = `${w.name}, ${key}`;
             assert.deepEqual([f.reports, f.timeouts, f.max], [e.reports, e.timeouts, e.max], what);
             assertQuantile(f.p50, e.p50, e.sorted, `${what} p50`);

@@ -4,7 +4,8 @@
 // recent reports; the slowest of those pods with their checks. Pure: the
 // store's window, the clock and the query are the caller's.
 import type { CheckResult, Report } from '../../lib/report.ts';
-import { BUCKETS, bucketQuantile, figuresOf, SCOPE, sumScope, type Figures, type Totals } from '../aggregates.ts';
+import { figuresOf, SCOPE, type Figures } from '../aggregates.ts';
+import type { Totals } from '../totals.ts';
 import { DELAY_BUCKETS } from '../metrics.ts';
 import { parseSince } from '../query.ts';
 import type { ReportStore, StoreWindow, WindowRow } from '../store.ts';
@@ -99,8 +100,6 @@ export interface Summary {
   readonly slowest: readonly SlowPod[];
 }
 
-/** null sorts below every number: a node with no figure is not "slow". */
-const desc = (a: number | null, b: number | null) => (b ?? -1) - (a ?? -1);
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
@@ -110,31 +109,30 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * was most of a summary's allocation.
  */
 function ranked(totals: Totals, scope: 0 | 1, limit: number): (Figures & { key: string })[] {
-  const all = [...totals.byScope[scope]].map(([key, f]) => {
-    let reports = 0;
-    let timeouts = 0;
-    for (let b = 0; b < BUCKETS; b++) {
-      reports += f.reports[b]!;
-      timeouts += f.timeouts[b]!;
-    }
-    return {
-      key,
-      f,
-      reports,
-      timeouts,
-      p90: bucketQuantile(f.reports, f.max, reports, 0.9),
-      p99: bucketQuantile(f.reports, f.max, reports, 0.99),
-    };
-  });
-  all.sort(
+  const ids = totals.ids(scope);
+  const reports = new Float64Array(ids.length);
+  const timeouts = new Float64Array(ids.length);
+  const p90 = new Float64Array(ids.length);
+  const p99 = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const c = totals.counts(ids[i]!);
+    reports[i] = c.reports;
+    timeouts[i] = c.timeouts;
+    // Every key in a window has a report, so its quantiles are numbers.
+    p90[i] = totals.quantile(ids[i]!, c.reports, 0.9) ?? -1;
+    p99[i] = totals.quantile(ids[i]!, c.reports, 0.99) ?? -1;
+  }
+  const order = Array.from(ids.keys()).sort(
     (a, b) =>
-      desc(a.p90, b.p90) ||
-      desc(a.p99, b.p99) ||
-      b.timeouts - a.timeouts ||
-      b.reports - a.reports ||
-      byName(a.key, b.key),
+      p90[b]! - p90[a]! ||
+      p99[b]! - p99[a]! ||
+      timeouts[b]! - timeouts[a]! ||
+      reports[b]! - reports[a]! ||
+      byName(totals.keys.nameOf(ids[a]!), totals.keys.nameOf(ids[b]!)),
   );
-  return all.slice(0, limit).map(({ key, f }) => ({ key, ...figuresOf(f) }));
+  return order
+    .slice(0, limit)
+    .map((i) => ({ key: totals.keys.nameOf(ids[i]!), ...figuresOf(totals.figures(ids[i]!)) }));
 }
 
 const quantilesOf = (f: Figures): Quantiles => ({ p50: f.p50, p90: f.p90, p99: f.p99, max: f.max });
@@ -143,7 +141,7 @@ const quantilesOf = (f: Figures): Quantiles => ({ p50: f.p50, p90: f.p90, p99: f
 export function summarize(window: StoreWindow, nowMs: number): Summary {
   // A timeout counts with the time the agent gave up after: that pod waited at
   // least that long, and leaving it out would make a failing node look fast.
-  const all = figuresOf(sumScope(window.totals, SCOPE.node));
+  const all = figuresOf(window.totals.sum(SCOPE.node));
   return {
     generatedAt: new Date(nowMs).toISOString(),
     since: new Date(window.fromMs).toISOString(),
@@ -153,8 +151,8 @@ export function summarize(window: StoreWindow, nowMs: number): Summary {
     totals: {
       reports: all.reports,
       timeouts: all.timeouts,
-      nodes: window.totals.byScope[SCOPE.node].size,
-      namespaces: window.totals.byScope[SCOPE.namespace].size,
+      nodes: window.totals.ids(SCOPE.node).length,
+      namespaces: window.totals.ids(SCOPE.namespace).length,
       ...quantilesOf(all),
     },
     nodes: ranked(window.totals, SCOPE.node, SUMMARY_LIMITS.nodes).map((f) => ({
@@ -212,7 +210,11 @@ export async function readSummary(
   nowMs: number,
 ): Promise<Summary> {
   return summarize(
-    await store.window(sinceMs, nowMs, { recent: SUMMARY_LIMITS.recent, slowest: SUMMARY_LIMITS.slowest }),
+    await store.window(sinceMs, nowMs, {
+      recent: SUMMARY_LIMITS.timeline,
+      slowestOf: SUMMARY_LIMITS.recent,
+      slowest: SUMMARY_LIMITS.slowest,
+    }),
     nowMs,
   );
 }
