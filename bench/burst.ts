@@ -16,6 +16,10 @@
 // Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox. Run alone:
 //
 //   flock /work/team/bench.lock node bench/burst.ts [--pods N] [--wait-ms MS] [--rounds default,tcp,collector]
+//     [--bundle DIST/netready.mjs]…
+//
+// Without --bundle the agent is built from this tree; with one or more, each round runs once per
+// bundle given, in the order given, on the same pods (an A/B in one run).
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '30' },
     'wait-ms': { type: 'string', default: '6000' },
     rounds: { type: 'string', default: 'default,tcp,collector' },
+    bundle: { type: 'string', multiple: true },
   },
 });
 const PODS = Number(values.pods);
@@ -41,7 +46,9 @@ if (
   !(WAIT_MS >= 3000) ||
   ROUNDS.some((r) => !['default', 'tcp', 'collector'].includes(r))
 ) {
-  console.error('usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector]');
+  console.error(
+    'usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector] [--bundle FILE]…',
+  );
   process.exit(2);
 }
 
@@ -78,6 +85,8 @@ interface Waiter {
   privateDirtyKiB?: number;
   peakRssKiB?: number;
   output: string;
+  /** netready with a collector: every request the stub took for this pod (a retried delivery sends more than one). */
+  requests: { arrivedAt: number; answeredAt: number }[];
 }
 
 /** utime+stime+cutime+cstime of a process, in ms; null once it is gone. */
@@ -116,33 +125,51 @@ for (const tool of ['wait-for-it', 'busybox', 'sh']) {
 }
 
 const loadBefore = loadavg();
-const results: { round: Round; programmed: ProgrammedAt; waiters: Waiter[]; reports: number }[] = [];
+const results: { round: string; programmed: ProgrammedAt; waiters: Waiter[]; reports: number }[] = [];
 console.error('bench/burst: waiting for the testbed (another e2e run may hold it)…');
 const bed = await createTestbed();
 const live = new Set<ChildProcess>();
 try {
-  const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
-  execFileSync(process.execPath, ['scripts/build.ts', bundleDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const bundle = join(bundleDir, 'netready.mjs');
+  let bundles = values.bundle ?? [];
+  if (bundles.length === 0) {
+    const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
+    execFileSync(process.execPath, ['scripts/build.ts', bundleDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    bundles = [join(bundleDir, 'netready.mjs')];
+  }
   await bed.listenTcp(API, 443);
   let reports = 0;
+  let current: Waiter[] = [];
+  // A stub, not the collector: it reads the body, answers 202 and notes when, by the report's pod
+  // name; it validates and stores nothing, so each request costs it less than the collector's
+  // ingest would (see BENCHMARKS.md). It runs in this process, on the same 2 cores.
   await bed.listenHttp(SERVICES.collector.v4, COLLECTOR_PORT, (req, res) => {
-    req.resume();
+    const arrivedAt = now();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       reports++;
       res.writeHead(202).end();
+      let pod: unknown;
+      try {
+        pod = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { pod?: { name?: unknown } }).pod?.name;
+      } catch {}
+      const w = current.find((x) => x.tool === 'netready' && x.pod.name === pod);
+      w?.requests.push({ arrivedAt, answeredAt: now() });
     });
   });
   const pods: Pod[] = [];
   for (let i = 0; i < PODS; i++) pods.push(await bed.createPod({ blocked: true }));
 
-  for (const [i, round] of ROUNDS.entries()) {
+  const runs = ROUNDS.flatMap((round) => bundles.map((bundle) => ({ round, bundle })));
+  for (const [i, { round, bundle }] of runs.entries()) {
+    const name = values.bundle ? `${round} (${bundle})` : round;
     if (i > 0) for (const pod of pods) await bed.block(pod);
     reports = 0;
     const waiters: Waiter[] = [];
+    current = waiters;
     const env = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       KUBERNETES_SERVICE_HOST: API,
@@ -151,7 +178,7 @@ try {
     const exits: Promise<void>[] = [];
     for (const pod of pods) {
       for (const tool of ['netready', 'wait-for-it', 'busybox'] as Tool[]) {
-        const w: Waiter = { tool, pod, spawnedAt: now(), output: '' };
+        const w: Waiter = { tool, pod, spawnedAt: now(), output: '', requests: [] };
         const child = bed.podExec(pod, command(tool, round, bundle), {
           env: { ...env, NETREADY_POD_NAME: pod.name },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -208,8 +235,8 @@ try {
     await Promise.all(exits);
     clearInterval(poll);
     clearTimeout(guard);
-    results.push({ round, programmed, waiters, reports });
-    console.error(`bench/burst: round ${round} done (transaction ${f1(programmed.at - programmed.before)} ms)`);
+    results.push({ round: name, programmed, waiters, reports });
+    console.error(`bench/burst: round ${name} done (transaction ${f1(programmed.at - programmed.before)} ms)`);
   }
 } finally {
   for (const child of live) killGroup(child);
@@ -240,12 +267,48 @@ for (const { round, programmed, waiters, reports } of results) {
       .map((w) => (w.cpuAtProgram!.ms - w.cpuAt1s!.ms) / ((w.cpuAtProgram!.at - w.cpuAt1s!.at) / 1000));
     const pd = ws.flatMap((w) => (w.privateDirtyKiB === undefined ? [] : [w.privateDirtyKiB / 1024]));
     const rss = ws.flatMap((w) => (w.peakRssKiB === undefined ? [] : [w.peakRssKiB / 1024]));
-    const label =
-      tool === 'netready' ? `netready (${round}${round === 'collector' ? `, ${reports} reports` : ''})` : tool;
+    const collector = round.startsWith('collector');
+    const label = tool === 'netready' ? `netready (${round}${collector ? `, ${reports} reports` : ''})` : tool;
     lines.push(
       `| ${round} | ${f1(programmed.at - programmed.before)} | ${label} | ${ok.length}/${ws.length} | ${f1(pct(lags, 50))} | ${f1(pct(lags, 99))} | ${f1(Math.max(...lags))} | ${f1(pct(lagsBefore, 50))} | ${f1(pct(lagsBefore, 99))} | ${f1(mean(cpu))} | ${f1(pct(cpu, 99))} | ${f1(mean(pd))} | ${f1(Math.max(...pd))} | ${f1(mean(rss))} | ${f1(Math.max(...rss))} |`,
     );
   }
+}
+lines.push('');
+lines.push(
+  'netready\'s lag split at its "network ready" log line (its `time`, the agent\'s wall clock in whole ms) and, with a collector, at the stub; p50 / p99 over the agents that exited 0:',
+);
+lines.push('');
+lines.push(
+  '| round | transaction end → ready line | ready line → exit | ready line → first request at the stub | stub: request → answer | last answer → exit | requests per agent, mean (max) | agents sending more than one | attempts per agent (its log), max |',
+);
+lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const { round, programmed, waiters } of results) {
+  const ok = waiters.filter((w) => w.tool === 'netready' && w.code === 0 && w.exitedAt !== undefined);
+  const split = ok.map((w) => {
+    const ready = logLine(w.output, (l) => typeof l.detectedAfterSeconds === 'number');
+    const delivered = logLine(w.output, (l) => l.msg === 'report delivered');
+    const readyAt = typeof ready?.time === 'string' ? Date.parse(ready.time) : NaN;
+    const answered = w.requests.filter((r) => r.answeredAt <= w.exitedAt!);
+    return {
+      toReady: readyAt - programmed.at,
+      readyToExit: w.exitedAt! - readyAt,
+      toStub: w.requests.length ? w.requests[0]!.arrivedAt - readyAt : NaN,
+      stub: w.requests.length ? w.requests[0]!.answeredAt - w.requests[0]!.arrivedAt : NaN,
+      afterAnswer: answered.length ? w.exitedAt! - answered.at(-1)!.answeredAt : NaN,
+      requests: w.requests.length,
+      attempts: typeof delivered?.attempts === 'number' ? delivered.attempts : NaN,
+    };
+  });
+  const col = (k: keyof (typeof split)[number]) => {
+    const xs = split.map((x) => x[k]).filter(Number.isFinite);
+    return xs.length ? `${f1(pct(xs, 50))} / ${f1(pct(xs, 99))}` : '–';
+  };
+  const collector = round.startsWith('collector');
+  const requests = split.map((x) => x.requests);
+  lines.push(
+    `| ${round} | ${col('toReady')} | ${col('readyToExit')} | ${collector ? `${col('toStub')} | ${col('stub')} | ${col('afterAnswer')} | ${f1(mean(requests))} (${Math.max(...requests)}) | ${requests.filter((n) => n > 1).length} | ${Math.max(...split.map((x) => x.attempts))}` : '– | – | – | – | – | –'} |`,
+  );
 }
 console.log(lines.join('\n'));
 for (const { round, waiters } of results) {
@@ -253,6 +316,21 @@ for (const { round, waiters } of results) {
     console.error(`bench/burst: ${round} ${w.tool} in ${w.pod.name} exited ${w.code}: ${w.output.slice(-400)}`);
 }
 if (failed) process.exitCode = 1;
+
+/** The last JSON log line of an agent's output that `match` accepts (lines cut by the tail buffer are skipped). */
+function logLine(
+  output: string,
+  match: (line: Record<string, unknown>) => boolean,
+): Record<string, unknown> | undefined {
+  let found: Record<string, unknown> | undefined;
+  for (const text of output.split('\n')) {
+    try {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      if (match(line)) found = line;
+    } catch {}
+  }
+  return found;
+}
 
 function killGroup(child: ChildProcess): void {
   try {
