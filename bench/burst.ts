@@ -6,7 +6,10 @@
 // Rounds, on the same pods (blocked again between rounds):
 //   default     netready's default checks (gateway, dns, kubernetes), no collector
 //   tcp         netready with a single tcp:// check, no collector
-//   collector   the default checks, each agent delivering its report to a collector on this machine
+//   collector   the default checks, each agent delivering its report to a stub collector in this
+//               process (it notes when each request came and was answered)
+//   collector-real  the same, to `netready collector` from the bundle, in its own process on this
+//               machine (SQLite store in the testbed's temp dir); copies counted from its /metrics
 // Per waiter: detection lag (its exit minus the transaction's end, and minus its start: the
 // rules took effect somewhere between, and `nft` itself takes 5 ms on a quiet machine but
 // several hundred on a busy one), CPU per second of waiting (utime+stime+cutime+cstime from
@@ -20,7 +23,7 @@
 //
 // Without --bundle the agent is built from this tree; with one or more, each round runs once per
 // bundle given, in the order given, on the same pods (an A/B in one run).
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
@@ -44,20 +47,22 @@ const ROUNDS = values.rounds.split(',') as Round[];
 if (
   !(PODS >= 1 && PODS <= 150) ||
   !(WAIT_MS >= 3000) ||
-  ROUNDS.some((r) => !['default', 'tcp', 'collector'].includes(r))
+  ROUNDS.some((r) => !['default', 'tcp', 'collector', 'collector-real'].includes(r))
 ) {
   console.error(
-    'usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector] [--bundle FILE]…',
+    'usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector,collector-real] [--bundle FILE]…',
   );
   process.exit(2);
 }
 
-type Round = 'default' | 'tcp' | 'collector';
+type Round = 'default' | 'tcp' | 'collector' | 'collector-real';
 type Tool = 'netready' | 'wait-for-it' | 'busybox';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API = SERVICES.api.v4;
 const COLLECTOR_PORT = 9470;
+/** Where `netready collector` listens in the collector-real round. */
+const REAL_COLLECTOR_PORT = 9471;
 /** The image's ENTRYPOINT flags (image/Containerfile). */
 const NODE_FLAGS = ['--max-semi-space-size=16'];
 const CLK_TCK_MS = 10;
@@ -70,6 +75,8 @@ function command(tool: Tool, round: Round, bundle: string): string[] {
   const base = [process.execPath, ...NODE_FLAGS, bundle, 'wait', '--termination-log', '', '--timeout', '120s'];
   if (round === 'tcp') return [...base, '--check', `tcp://${API}:443`];
   if (round === 'collector') return [...base, '--collector', `http://${SERVICES.collector.v4}:${COLLECTOR_PORT}`];
+  if (round === 'collector-real')
+    return [...base, '--collector', `http://${SERVICES.collector.v4}:${REAL_COLLECTOR_PORT}`];
   return base;
 }
 
@@ -160,6 +167,10 @@ try {
       w?.requests.push({ arrivedAt, answeredAt: now() });
     });
   });
+  const realCollector = ROUNDS.includes('collector-real')
+    ? await startCollector(bundles[0]!, join(names(bed.prefix).tmpDir, 'collector.db'))
+    : null;
+  if (realCollector) live.add(realCollector);
   const pods: Pod[] = [];
   for (let i = 0; i < PODS; i++) pods.push(await bed.createPod({ blocked: true }));
 
@@ -168,6 +179,7 @@ try {
     const name = values.bundle ? `${round} (${bundle})` : round;
     if (i > 0) for (const pod of pods) await bed.block(pod);
     reports = 0;
+    const postsBefore = round === 'collector-real' ? await collectorPosts() : 0;
     const waiters: Waiter[] = [];
     current = waiters;
     const env = {
@@ -235,6 +247,7 @@ try {
     await Promise.all(exits);
     clearInterval(poll);
     clearTimeout(guard);
+    if (round === 'collector-real') reports = (await collectorPosts()) - postsBefore;
     results.push({ round: name, programmed, waiters, reports });
     console.error(`bench/burst: round ${name} done (transaction ${f1(programmed.at - programmed.before)} ms)`);
   }
@@ -280,9 +293,9 @@ lines.push(
 );
 lines.push('');
 lines.push(
-  '| round | transaction end → ready line | ready line → exit | ready line → first request at the stub | stub: request → answer | last answer → exit | requests per agent, mean (max) | agents sending more than one | attempts per agent (its log), max |',
+  '| round | transaction end → ready line | ready line → exit | ready line → first request at the stub | stub: request → answer | last answer → exit | requests per agent, mean (max) | agents sending more than one | attempts per agent (its log), max | "report delivered" line → exit |',
 );
-lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const { round, programmed, waiters } of results) {
   const ok = waiters.filter((w) => w.tool === 'netready' && w.code === 0 && w.exitedAt !== undefined);
   const split = ok.map((w) => {
@@ -298,16 +311,22 @@ for (const { round, programmed, waiters } of results) {
       afterAnswer: answered.length ? w.exitedAt! - answered.at(-1)!.answeredAt : NaN,
       requests: w.requests.length,
       attempts: typeof delivered?.attempts === 'number' ? delivered.attempts : NaN,
+      // The agent's last line to its exit as the bench sees it: process exit and the bench's own delay.
+      deliveredToExit: typeof delivered?.time === 'string' ? w.exitedAt! - Date.parse(delivered.time) : NaN,
     };
   });
   const col = (k: keyof (typeof split)[number]) => {
     const xs = split.map((x) => x[k]).filter(Number.isFinite);
     return xs.length ? `${f1(pct(xs, 50))} / ${f1(pct(xs, 99))}` : '–';
   };
-  const collector = round.startsWith('collector');
   const requests = split.map((x) => x.requests);
+  const stub = round.startsWith('collector') && !round.startsWith('collector-real');
+  const stubCells = stub
+    ? `${col('toStub')} | ${col('stub')} | ${col('afterAnswer')} | ${f1(mean(requests))} (${Math.max(...requests)}) | ${requests.filter((n) => n > 1).length}`
+    : '– | – | – | – | –';
+  const attempts = Math.max(...split.map((x) => x.attempts));
   lines.push(
-    `| ${round} | ${col('toReady')} | ${col('readyToExit')} | ${collector ? `${col('toStub')} | ${col('stub')} | ${col('afterAnswer')} | ${f1(mean(requests))} (${Math.max(...requests)}) | ${requests.filter((n) => n > 1).length} | ${Math.max(...split.map((x) => x.attempts))}` : '– | – | – | – | – | –'} |`,
+    `| ${round} | ${col('toReady')} | ${col('readyToExit')} | ${stubCells} | ${Number.isFinite(attempts) ? attempts : '–'} | ${col('deliveredToExit')} |`,
   );
 }
 console.log(lines.join('\n'));
@@ -316,6 +335,33 @@ for (const { round, waiters } of results) {
     console.error(`bench/burst: ${round} ${w.tool} in ${w.pod.name} exited ${w.code}: ${w.output.slice(-400)}`);
 }
 if (failed) process.exitCode = 1;
+
+/** Starts `netready collector` from `bundle` on the host side and resolves once it listens. */
+async function startCollector(bundle: string, db: string): Promise<ChildProcess> {
+  const listen = `${SERVICES.collector.v4}:${REAL_COLLECTOR_PORT}`;
+  const child = spawn(process.execPath, [...NODE_FLAGS, bundle, 'collector', '--listen', listen, '--db', db], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`netready collector exited ${code}: ${out.slice(-400)}`)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out = (out + d).slice(-4096);
+      if (out.includes('"collector listening"')) resolve();
+    });
+  });
+  return child;
+}
+
+/** POSTs the collector took: stored, duplicates and rejected, from its /metrics. */
+async function collectorPosts(): Promise<number> {
+  const text = await (await fetch(`http://${SERVICES.collector.v4}:${REAL_COLLECTOR_PORT}/metrics`)).text();
+  let n = 0;
+  for (const name of ['netready_reports_total', 'netready_reports_duplicate_total', 'netready_reports_rejected_total'])
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))) n += Number(m[1]);
+  return n;
+}
 
 /** The last JSON log line of an agent's output that `match` accepts (lines cut by the tail buffer are skipped). */
 function logLine(
