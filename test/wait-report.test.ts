@@ -43,6 +43,29 @@ test('collector down, hanging or failing: exit code unchanged, within the report
   assert.equal(hanging.requests >= 1, true);
 });
 
+test('a slow collector gets the report once: a request written is not cut at its try and sent again', async (t) => {
+  const target = await startTcpListener();
+  // Answers after 700 ms: past a try's connect slice (a third of the 1.5 s budget), within the budget.
+  const slow = await startCollectorStub('ok', 700);
+  t.after(async () => {
+    await target.close();
+    await slow.close();
+  });
+  const r = await runWait([
+    '--check',
+    `tcp://127.0.0.1:${target.port}`,
+    '--collector',
+    slow.url,
+    '--report-budget',
+    '1500ms',
+  ]);
+  assert.equal(r.code, 0);
+  assert.equal(slow.requests, 1, 'copies of the report sent');
+  const delivered = r.logs.find((l) => l.msg === 'report delivered');
+  assert.ok(delivered, JSON.stringify(r.logs));
+  assert.equal(delivered.attempts, 1);
+});
+
 test('a 4xx is not retried: the collector will not take the report', async (t) => {
   const target = await startTcpListener();
   t.after(() => target.close());

@@ -22,6 +22,11 @@ export interface RequestInit {
   readonly body?: string;
   /** Ends the request at once, rejecting with the signal's reason. */
   readonly signal: AbortSignal;
+  /**
+   * Ends the request as `signal` does, but only while it is still connecting (name lookup, TCP
+   * handshake): once the request is written to the connection, this signal no longer applies.
+   */
+  readonly connectSignal?: AbortSignal;
   readonly lookup?: LookupFunction;
   /** Bytes of response body to read (default 0); the connection is dropped once they are in. */
   readonly maxBody?: number;
@@ -33,8 +38,7 @@ export interface RequestInit {
  * body neither delays the answer nor grows memory.
  */
 export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> {
-  if (init.signal.aborted) return Promise.reject(init.signal.reason);
-  // undici's own timeouts are off: `signal` bounds the request. They run on undici's coarse
+  // undici's own timeouts are off: the signals bound the request. They run on undici's coarse
   // timer wheel (a 100 ms connect timeout fires after ~1 s), too coarse for a report's tries of
   // a few hundred ms.
   const client = new Client(url.origin, {
@@ -43,6 +47,11 @@ export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> 
     headersTimeout: 0,
     bodyTimeout: 0,
   });
+  return send(client, url, init);
+}
+
+/** Sends `init` on `client`'s connection and destroys the client once it is answered or ended. */
+function send(client: Client, url: URL, init: RequestInit): Promise<HttpResponse> {
   const max = init.maxBody ?? 0;
   return new Promise<HttpResponse>((resolve, reject) => {
     let status = 0;
@@ -53,20 +62,28 @@ export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> 
       if (settled) return;
       settled = true;
       init.signal.removeEventListener('abort', onAbort);
+      init.connectSignal?.removeEventListener('abort', onConnectAbort);
       // Errors after this (the dropped connection) concern no one.
       client.destroy().catch(() => {});
       if (res) resolve(res);
       else reject(err);
     };
     const onAbort = () => settle(init.signal.reason);
+    const onConnectAbort = () => settle(init.connectSignal?.reason);
+    if (init.signal.aborted) return onAbort();
+    if (init.connectSignal?.aborted) return onConnectAbort();
     init.signal.addEventListener('abort', onAbort, { once: true });
+    init.connectSignal?.addEventListener('abort', onConnectAbort, { once: true });
     // Once the answer is in, the request is aborted (undici reads no more) and the Client destroyed.
     const answer = (controller: Dispatcher.DispatchController) => {
       settle(null, { status, body: Buffer.concat(chunks).toString('utf8') });
       if (!controller.aborted) controller.abort(new Error('answer read'));
     };
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart() {},
+      // Connected: the request is written right after this, and from now on only `signal` ends it.
+      onRequestStart() {
+        init.connectSignal?.removeEventListener('abort', onConnectAbort);
+      },
       onResponseStart(controller, statusCode) {
         status = statusCode;
         if (max === 0) answer(controller);

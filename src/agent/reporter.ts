@@ -36,18 +36,21 @@ export async function deliverReport(
   const stop = options.signal ? AbortSignal.any([budget.signal, options.signal]) : budget.signal;
   const url = new URL(`${collectorUrl}${options.path ?? '/v1/reports'}`);
   const body = JSON.stringify(document);
+  const sliceMs = Math.max(100, Math.round(budgetMs / 3));
   let attempts = 0;
   let lastError = 'no answer';
   try {
-    // undici is loaded here, or earlier by main while the checks wait (see http-client.ts).
+    // undici is loaded here, or earlier by main while the checks wait (http-client.ts's warmUp).
     const { httpRequest } = await import('./http-client.ts');
     await pRetry(
       async () => {
         attempts++;
-        // A try whose SYN or request was lost is abandoned for a fresh one
-        // rather than left waiting on the kernel's 1 s retransmit.
-        const tryTimeout = AbortSignal.timeout(Math.max(100, Math.round(budgetMs / 3)));
-        const attempt = AbortSignal.any([stop, tryTimeout]);
+        // A try still connecting after its slice (a SYN, or the collector's name lookup, lost in a
+        // dataplane not yet programmed) is abandoned for a fresh one rather than left waiting on
+        // the kernel's 1 s retransmit. A request already written runs to the end of the budget:
+        // cutting it would send the same report again to a collector that is merely slow (or to
+        // an agent starved of CPU in a burst), and load it with copies.
+        const connectSlice = AbortSignal.timeout(sliceMs);
         const res = await httpRequest(url, {
           method: 'POST',
           headers: {
@@ -56,8 +59,9 @@ export async function deliverReport(
             ...(token ? { authorization: `Bearer ${token}` } : {}),
           },
           body,
-          signal: attempt,
-          ...(options.resolve ? { lookup: lookupWith(options.resolve, attempt) } : {}),
+          signal: stop,
+          connectSignal: connectSlice,
+          ...(options.resolve ? { lookup: lookupWith(options.resolve, AbortSignal.any([stop, connectSlice])) } : {}),
           maxBody: 200,
         });
         if (res.status >= 200 && res.status < 300) return;
@@ -73,7 +77,7 @@ export async function deliverReport(
         factor: 2,
         signal: stop,
         onFailedAttempt: ({ error }) => {
-          lastError = error.message;
+          lastError = error.name === 'TimeoutError' ? `not connected within ${sliceMs} ms` : error.message;
         },
       },
     );

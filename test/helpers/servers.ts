@@ -13,8 +13,11 @@ export interface CollectorStub {
   close(): Promise<void>;
 }
 
-/** A stand-in collector: `ok` answers 202, `fail` 500, `hang` never answers. */
-export async function startCollectorStub(mode: 'ok' | 'fail' | 'hang' = 'ok'): Promise<CollectorStub> {
+/** A stand-in collector: `ok` answers 202, `fail` 500, `hang` never answers; `answerAfterMs` after the body is in. */
+export async function startCollectorStub(
+  mode: 'ok' | 'fail' | 'hang' = 'ok',
+  answerAfterMs = 0,
+): Promise<CollectorStub> {
   const pending = new Set<IncomingMessage>();
   const stub: CollectorStub = {
     url: '',
@@ -29,7 +32,9 @@ export async function startCollectorStub(mode: 'ok' | 'fail' | 'hang' = 'ok'): P
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/reports') stub.reports.push(JSON.parse(body));
       if (mode === 'hang') return void pending.add(req);
-      res.writeHead(mode === 'ok' ? 202 : 500).end();
+      const answer = () => void res.writeHead(mode === 'ok' ? 202 : 500).end();
+      if (answerAfterMs > 0) setTimeout(answer, answerAfterMs);
+      else answer();
     });
   });
   await listen(server);
