@@ -35,14 +35,22 @@ export class PgAggregates implements AggregateSource {
   async readMinuteCells(
     fromMs: number,
     untilMs: number,
-    add: (scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
+    add: (
+      minuteMs: number,
+      scope: Scope,
+      key: string,
+      bucket: number,
+      reports: number,
+      timeouts: number,
+      maxDelay: number,
+    ) => void,
   ): Promise<void> {
-    const r = await this.#q.query<[number, string, number, string, string, number]>({
-      text: 'SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2',
+    const r = await this.#q.query<[string, number, string, number, string, string, number]>({
+      text: 'SELECT minute_ms, scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2',
       values: [fromMs, untilMs],
       rowMode: 'array',
     });
-    for (const c of r.rows) add(c[0] as Scope, c[1], c[2], Number(c[3]), Number(c[4]), c[5]);
+    for (const c of r.rows) add(Number(c[0]), c[1] as Scope, c[2], c[3], Number(c[4]), Number(c[5]), c[6]);
   }
 }
 

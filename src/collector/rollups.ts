@@ -1,7 +1,7 @@
 // Reading aggregates over a window, and rolling complete periods up, the same
 // way for both stores: each store supplies the few queries (AggregateSource),
 // this decides which rollups and minute ranges a window is made of.
-import { LEVEL_MS, periodStart, planWindow, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
+import { LEVEL_MS, MINUTE_MS, periodStart, planWindow, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
 import { decodeRollup, encodeRollup, KeyTable, Totals } from './totals.ts';
 
 /** The queries a store answers for aggregates. */
@@ -14,12 +14,25 @@ export interface AggregateSource {
   readMinuteCells(
     fromMs: number,
     untilMs: number,
-    add: (scope: Scope, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
+    add: (
+      minuteMs: number,
+      scope: Scope,
+      key: string,
+      bucket: number,
+      reports: number,
+      timeouts: number,
+      maxDelay: number,
+    ) => void,
   ): Promise<void>;
 }
 
 /** Decoded rollups kept in memory up to this many bytes: a rollup never changes once written. */
 const CACHED_ROLLUP_BYTES = 16 * 1024 * 1024;
+/**
+ * Decoded minutes kept up to this many bytes (a minute of 100 reports is ~8 KiB):
+ * the edges of the windows being watched, which move by a minute a minute.
+ */
+const CACHED_MINUTE_BYTES = 8 * 1024 * 1024;
 /** Sums of the rolled-up part of a window kept (LRU): one per window length being watched. */
 const CACHED_SUMS = 4;
 /** Past this many interned keys (node churn over months), the key table and the caches start afresh. */
@@ -27,16 +40,19 @@ const MAX_KEYS = 200_000;
 
 /**
  * Reads windows of aggregates from `source`. A window is its rolled-up
- * periods plus minute cells at its edges; the sum of its rolled-up periods is
+ * periods plus minute cells at its edges. The sum of its rolled-up periods is
  * kept, so that while the same periods are in the window (an hour for the
- * hourly ones) a summary reads only the edges' minute cells: a sliding
- * 7-day window costs about what the last hour does.
+ * hourly ones) a summary reads only the edges' minute cells; and settled
+ * minutes (ended ROLLUP_SETTLE_MS ago: no report is stamped into them any
+ * more) are kept decoded, so that a window moving by a minute reads one new
+ * minute at its start and the unsettled ones at its end. A sliding 7-day
+ * window then costs about what the last hour does, and that little.
  */
 export class WindowReader {
   readonly #source: AggregateSource;
   #keys = new KeyTable();
-  readonly #rollups = new Map<string, Float64Array>();
-  #rollupBytes = 0;
+  readonly #rollups = new CellCache(CACHED_ROLLUP_BYTES);
+  readonly #minutes = new CellCache(CACHED_MINUTE_BYTES);
   readonly #sums = new Map<string, Totals>();
 
   constructor(source: AggregateSource) {
@@ -53,13 +69,50 @@ export class WindowReader {
     const blocks = planWindow(fromMs, untilMs, (level, periodMs) => rolled.has(`${level}:${periodMs}`));
     const periods = blocks.filter((b) => b.level !== 0);
     if (periods.length > 0) totals.addTotals(await this.#sumOf(periods, keys));
+    // Minutes that ended ROLLUP_SETTLE_MS before the window's last minute began.
+    const settledBefore = untilMs - 2 * MINUTE_MS - ROLLUP_SETTLE_MS;
     for (const block of blocks) {
       if (block.level !== 0) continue;
-      await this.#source.readMinuteCells(block.fromMs, block.untilMs, (s, k, b, r, t, m) =>
-        totals.add(s, k, b, r, t, m),
-      );
+      const split = Math.max(block.fromMs, Math.min(block.untilMs, settledBefore));
+      for (const cells of await this.#settledMinutes(block.fromMs, split, keys)) totals.addCells(cells);
+      if (split < block.untilMs)
+        await this.#source.readMinuteCells(split, block.untilMs, (_minute, s, k, b, r, t, m) =>
+          totals.add(s, k, b, r, t, m),
+        );
     }
     return totals;
+  }
+
+  /** The cells of each settled minute in [fromMs, untilMs), from the cache or read in one query. */
+  async #settledMinutes(fromMs: number, untilMs: number, keys: KeyTable): Promise<Float64Array[]> {
+    const cached = keys === this.#keys;
+    const found = new Map<number, Float64Array>();
+    let missingFrom = Number.POSITIVE_INFINITY;
+    let missingUntil = fromMs;
+    for (let m = fromMs; m < untilMs; m += MINUTE_MS) {
+      const hit = cached ? this.#minutes.get(`${m}`) : undefined;
+      if (hit) found.set(m, hit);
+      else {
+        missingFrom = Math.min(missingFrom, m);
+        missingUntil = m + MINUTE_MS;
+      }
+    }
+    if (missingFrom < missingUntil) {
+      const read = new Map<number, number[]>();
+      await this.#source.readMinuteCells(missingFrom, missingUntil, (minute, s, k, b, r, t, m) => {
+        let cells = read.get(minute);
+        if (!cells) read.set(minute, (cells = []));
+        cells.push(keys.id(s, k), b, r, t, m);
+      });
+      for (let m = missingFrom; m < missingUntil; m += MINUTE_MS) {
+        if (found.has(m)) continue;
+        // A minute without reports is kept too (empty): it is not asked for again.
+        const cells = Float64Array.from(read.get(m) ?? []);
+        found.set(m, cells);
+        if (cached && keys === this.#keys) this.#minutes.set(`${m}`, cells);
+      }
+    }
+    return [...found.values()];
   }
 
   /** The sum of these rolled-up periods, from the cache or from their rollups. */
@@ -86,22 +139,11 @@ export class WindowReader {
   async #rollup(level: 1 | 2, periodMs: number, keys: KeyTable): Promise<Float64Array | null> {
     const id = `${level}:${periodMs}`;
     const hit = keys === this.#keys ? this.#rollups.get(id) : undefined;
-    if (hit) {
-      this.#rollups.delete(id);
-      this.#rollups.set(id, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const data = await this.#source.readRollup(level, periodMs);
     if (!data) return null;
     const cells = decodeRollup(data, keys);
-    if (keys !== this.#keys) return cells;
-    this.#rollups.set(id, cells);
-    this.#rollupBytes += cells.byteLength;
-    for (const [old, c] of this.#rollups) {
-      if (this.#rollupBytes <= CACHED_ROLLUP_BYTES) break;
-      this.#rollups.delete(old);
-      this.#rollupBytes -= c.byteLength;
-    }
+    if (keys === this.#keys) this.#rollups.set(id, cells);
     return cells;
   }
 
@@ -109,8 +151,46 @@ export class WindowReader {
   #restart(): void {
     this.#keys = new KeyTable();
     this.#rollups.clear();
-    this.#rollupBytes = 0;
+    this.#minutes.clear();
     this.#sums.clear();
+  }
+}
+
+/** Decoded cells kept up to a byte budget, the least recently used dropped first. */
+class CellCache {
+  readonly #budget: number;
+  readonly #entries = new Map<string, Float64Array>();
+  #bytes = 0;
+
+  constructor(budget: number) {
+    this.#budget = budget;
+  }
+
+  get(id: string): Float64Array | undefined {
+    const hit = this.#entries.get(id);
+    if (hit) {
+      // Most recently used last.
+      this.#entries.delete(id);
+      this.#entries.set(id, hit);
+    }
+    return hit;
+  }
+
+  set(id: string, cells: Float64Array): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, cells);
+    // An empty entry still costs its Map slot.
+    this.#bytes += cells.byteLength + 64;
+    for (const [old, c] of this.#entries) {
+      if (this.#bytes <= this.#budget) break;
+      this.#entries.delete(old);
+      this.#bytes -= c.byteLength + 64;
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
   }
 }
 

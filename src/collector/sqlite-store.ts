@@ -373,16 +373,24 @@ class SqliteStore implements ReportStore, AggregateSource {
   async readMinuteCells(
     fromMs: number,
     untilMs: number,
-    add: (scope: 0 | 1, key: string, bucket: number, reports: number, timeouts: number, maxDelay: number) => void,
+    add: (
+      minuteMs: number,
+      scope: 0 | 1,
+      key: string,
+      bucket: number,
+      reports: number,
+      timeouts: number,
+      maxDelay: number,
+    ) => void,
   ): Promise<void> {
     const stmt = this.#prepared(
-      'SELECT scope, key, bucket, reports, timeouts, max_delay FROM agg_minute WHERE minute_ms >= ? AND minute_ms < ?',
+      'SELECT minute_ms, scope, key, bucket, reports, timeouts, max_delay FROM agg_minute WHERE minute_ms >= ? AND minute_ms < ?',
     );
     stmt.setReturnArrays(true);
     for (const r of stmt.iterate(fromMs, untilMs) as unknown as Iterable<
-      [number, string, number, number, number, number]
+      [number, number, string, number, number, number, number]
     >) {
-      add(Number(r[0]) as 0 | 1, r[1], Number(r[2]), Number(r[3]), Number(r[4]), r[5]);
+      add(Number(r[0]), Number(r[1]) as 0 | 1, r[2], Number(r[3]), Number(r[4]), Number(r[5]), r[6]);
     }
   }
 
