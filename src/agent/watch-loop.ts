@@ -27,6 +27,7 @@ export interface WatchEvents {
   restored(e: OutageEvent): void;
 }
 
+/** The reason a round's deadline aborts with; an attempt that ends by it failed with `timeout`. */
 const TIMED_OUT = Symbol('attempt timed out');
 
 /** Runs until `signal` aborts; resolves then, promptly, with every timer and attempt released. */
@@ -38,15 +39,32 @@ export async function runWatch(
   events: WatchEvents,
 ): Promise<void> {
   const streak = new FailureStreak(options.failures, checks.length);
+  let healthy = true;
   while (!signal.aborted) {
     const launchedMs = clock.now();
-    const round = await probeRound(checks, options.attemptTimeoutMs, signal);
-    if (signal.aborted) return;
+    // One timer per round, the round's deadline. Node never disarms its timer
+    // for a cleared timeout: a deadline cleared at +5 ms still wakes the process
+    // when it would have fired, and every wake-up costs about as much as a
+    // round's own work (BENCHMARKS.md, bench/watch). So while the network works,
+    // the deadline is the next round's launch and is never cleared: a round
+    // costs one timer wake-up. Once a round failed, attempts get their own
+    // --attempt-timeout, so the last round of a streak, which decides, is
+    // bounded by it as before and the detection window does not change.
+    const paced = healthy && options.intervalMs >= options.attemptTimeoutMs;
+    const deadline = roundDeadline(paced ? options.intervalMs : options.attemptTimeoutMs, signal);
+    const round = await probeRound(checks, deadline.signal);
+    if (signal.aborted) return deadline.clear();
     const verdict = streak.record(launchedMs, round);
+    healthy = verdict.state === 'ok';
     if (verdict.state !== 'lost') {
-      await sleep(launchedMs + options.intervalMs - clock.now(), signal);
+      if (paced) await deadline.expired;
+      else {
+        deadline.clear();
+        await sleep(launchedMs + options.intervalMs - clock.now(), signal);
+      }
       continue;
     }
+    deadline.clear();
     const detectedMs = clock.now();
     events.lost({ startedMs: verdict.startedMs, detectedMs, errors: streak.errors() });
     // The recovery is a wait of its own: its clock starts at 0 now, so the
@@ -68,31 +86,61 @@ export async function runWatch(
     if (!outcome.ready) return;
     const errors = streak.errors().map((e, i) => addCounts(e, recovery.progress[i]!.errors));
     streak.reset();
+    healthy = true;
     events.restored({ startedMs: verdict.startedMs, detectedMs, endedMs: detectedMs + outcome.detectedAt, errors });
     await sleep(options.intervalMs, signal);
   }
 }
 
-/** One attempt per check, concurrently; per check null when it passed, else its error class. */
-export async function probeRound(
-  checks: readonly Check[],
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<RoundResult> {
+/** A round's deadline: `signal` aborts with TIMED_OUT after `ms`, or with the outer signal's reason. */
+interface RoundDeadline {
+  readonly signal: AbortSignal;
+  /** Resolves when the deadline passes or `outer` aborts. */
+  readonly expired: Promise<void>;
+  /** Releases the timer (the deadline then never passes). */
+  clear(): void;
+}
+
+function roundDeadline(ms: number, outer: AbortSignal): RoundDeadline {
+  const ac = new AbortController();
+  let fire!: () => void;
+  const expired = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  const onAbort = () => {
+    clearTimeout(timer);
+    ac.abort(outer.reason);
+    fire();
+  };
+  const timer = setTimeout(() => {
+    outer.removeEventListener('abort', onAbort);
+    ac.abort(TIMED_OUT);
+    fire();
+  }, ms);
+  outer.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: ac.signal,
+    expired,
+    clear() {
+      clearTimeout(timer);
+      outer.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * One attempt per check, concurrently, all bounded by `deadline` (a signal
+ * that aborts with TIMED_OUT when the round's time is up); per check null when
+ * it passed, else its error class.
+ */
+export async function probeRound(checks: readonly Check[], deadline: AbortSignal): Promise<RoundResult> {
   return Promise.all(
     checks.map(async (check) => {
-      const ac = new AbortController();
-      const cancel = () => ac.abort();
-      signal.addEventListener('abort', cancel, { once: true });
-      const timer = setTimeout(() => ac.abort(TIMED_OUT), timeoutMs);
       try {
-        await check.attempt(ac.signal);
+        await check.attempt(deadline);
         return null;
       } catch (err) {
-        return ac.signal.reason === TIMED_OUT ? 'timeout' : classifyError(err);
-      } finally {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', cancel);
+        return deadline.reason === TIMED_OUT ? 'timeout' : classifyError(err);
       }
     }),
   );
