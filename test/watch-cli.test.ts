@@ -66,14 +66,14 @@ test('watch --help lists its options; bad configuration exits 2 naming the optio
   }
 });
 
-test('--dry-run prints the defaults: a round every 2 s, lost after 3, /readyz on 0.0.0.0:9471', async () => {
+test('--dry-run prints the defaults: a round every 2 s, lost after 3, /readyz on [::]:9471 (both families)', async () => {
   const r = await run(['watch', '--dry-run', '--check', 'tcp://127.0.0.1:1'], { env: IDENTITY });
   assert.equal(r.code, 0);
   const c = JSON.parse(r.stdout);
   assert.equal(c.intervalMs, 2000);
   assert.equal(c.failures, 3);
   assert.equal(c.recoverIntervalMs, 20);
-  assert.deepEqual(c.listen, { host: '0.0.0.0', port: 9471 });
+  assert.deepEqual(c.listen, { host: '::', port: 9471 });
   assert.equal(c.maxOutagesPerMinute, 6);
   assert.equal(c.pod.node, 'node-a');
 });

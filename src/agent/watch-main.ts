@@ -2,7 +2,7 @@
 // same checks at a low rate; while they keep failing, fail GET /readyz (so the
 // pod leaves its Service) and report each outage to the collector.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { buildChecks, hostResolver } from './checks/build.ts';
 import { parseResolvConf } from './resolv.ts';
 import { deliverReport } from './reporter.ts';
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   server.maxConnections = 64;
   const address = formatHostPort(config.listen.host, config.listen.port);
   try {
-    await listen(server, config.listen.host, config.listen.port);
+    await listenBothFamilies(server, config.listen.host, config.listen.port);
   } catch (err) {
     log.error(
       { err, listen: address },
@@ -167,6 +167,20 @@ function outageSender(config: WatchConfig, ctx: OutageContext, resolve: ResolveH
           );
       },
     );
+  }
+}
+
+/**
+ * Listens on `host:port`; `::` takes IPv4 too, so one default serves IPv4-only, dual-stack and
+ * IPv6-only pods (kubelet probes the pod's first IP, of either family). A kernel booted without
+ * IPv6 has no IPv6 sockets at all: there `::` means 0.0.0.0, as for node:net without a host.
+ */
+async function listenBothFamilies(server: Server, host: string, port: number): Promise<void> {
+  try {
+    await listen(server, host, port);
+  } catch (err) {
+    if (host !== '::' || (err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
+    await listen(server, '0.0.0.0', port);
   }
 }
 

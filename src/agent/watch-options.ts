@@ -36,9 +36,9 @@ export const WATCH_OPTIONS = {
   },
   listen: {
     env: 'NETREADY_WATCH_LISTEN',
-    default: `0.0.0.0:${DEFAULT_WATCH_PORT}`,
+    default: `[::]:${DEFAULT_WATCH_PORT}`,
     value: 'HOST:PORT',
-    help: 'address of GET /readyz (200 while the network works, 503 while it is lost)',
+    help: 'address of GET /readyz (200 while the network works, 503 while it is lost); [::] takes IPv4 too, and is IPv4 alone on a kernel without IPv6',
   },
   'attempt-timeout': WAIT_OPTIONS['attempt-timeout'],
   'max-in-flight': WAIT_OPTIONS['max-in-flight'],

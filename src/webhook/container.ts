@@ -55,7 +55,7 @@ export function buildContainer(s: InjectSettings, uid: number): Record<string, u
  * so a removed route fails the probe as surely as the watch's 503 does.
  */
 export function buildWatchContainer(s: InjectSettings, uid: number): Record<string, unknown> {
-  const args = ['watch', `--listen=0.0.0.0:${s.watchPort}`];
+  const args = ['watch', `--listen=[::]:${s.watchPort}`];
   for (const check of s.checks) args.push(`--check=${check}`);
   return {
     name: WATCH_CONTAINER_NAME,

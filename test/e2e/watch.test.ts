@@ -5,9 +5,11 @@
 // testbed's ground truth. Run as root: `node --test test/e2e/watch.test.ts`.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createCollector, type Collector } from '../../src/collector/collector.ts';
 import { parseCollectorConfig } from '../../src/collector/config.ts';
+import { formatHostPort } from '../../src/lib/listen.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { parseLogLine, type LogLine } from '../helpers/log-lines.ts';
 import { samples } from '../collector/helpers.ts';
@@ -34,7 +36,7 @@ function spawnInPod(bed: Testbed, pod: Pod, argv: readonly string[]): Running {
     NETREADY_POD_NAMESPACE: 'e2e',
     NETREADY_POD_UID: `uid-${pod.name}`,
     NETREADY_NODE_NAME: 'testbed-node',
-    NETREADY_POD_IPS: pod.ipv4!,
+    NETREADY_POD_IPS: [pod.ipv4, pod.ipv6].filter(Boolean).join(','),
   };
   const child = bed.podExec(pod, [process.execPath, ...argv], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: LogLine[] = [];
@@ -48,6 +50,18 @@ function spawnInPod(bed: Testbed, pod: Pod, argv: readonly string[]): Running {
     }
   });
   return { child, lines };
+}
+
+/** The status of GET `url` from the host, 0 when there is no answer within a second. */
+function statusOf(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+  });
 }
 
 /** Polls `read` every 10 ms until it returns a value; bounded by the test's timeout. */
@@ -65,6 +79,7 @@ describe('netready watch in a pod whose host route is removed and restored', { t
   before(async () => {
     bed = await createTestbed();
     await bed.listenTcp(SERVICES.api.v4, 443);
+    await bed.listenTcp(SERVICES.api.v6, 443);
     const config = parseCollectorConfig(['--db', ':memory:'], {}, () => '');
     collector = await createCollector(config, {
       log: createLogger('collector', 'warn', () => {}),
@@ -145,6 +160,27 @@ describe('netready watch in a pod whose host route is removed and restored', { t
     watch.child.kill('SIGTERM');
     const code = await new Promise((r) => watch.child.once('exit', (c) => r(c)));
     assert.equal(code, 0);
+  });
+
+  test('the default --listen answers a probe from the node to the pod IP of either family', async () => {
+    // kubelet's httpGet goes to the pod's IP from the node: here, from the host, through the pod's host route.
+    for (const [kind, opts] of [
+      ['IPv6-only', { ipv4: false, ipv6: true }],
+      ['dual-stack', { ipv4: true, ipv6: true }],
+      ['IPv4-only', { ipv4: true, ipv6: false }],
+    ] as const) {
+      const pod = await bed.createPod(opts);
+      const api = pod.ipv4 ? SERVICES.api.v4 : `[${SERVICES.api.v6}]`;
+      const watch = spawnInPod(bed, pod, [CLI, 'watch', '--check', `tcp://${api}:443`]);
+      const listening = await until(() => watch.lines.find((l) => l.msg === 'watch listening'));
+      assert.equal(listening.listen, '[::]:9471');
+      for (const ip of [pod.ipv4, pod.ipv6].filter((a) => a !== undefined)) {
+        const url = `http://${formatHostPort(ip, 9471)}/readyz`;
+        assert.equal(await statusOf(url), 200, `${kind} pod: GET ${url}`);
+      }
+      watch.child.kill('SIGTERM');
+      assert.equal(await new Promise((r) => watch.child.once('exit', (c) => r(c))), 0);
+    }
   });
 
   test('a flapping route: one document per outage, at most the cap, the rest counted', async () => {
