@@ -55,8 +55,9 @@ export function periodStart(ms: number, level: number): number {
 
 /**
  * The minute cells of `reports` received at `receivedMs`, one per (scope, key,
- * bucket), sorted by scope, key and bucket: two writers upserting the same
- * cells take their row locks in one order (PostgreSQL: no deadlock).
+ * bucket), sorted by scope, key and bucket (the SQLite store upserts them in
+ * the order of their primary key). The PostgreSQL store computes the same
+ * cells in SQL (postgres-store.ts).
  */
 export function cellsOf(reports: readonly Report[], receivedMs: number): Cell[] {
   const minuteMs = periodStart(receivedMs, 0);

@@ -10,6 +10,12 @@ import type { ReportStore } from './store.ts';
 
 /** Reports per transaction at most: bounds one commit's pause of the event loop (~1 ms per 100 reports here). */
 export const MAX_BATCH = 500;
+/**
+ * Batches committing at once on PostgreSQL: a commit there is mostly a wait
+ * for the server (a round trip, the WAL flush), so several overlap. SQLite
+ * commits one at a time (one writer; its commit blocks the thread).
+ */
+export const PG_CONCURRENT_COMMITS = 4;
 /** A failing store (a full disk, a database away) is logged at most once per this period, with a count of the rest. */
 export const ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -66,7 +72,7 @@ export function createIngest(store: ReportStore, metrics: CollectorMetrics, cloc
       reports.forEach((r, i) => (ids[i] === null ? metrics.duplicate() : metrics.stored(r)));
       return ids;
     },
-    { maxBatch: MAX_BATCH },
+    { maxBatch: MAX_BATCH, concurrency: store.kind === 'postgres' ? PG_CONCURRENT_COMMITS : 1 },
   );
 }
 

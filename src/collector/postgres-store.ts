@@ -7,13 +7,14 @@
 // run on whichever replica takes a try-advisory-lock for the step, so on one
 // replica at a time (postgres-upkeep.ts).
 //
-// Lock order: a batch inserts its reports sorted by identity, then its cells
-// sorted by (scope, key, bucket) (cellsOf), so two replicas writing the same
+// A batch is one statement (INSERT_BATCH), so one round trip. Lock order: it
+// inserts its reports sorted by identity, then its cells sorted by (scope,
+// key, bucket), so two batches (of one replica or two) writing the same
 // reports or cells wait for each other instead of deadlocking.
 import type pg from 'pg';
 import type { Outage, Report } from '../lib/report.ts';
-import { cellsOf, MINUTE_MS, periodStart } from './aggregates.ts';
-import { createPool, describeTarget, inTransaction, migrate, openError } from './postgres-schema.ts';
+import { DELAY_EDGES_SQL, MINUTE_MS, periodStart, SCOPE } from './aggregates.ts';
+import { createPool, describeTarget, migrate, openError } from './postgres-schema.ts';
 import { PgAggregates, upkeepStep } from './postgres-upkeep.ts';
 import { WindowReader } from './rollups.ts';
 import { type BodyRow, decodeOutages, decodeReports, nextBeforeId } from './stored-rows.ts';
@@ -36,16 +37,33 @@ const ROW_COUNT_INTERVAL_MS = 30_000;
 const RETRIES = 3;
 const RETRYABLE = new Set(['40P01', '40001']);
 
-const INSERT_REPORTS = `
-INSERT INTO netready_reports (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds, body)
-SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::float8[], $9::text[])
-ON CONFLICT DO NOTHING
-RETURNING id, pod_uid, pod_namespace, pod_name, node, started_ms`;
-const UPSERT_CELLS = `
-INSERT INTO netready_agg_minute AS a (minute_ms, scope, key, bucket, reports, timeouts, max_delay)
-SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::smallint[], $5::bigint[], $6::bigint[], $7::float8[])
-ON CONFLICT (minute_ms, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
-  timeouts = a.timeouts + excluded.timeouts, max_delay = greatest(a.max_delay, excluded.max_delay)`;
+/**
+ * A batch in one statement, so one round trip and its own transaction: the
+ * reports (ON CONFLICT DO NOTHING skips those already stored), then the minute
+ * cells of the ones inserted, grouped and upserted in (scope, key, bucket)
+ * order so that two writers lock shared cells in one order. $1 the receive
+ * time, $2 its minute; the reports' columns as arrays, sorted by identity.
+ */
+const INSERT_BATCH = `
+WITH inserted AS (
+  INSERT INTO netready_reports (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds, body)
+  SELECT $1, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::float8[], $10::text[])
+  ON CONFLICT DO NOTHING
+  RETURNING id, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds
+), cells AS (
+  INSERT INTO netready_agg_minute AS a (minute_ms, scope, key, bucket, reports, timeouts, max_delay)
+  SELECT $2, scope, key, bucket, count(*), count(*) FILTER (WHERE outcome = 'timeout'), max(delay_seconds)
+  FROM (
+    SELECT ${SCOPE.node}::smallint AS scope, node AS key, ${DELAY_EDGES_SQL}::smallint AS bucket, outcome, delay_seconds FROM inserted
+    UNION ALL
+    SELECT ${SCOPE.namespace}::smallint, pod_namespace, ${DELAY_EDGES_SQL}::smallint, outcome, delay_seconds FROM inserted
+  ) c
+  GROUP BY scope, key, bucket
+  ORDER BY scope, key, bucket
+  ON CONFLICT (minute_ms, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
+    timeouts = a.timeouts + excluded.timeouts, max_delay = greatest(a.max_delay, excluded.max_delay)
+)
+SELECT id, pod_uid, pod_namespace, pod_name, node, started_ms FROM inserted`;
 
 /**
  * A window's rows in one statement: the newest $2 received at or after $1
@@ -148,14 +166,16 @@ class PostgresStore implements ReportStore {
    */
   async insertBatch(reports: readonly Report[], receivedMs: number): Promise<(number | null)[]> {
     receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#floorMs);
+    // Set before the round trip: a batch committing beside this one is not received earlier.
+    this.#lastReceivedMs = receivedMs;
     const keys = reports.map(identityOf);
     // Stable: of identical reports, the first received stays first (and is the one stored).
     const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
     const sorted = order.map((i) => reports[i]!);
-    const sortedKeys = order.map((i) => keys[i]!);
     const col = <T>(f: (r: Report) => T) => sorted.map(f);
     const values = [
       receivedMs,
+      periodStart(receivedMs, 0),
       col((r) => r.pod.uid),
       col((r) => r.pod.namespace),
       col((r) => r.pod.name),
@@ -165,48 +185,29 @@ class PostgresStore implements ReportStore {
       col((r) => r.delaySeconds),
       col((r) => JSON.stringify(r)),
     ];
-    let newIds = new Map<string, number>();
+    let inserted: pg.QueryResult<{
+      id: string;
+      pod_uid: string;
+      pod_namespace: string;
+      pod_name: string;
+      node: string;
+      started_ms: string;
+    }>;
     for (let attempt = 1; ; attempt++) {
       try {
-        newIds = await inTransaction(this.#pool, async (client) => {
-          const inserted = await client.query<{
-            id: string;
-            pod_uid: string;
-            pod_namespace: string;
-            pod_name: string;
-            node: string;
-            started_ms: string;
-          }>(INSERT_REPORTS, values);
-          const ids = new Map(
-            inserted.rows.map((r) => [
-              identity(r.pod_uid, Number(r.started_ms), r.pod_namespace, r.pod_name, r.node),
-              Number(r.id),
-            ]),
-          );
-          const cells = cellsOf(
-            sorted.filter((_, i) => ids.has(sortedKeys[i]!) && sortedKeys[i - 1] !== sortedKeys[i]),
-            receivedMs,
-          );
-          if (cells.length > 0) {
-            const cellCol = <T>(f: (c: (typeof cells)[number]) => T) => cells.map(f);
-            await client.query(UPSERT_CELLS, [
-              cells[0]!.minuteMs,
-              cellCol((c) => c.scope),
-              cellCol((c) => c.key),
-              cellCol((c) => c.bucket),
-              cellCol((c) => c.reports),
-              cellCol((c) => c.timeouts),
-              cellCol((c) => c.maxDelay),
-            ]);
-          }
-          return ids;
-        });
+        // Named: prepared once per connection.
+        inserted = await this.#pool.query({ name: 'netready_insert_batch', text: INSERT_BATCH, values });
         break;
       } catch (err) {
         if (attempt >= RETRIES || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
       }
     }
-    this.#lastReceivedMs = receivedMs;
+    const newIds = new Map(
+      inserted.rows.map((r) => [
+        identity(r.pod_uid, Number(r.started_ms), r.pod_namespace, r.pod_name, r.node),
+        Number(r.id),
+      ]),
+    );
     // The first of several identical reports in the batch is the one stored.
     const answered = new Set<string>();
     return keys.map((key) => {

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { BUCKETS, bucketOf } from '../../src/collector/aggregates.ts';
 import { readSummary } from '../../src/collector/dashboard/summary.ts';
 import { LOCK, LOCK_CLASS } from '../../src/collector/postgres-schema.ts';
 import { openStore, type ReportStore } from '../../src/collector/store.ts';
@@ -56,6 +57,38 @@ test('two replicas storing the same reports at the same moment, in opposite orde
     s.nodes.reduce((n, x) => n + x.reports, 0),
     1000,
   );
+});
+
+test('one replica committing eight batches at once, as its ingest does: every report counted once in its cells', async (t) => {
+  const db = await freshDatabase();
+  const [store] = await replicas(t, db, 1);
+  // Few nodes and namespaces and close delays: the batches upsert the same cells at once.
+  const batches = Array.from({ length: 8 }, (_, b) =>
+    Array.from({ length: 50 }, (_, i) =>
+      makeReport(
+        b * 100 + i,
+        { node: `node-${i % 3}`, namespace: `ns-${(b + i) % 2}` },
+        { delaySeconds: (i % 4) * 0.3 },
+      ),
+    ),
+  );
+  const ids = await Promise.all(batches.map((batch) => store!.insertBatch(batch, T0)));
+  assert.ok(ids.flat().every((id) => typeof id === 'number'));
+  const want = new Map<string, number[]>();
+  for (const r of batches.flat()) {
+    for (const key of [`0:${r.pod.node}`, `1:${r.pod.namespace}`]) {
+      const counts = want.get(key) ?? new Array<number>(BUCKETS).fill(0);
+      counts[bucketOf(r.delaySeconds)]!++;
+      want.set(key, counts);
+    }
+  }
+  const { totals } = await store!.window(T0 - MIN, T0 + MIN, { recent: 0, slowestOf: 0, slowest: 0 });
+  const got = new Map(
+    ([0, 1] as const).flatMap((scope) =>
+      totals.names(scope).map((key) => [`${scope}:${key}`, Array.from(totals.get(scope, key)!.reports)] as const),
+    ),
+  );
+  assert.deepEqual(got, want);
 });
 
 test('retention runs on one replica at a time: while another holds the lock a step does nothing', async (t) => {
