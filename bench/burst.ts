@@ -19,10 +19,11 @@
 // Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox. Run alone:
 //
 //   flock /work/team/bench.lock node bench/burst.ts [--pods N] [--wait-ms MS] [--rounds default,tcp,collector]
-//     [--bundle DIST/netready.mjs]…
+//     [--bundle DIST/netready.mjs]… [--tools netready,wait-for-it,busybox]
 //
 // Without --bundle the agent is built from this tree; with one or more, each round runs once per
-// bundle given, in the order given, on the same pods (an A/B in one run).
+// bundle given, in the order given, on the same pods (an A/B in one run). --tools leaves the
+// references out (netready alone: what the agents cost each other, without the 60 other waiters).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -39,18 +40,22 @@ const { values } = parseArgs({
     'wait-ms': { type: 'string', default: '6000' },
     rounds: { type: 'string', default: 'default,tcp,collector' },
     bundle: { type: 'string', multiple: true },
+    tools: { type: 'string', default: 'netready,wait-for-it,busybox' },
   },
 });
 const PODS = Number(values.pods);
 const WAIT_MS = Number(values['wait-ms']);
 const ROUNDS = values.rounds.split(',') as Round[];
+const TOOLS = values.tools.split(',') as Tool[];
 if (
   !(PODS >= 1 && PODS <= 150) ||
   !(WAIT_MS >= 3000) ||
-  ROUNDS.some((r) => !['default', 'tcp', 'collector', 'collector-real'].includes(r))
+  ROUNDS.some((r) => !['default', 'tcp', 'collector', 'collector-real'].includes(r)) ||
+  !TOOLS.includes('netready') ||
+  TOOLS.some((t) => !['netready', 'wait-for-it', 'busybox'].includes(t))
 ) {
   console.error(
-    'usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector,collector-real] [--bundle FILE]…',
+    'usage: node bench/burst.ts [--pods 1-150] [--wait-ms >=3000] [--rounds default,tcp,collector,collector-real] [--bundle FILE]… [--tools netready,…]',
   );
   process.exit(2);
 }
@@ -189,7 +194,7 @@ try {
     };
     const exits: Promise<void>[] = [];
     for (const pod of pods) {
-      for (const tool of ['netready', 'wait-for-it', 'busybox'] as Tool[]) {
+      for (const tool of TOOLS) {
         const w: Waiter = { tool, pod, spawnedAt: now(), output: '', requests: [] };
         const child = bed.podExec(pod, command(tool, round, bundle), {
           env: { ...env, NETREADY_POD_NAME: pod.name },
@@ -269,7 +274,7 @@ lines.push(
 lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 let failed = false;
 for (const { round, programmed, waiters, reports } of results) {
-  for (const tool of ['netready', 'wait-for-it', 'busybox'] as Tool[]) {
+  for (const tool of TOOLS) {
     const ws = waiters.filter((w) => w.tool === tool);
     const ok = ws.filter((w) => w.code === 0 && w.exitedAt !== undefined);
     if (ok.length < ws.length) failed = true;
@@ -293,14 +298,18 @@ lines.push(
 );
 lines.push('');
 lines.push(
-  '| round | transaction end → ready line | ready line → exit | ready line → first request at the stub | stub: request → answer | last answer → exit | requests per agent, mean (max) | agents sending more than one | attempts per agent (its log), max | "report delivered" line → exit |',
+  '| round | transaction end → ready line | ready line → exit | ready line → first request at the stub | stub: request → answer | last answer → exit | requests per agent, mean (max) | agents sending more than one | attempts per agent (its log), max | agents whose log says not delivered | "report delivered" line → exit |',
 );
-lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const { round, programmed, waiters } of results) {
   const ok = waiters.filter((w) => w.tool === 'netready' && w.code === 0 && w.exitedAt !== undefined);
   const split = ok.map((w) => {
     const ready = logLine(w.output, (l) => typeof l.detectedAfterSeconds === 'number');
     const delivered = logLine(w.output, (l) => l.msg === 'report delivered');
+    const notDelivered = logLine(
+      w.output,
+      (l) => typeof l.msg === 'string' && l.msg.startsWith('report not delivered'),
+    );
     const readyAt = typeof ready?.time === 'string' ? Date.parse(ready.time) : NaN;
     const answered = w.requests.filter((r) => r.answeredAt <= w.exitedAt!);
     return {
@@ -310,12 +319,13 @@ for (const { round, programmed, waiters } of results) {
       stub: w.requests.length ? w.requests[0]!.answeredAt - w.requests[0]!.arrivedAt : NaN,
       afterAnswer: answered.length ? w.exitedAt! - answered.at(-1)!.answeredAt : NaN,
       requests: w.requests.length,
-      attempts: typeof delivered?.attempts === 'number' ? delivered.attempts : NaN,
+      attempts: (delivered ?? notDelivered)?.attempts as number,
+      notDelivered: notDelivered !== undefined,
       // The agent's last line to its exit as the bench sees it: process exit and the bench's own delay.
       deliveredToExit: typeof delivered?.time === 'string' ? w.exitedAt! - Date.parse(delivered.time) : NaN,
     };
   });
-  const col = (k: keyof (typeof split)[number]) => {
+  const col = (k: 'toReady' | 'readyToExit' | 'toStub' | 'stub' | 'afterAnswer' | 'deliveredToExit') => {
     const xs = split.map((x) => x[k]).filter(Number.isFinite);
     return xs.length ? `${f1(pct(xs, 50))} / ${f1(pct(xs, 99))}` : '–';
   };
@@ -324,9 +334,10 @@ for (const { round, programmed, waiters } of results) {
   const stubCells = stub
     ? `${col('toStub')} | ${col('stub')} | ${col('afterAnswer')} | ${f1(mean(requests))} (${Math.max(...requests)}) | ${requests.filter((n) => n > 1).length}`
     : '– | – | – | – | –';
-  const attempts = Math.max(...split.map((x) => x.attempts));
+  const attempts = Math.max(...split.map((x) => x.attempts).filter(Number.isFinite));
+  const reported = round.startsWith('collector');
   lines.push(
-    `| ${round} | ${col('toReady')} | ${col('readyToExit')} | ${stubCells} | ${Number.isFinite(attempts) ? attempts : '–'} | ${col('deliveredToExit')} |`,
+    `| ${round} | ${col('toReady')} | ${col('readyToExit')} | ${stubCells} | ${Number.isFinite(attempts) ? attempts : '–'} | ${reported ? split.filter((x) => x.notDelivered).length : '–'} | ${col('deliveredToExit')} |`,
   );
 }
 console.log(lines.join('\n'));
