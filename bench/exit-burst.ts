@@ -1,0 +1,86 @@
+// bench/exit-burst: what N Node processes exiting at the same instant cost on this machine, apart
+// from anything netready does: each process waits for a common wall-clock instant, then calls
+// process.exit(0) at once; the lag is the parent's 'exit' event minus that instant (p50 / p99 /
+// max), and each process's own delay in reaching process.exit (its timer firing late) is taken
+// out by having it print when it got there. Variants: a bare `node`; one holding ~40 MiB of
+// JavaScript heap (an agent's RSS is ~57 MiB against a bare node's ~42); one with the image's
+// Node flags. Run alone, under the bench lock:
+//
+//   flock /work/team/bench.lock node bench/exit-burst.ts [N] [ROUNDS]
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { imageNodeFlags } from '../test/helpers/image.ts';
+
+const N = Number(process.argv[2] ?? 30);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const now = () => performance.timeOrigin + performance.now();
+
+/** The child: waits for the instant, says when it calls process.exit, calls it. */
+const child = (heapMiB: number) => `
+const keep = [];
+for (let i = 0; i < ${heapMiB} * 16; i++) keep.push(new Array(8192).fill(i));
+const at = Number(process.argv[1]);
+const fire = () => {
+  const left = at - (performance.timeOrigin + performance.now());
+  if (left > 0) return void setTimeout(fire, left);
+  process.stdout.write(String(performance.timeOrigin + performance.now()));
+  process.exit(0);
+};
+fire();
+`;
+
+const VARIANTS: { name: string; flags: string[]; heapMiB: number }[] = [
+  { name: 'bare node', flags: [], heapMiB: 0 },
+  { name: 'node holding ~40 MiB of heap', flags: [], heapMiB: 40 },
+  { name: 'node holding ~40 MiB, image flags', flags: imageNodeFlags(), heapMiB: 40 },
+];
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+const loadBefore = loadavg();
+const rows: string[] = [];
+for (const v of VARIANTS) {
+  const reach: number[] = [];
+  const exitLag: number[] = [];
+  const total: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // Far enough ahead for N processes to start and build their heap.
+    const at = now() + 1500 + N * 60;
+    const runs = Array.from({ length: N }, () => {
+      const p = spawn(process.execPath, [...v.flags, '-e', child(v.heapMiB), String(at)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      return new Promise<void>((resolve) =>
+        p.once('exit', (code) => {
+          const exitedAt = now();
+          if (code !== 0 || !out) throw new Error(`child exited ${code} (${out})`);
+          const calledAt = Number(out);
+          reach.push(calledAt - at);
+          exitLag.push(exitedAt - calledAt);
+          total.push(exitedAt - at);
+          resolve();
+        }),
+      );
+    });
+    await Promise.all(runs);
+    await sleep(500);
+  }
+  const cell = (xs: number[]) =>
+    `${pct(xs, 50).toFixed(1)} / ${pct(xs, 99).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`;
+  rows.push(`| ${v.name} | ${cell(reach)} | ${cell(exitLag)} | ${cell(total)} |`);
+}
+console.log(
+  `${N} processes exiting at one instant, ${ROUNDS} rounds; ${cpus().length} cores; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} after. Cells: p50 / p99 / max in ms over all processes of all rounds.`,
+);
+console.log('');
+console.log('| process | instant → process.exit called | process.exit → parent sees the exit | instant → exit seen |');
+console.log('| --- | ---: | ---: | ---: |');
+for (const r of rows) console.log(r);
