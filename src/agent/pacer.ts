@@ -45,8 +45,16 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
   const { address, port } = parseServer(server);
   const family = isIP(address.replace(/%.*$/, ''));
   if (family === 0) return null;
-  const template = dnsQuery(name);
-  const sentAt = new Map<number, number>();
+  // One query buffer for every send, its id rewritten in place, so that a send allocates nothing:
+  // socket.send hands a datagram to the kernel before it returns (libuv's try-send) unless the
+  // socket's send buffer is full; a datagram queued then would leave with a later id, which only
+  // dates its answer one send later.
+  const query = dnsQuery(name);
+  // Send times by id, in a ring: slot id % REMEMBERED_SENDS holds that id's time while it is recent.
+  const sentAt = new Float64Array(REMEMBERED_SENDS);
+  const sentId = new Int32Array(REMEMBERED_SENDS).fill(-1);
+  const sentTime = (id: number): number | undefined =>
+    sentId[id % REMEMBERED_SENDS] === id ? sentAt[id % REMEMBERED_SENDS] : undefined;
   let seq = 0;
   let onAnswer: ((silentUntil: number | null, answeredSentAt: number | null) => void) | null = null;
   let closed = false;
@@ -57,8 +65,8 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
     const cb = onAnswer;
     onAnswer = null;
     // The send just before the answered one got no answer: the dataplane still dropped it then.
-    const at = id === null ? undefined : sentAt.get(id);
-    const before = id === null ? undefined : sentAt.get((id + 0xffff) & 0xffff);
+    const at = id === null ? undefined : sentTime(id);
+    const before = id === null ? undefined : sentTime((id + 0xffff) & 0xffff);
     cb(at === undefined ? null : (before ?? null), at ?? null);
   };
   socket.on('message', (msg) => answered(msg.length >= 2 ? msg.readUInt16BE(0) : null));
@@ -82,9 +90,8 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
     send(at) {
       if (closed) return;
       const id = seq++ & 0xffff;
-      sentAt.set(id, at);
-      sentAt.delete((id - REMEMBERED_SENDS) & 0xffff);
-      const query = Buffer.from(template);
+      sentAt[id % REMEMBERED_SENDS] = at;
+      sentId[id % REMEMBERED_SENDS] = id;
       query.writeUInt16BE(id, 0);
       // No completion callback: with one, every send would call back into JavaScript once more.
       // A failed send (no route yet, say) comes as an 'error' event: one more silent probe.

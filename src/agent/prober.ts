@@ -75,6 +75,12 @@ const TIMED_OUT = Symbol('attempt timed out');
 export const MAX_IN_FLIGHT_TOTAL = 128;
 /** Pacer sends remembered: at the full rate, more than the 900 ms an attempt may take. */
 const PACER_SENDS_KEPT = 64;
+/**
+ * Node's timers may fire up to a millisecond before the clock says they are due (libuv counts
+ * whole milliseconds from the start of the loop's turn). What is due within this is done now:
+ * otherwise an early timer would cost a second wake-up a millisecond later, every interval.
+ */
+const EARLY_MS = 1;
 
 /** One check's state inside the prober. */
 interface Runner {
@@ -115,16 +121,27 @@ export function probe(
     // Neighbour resolution, the gateway check's signal, is not what an unprogrammed dataplane drops.
     paced: check.kind !== 'gateway',
   }));
+  // One timer object for the whole probe, re-armed with refresh() while its delay stays the same
+  // (every interval while paced): no new Timeout, and no new list in Node's timer queue, per tick.
   let timer: NodeJS.Timeout | undefined;
-  /** When the timer fires; Infinity when none is set. */
+  /** The whole milliseconds the timer was made with. */
+  let timerDelay = -1;
+  /** When the timer fires; Infinity when it is not armed. */
   let timerAt = Infinity;
   let totalInFlight = 0;
   // Nothing to pace (only gateway checks): the pacer would send for nobody.
   let pacing = pacer !== null && runners.some((r) => r.paced);
   if (pacer && !pacing) pacer.close();
   let pacerNextAt = -Infinity;
-  /** The pacer's recent send times, oldest first: a paced check that passes first is bounded by them. */
-  const pacerSends: number[] = [];
+  /** The pacer's recent send times, a ring: a paced check that passes first is bounded by them. */
+  const pacerSends = new Float64Array(PACER_SENDS_KEPT).fill(Infinity);
+  let pacerSendCount = 0;
+  /** The pacer's last send at or before `at`; null when none is remembered. */
+  const pacerSentBefore = (at: number): number | null => {
+    let best: number | null = null;
+    for (const sent of pacerSends) if (sent <= at && (best === null || sent > best)) best = sent;
+    return best;
+  };
 
   /**
    * Whether the check fails as an unprogrammed dataplane makes it fail: no answer yet, or its last
@@ -147,9 +164,15 @@ export function probe(
     let next = pacing ? pacerNextAt : Infinity;
     for (const r of runners) next = Math.min(next, dueAt(r));
     if (next >= timerAt) return;
-    clearTimeout(timer);
     timerAt = next;
-    if (next !== Infinity) timer = setTimeout(tick, Math.max(0, next - clock.now()));
+    const delay = Math.max(1, Math.ceil(next - clock.now()));
+    if (timer !== undefined && delay === timerDelay) {
+      timer.refresh();
+    } else {
+      clearTimeout(timer);
+      timer = setTimeout(tick, delay);
+      timerDelay = delay;
+    }
   };
 
   /** Ends the pacing: every check is due at once. The pacer's window bounds the paced checks' estimates. */
@@ -209,7 +232,7 @@ export function probe(
           // Its last query sent before this attempt is still unanswered, so the path did not work
           // then: that bounds this check's estimate, whose previous paced attempt may be a second
           // older (without it, the midpoint could lie ~0.6 s before the truth).
-          if (r.paced && pacing) stopPacing(pacerSends.findLast((at) => at <= attempt.launch) ?? null, null);
+          if (r.paced && pacing) stopPacing(pacerSentBefore(attempt.launch), null);
           const result = r.streak.pass(attempt, clock.now());
           r.progress.readySince = r.streak.readySince;
           if (result !== 'first') return;
@@ -239,21 +262,19 @@ export function probe(
 
   /** Launches every attempt that is due, then sleeps until the next one is. */
   const tick = () => {
-    timer = undefined;
     timerAt = Infinity;
     if (stop.signal.aborted || evaluate(clock.now())) return;
     if (pacing) {
       const now = clock.now();
-      if (now >= pacerNextAt) {
+      if (now + EARLY_MS >= pacerNextAt) {
         pacer!.send(now);
-        pacerSends.push(now);
-        if (pacerSends.length > PACER_SENDS_KEPT) pacerSends.shift();
+        pacerSends[pacerSendCount++ % PACER_SENDS_KEPT] = now;
         pacerNextAt = now + attemptInterval(options.intervalMs, now);
       }
     }
     for (const r of runners) {
       const now = clock.now();
-      if (now < dueAt(r)) continue;
+      if (now + EARLY_MS < dueAt(r)) continue;
       // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
       if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
       r.lastSlot = now;
