@@ -126,6 +126,10 @@ export class WindowReader {
       for (const p of periods) {
         const cells = await this.#rollup(p.level, p.periodMs, keys);
         if (cells) sum.addCells(cells);
+        // A sum of ~50 rollups is read once an hour per window length: between
+        // two of them, reports that arrived meanwhile are taken (SQLite reads
+        // block the thread), so ingest never waits for the whole sum.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
     // The table may have been restarted meanwhile: what holds ids of the old one is not kept.
