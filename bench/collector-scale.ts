@@ -13,7 +13,8 @@
 //   3. ingest while queries run: autocannon (collector-load.ts, 32
 //      connections, distinct reports of the same 5,000-node cluster) for
 //      LOAD_S seconds, the same queries beside it, one every 250 ms;
-//   4. the collector's RSS (VmRSS at the end, VmHWM the peak).
+//   4. the collector's RSS (VmRSS at the end, VmHWM the peak, and the peak
+//      after the queries alone, before ingest).
 // SQLite is the file store in a temp dir (WAL, synchronous=FULL); PostgreSQL
 // is a server of its own started for the bench (test/helpers/postgres.ts)
 // with fsync on and its default settings, on the same disk and cores. Every
@@ -95,6 +96,8 @@ interface StoreResult {
   ingest: { reportsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number };
   rssEndMiB: number;
   rssPeakMiB: number;
+  /** VmHWM once the queries alone are done, before ingest: what reading costs, apart from writing. */
+  rssQueriesPeakMiB: number;
   storedAtEnd: number;
 }
 
@@ -164,6 +167,7 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
       // The collector shares one window's summary among requests within SUMMARY_TTL_MS: wait that out, so each is computed.
       await sleep(Math.max(0, SUMMARY_TTL_MS + 100 - (performance.now() - began)));
     }
+    const rssQueriesPeakMiB = statusKiB(collector.child.pid!, 'VmHWM') / 1024;
 
     // 3. Ingest with queries beside it.
     const busy = new Map<string, number[]>();
@@ -181,8 +185,6 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
     await queryLoop;
 
     // 4. Memory, and how many reports it holds.
-    const status = readFileSync(`/proc/${collector.child.pid}/status`, 'utf8');
-    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
     const metrics = await (await fetch(`${collector.url}/metrics`)).text();
     const storedAtEnd = Number(/^netready_store_reports (\d+)$/m.exec(metrics)?.[1]);
     return {
@@ -192,8 +194,9 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
       idle,
       busy,
       ingest,
-      rssEndMiB: kib('VmRSS') / 1024,
-      rssPeakMiB: kib('VmHWM') / 1024,
+      rssEndMiB: statusKiB(collector.child.pid!, 'VmRSS') / 1024,
+      rssPeakMiB: statusKiB(collector.child.pid!, 'VmHWM') / 1024,
+      rssQueriesPeakMiB,
       storedAtEnd,
     };
   } finally {
@@ -201,6 +204,12 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
     await new Promise((r) => collector.child.once('exit', r));
     children.delete(collector.child);
   }
+}
+
+/** A kB field of /proc/PID/status (VmRSS, VmHWM). */
+function statusKiB(pid: number, key: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
 }
 
 function push(m: Map<string, number[]>, key: string, v: number): void {
@@ -321,6 +330,7 @@ function report(): void {
       (r) =>
         `${ms(pct(r.busy.get(q.name) ?? [], 50))} / ${ms(pct(r.busy.get(q.name) ?? [], 99))} (${(r.busy.get(q.name) ?? []).length})`,
     );
+  row('collector RSS peak after the queries alone (before ingest)', (r) => `${r.rssQueriesPeakMiB.toFixed(1)} MiB`);
   row('collector RSS at the end / peak (VmHWM)', (r) => `${r.rssEndMiB.toFixed(1)} / ${r.rssPeakMiB.toFixed(1)} MiB`);
   row('reports stored at the end', (r) => r.storedAtEnd.toLocaleString('en'));
   console.log(
