@@ -1,7 +1,7 @@
 // bench/burst: N pods on one node (30 by default), each a testbed network namespace laid out as
 // Calico does (test/e2e/testbed.ts), all blocked by the testbed's nftables drop, then all let
 // through in ONE nftables transaction (Felix catching up after a Typha resync). In every pod, side
-// by side: `netready wait` from the built bundle with the image's Node flags, `wait-for-it -t 0`
+// by side: `netready wait` from the built bundle with the Node flags the webhook injects it with, `wait-for-it -t 0`
 // and a busybox loop (see bench/lag.ts for what those two do), all on SERVICES.api.v4:443.
 // Rounds, on the same pods (blocked again between rounds):
 //   default     netready's default checks (gateway, dns, kubernetes), no collector
@@ -15,11 +15,14 @@
 // several hundred on a busy one), CPU per second of waiting (utime+stime+cutime+cstime from
 // /proc/PID/stat between 2 s after the last spawn and the programming instant: 10 ms ticks, so
 // the mean over the pods is the figure, single pods are coarse), Private_Dirty (smaps_rollup)
-// just before the programming, and netready's peak RSS (VmHWM, read every 10 ms until exit).
-// Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox. Run alone:
+// just before the programming, and netready's peak RSS (VmHWM, read every 10 ms until exit) with
+// how far the largest stays under the memory limit the webhook gives the container by default.
+// --node-flags replaces the webhook's Node flags (an A/B, e.g. "--max-semi-space-size=16", the
+// image ENTRYPOINT's). Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox. Run alone:
 //
 //   flock /work/team/bench.lock node bench/burst.ts [--pods N] [--wait-ms MS] [--rounds default,tcp,collector]
 //     [--bundle DIST/netready.mjs]… [--tools netready,wait-for-it,busybox]
+//     [--node-flags "..."]
 //
 // Without --bundle the agent is built from this tree; with one or more, each round runs once per
 // bundle given, in the order given, on the same pods (an A/B in one run). --tools leaves the
@@ -33,6 +36,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod, type ProgrammedAt } from '../test/e2e/testbed.ts';
 import { names, now, which } from '../test/e2e/testbed-host.ts';
+import { imageNodeFlags } from '../test/helpers/image.ts';
+import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { WEBHOOK_OPTIONS } from '../src/webhook/options.ts';
+import { quantityValue } from '../src/webhook/quantity.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +48,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: 'default,tcp,collector' },
     bundle: { type: 'string', multiple: true },
     tools: { type: 'string', default: 'netready,wait-for-it,busybox' },
+    'node-flags': { type: 'string' },
   },
 });
 const PODS = Number(values.pods);
@@ -68,8 +76,11 @@ const API = SERVICES.api.v4;
 const COLLECTOR_PORT = 9470;
 /** Where `netready collector` listens in the collector-real round. */
 const REAL_COLLECTOR_PORT = 9471;
-/** The image's ENTRYPOINT flags (image/Containerfile). */
-const NODE_FLAGS = ['--max-semi-space-size=16'];
+/** Node's flags in the injected netready-wait container's `command` (the webhook's, src/webhook/container.ts). */
+const NODE_FLAGS =
+  values['node-flags'] === undefined ? INJECTED_NODE_FLAGS : values['node-flags'].split(' ').filter(Boolean);
+/** The memory limit the webhook gives the injected container by default, in MiB. */
+const LIMIT_MIB = quantityValue(WEBHOOK_OPTIONS['memory-limit'].default)! / 2 ** 20;
 const CLK_TCK_MS = 10;
 /** When the CPU window starts, after the last waiter was spawned. */
 const BASELINE_MS = 2000;
@@ -263,15 +274,17 @@ try {
 
 const lines: string[] = [];
 lines.push(
-  `${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg()
+  `${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction; netready's Node flags: ${NODE_FLAGS.join(' ') || '(none)'}; memory limit ${LIMIT_MIB} MiB. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')} after.`,
 );
 lines.push('');
 lines.push(
-  '| round | nft transaction ms | waiter | ok | lag p50 ms | lag p99 ms | lag max ms | lag from the transaction start, p50 | p99 | CPU ms/s per pod while waiting, mean | p99 | Private_Dirty MiB, mean | max | peak RSS MiB, mean | max |',
+  '| round | nft transaction ms | waiter | ok | lag p50 ms | lag p99 ms | lag max ms | lag from the transaction start, p50 | p99 | CPU ms/s per pod while waiting, mean | p99 | Private_Dirty MiB, mean | max | peak RSS MiB, mean | max | max, % under the limit |',
 );
-lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+lines.push(
+  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+);
 let failed = false;
 for (const { round, programmed, waiters, reports } of results) {
   for (const tool of TOOLS) {
@@ -288,7 +301,7 @@ for (const { round, programmed, waiters, reports } of results) {
     const collector = round.startsWith('collector');
     const label = tool === 'netready' ? `netready (${round}${collector ? `, ${reports} reports` : ''})` : tool;
     lines.push(
-      `| ${round} | ${f1(programmed.at - programmed.before)} | ${label} | ${ok.length}/${ws.length} | ${f1(pct(lags, 50))} | ${f1(pct(lags, 99))} | ${f1(Math.max(...lags))} | ${f1(pct(lagsBefore, 50))} | ${f1(pct(lagsBefore, 99))} | ${f1(mean(cpu))} | ${f1(pct(cpu, 99))} | ${f1(mean(pd))} | ${f1(Math.max(...pd))} | ${f1(mean(rss))} | ${f1(Math.max(...rss))} |`,
+      `| ${round} | ${f1(programmed.at - programmed.before)} | ${label} | ${ok.length}/${ws.length} | ${f1(pct(lags, 50))} | ${f1(pct(lags, 99))} | ${f1(Math.max(...lags))} | ${f1(pct(lagsBefore, 50))} | ${f1(pct(lagsBefore, 99))} | ${f1(mean(cpu))} | ${f1(pct(cpu, 99))} | ${f1(mean(pd))} | ${f1(Math.max(...pd))} | ${f1(mean(rss))} | ${f1(Math.max(...rss))} | ${tool === 'netready' ? f1(100 * (1 - Math.max(...rss) / LIMIT_MIB)) : '–'} |`,
     );
   }
 }
@@ -350,7 +363,7 @@ if (failed) process.exitCode = 1;
 /** Starts `netready collector` from `bundle` on the host side and resolves once it listens. */
 async function startCollector(bundle: string, db: string): Promise<ChildProcess> {
   const listen = `${SERVICES.collector.v4}:${REAL_COLLECTOR_PORT}`;
-  const child = spawn(process.execPath, [...NODE_FLAGS, bundle, 'collector', '--listen', listen, '--db', db], {
+  const child = spawn(process.execPath, [...imageNodeFlags(), bundle, 'collector', '--listen', listen, '--db', db], {
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
   });

@@ -1,6 +1,6 @@
 // bench/startup-ab: builds of the agent side by side, and `node -e 0`, interleaved in one
 // run: `netready wait --check tcp://…` against a loopback listener, delivering its report to a
-// loopback collector stub, with the image's Node flags. No root, no pod: a quick A/B of a
+// loopback collector stub, with the Node flags the webhook injects it with. No root, no pod: a quick A/B of a
 // start-up change before `bench/startup` measures it in a simulated pod.
 // Prints median wall time (spawn to exit), CPU time (user + system) and peak RSS (/usr/bin/time)
 // of each; CPU time is the figure least moved by other work on the machine.
@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { imageNodeFlags } from '../test/helpers/image.ts';
+import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
 
 const args = process.argv.slice(2);
 const RUNS = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 31;
@@ -33,7 +33,7 @@ const port = (s: { address(): unknown }) => (s.address() as AddressInfo).port;
 
 const agent = (dir: string) => [
   process.execPath,
-  ...imageNodeFlags(),
+  ...INJECTED_NODE_FLAGS,
   ...(dir.endsWith('.blob') ? ['--snapshot-blob', dir] : [`${dir}/netready.mjs`]),
   'wait',
   '--check',

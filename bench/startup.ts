@@ -1,6 +1,7 @@
 // bench/startup: `netready wait` from the built bundle against `node -e 0`,
 // side by side in one run, both inside the same simulated pod, both as the
-// image runs them (uid 65532, no capabilities, the ENTRYPOINT's Node flags).
+// image runs them (uid 65532, no capabilities); the agent with the Node flags
+// the webhook injects it with (src/webhook/container.ts).
 // The agent runs gateway, dns and tcp checks that pass at once and reports to
 // a collector stub.
 // Prints median wall time and peak RSS of each, and the ratios.
@@ -10,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES } from '../test/e2e/testbed.ts';
-import { imageNodeFlags } from '../test/helpers/image.ts';
+import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
 
 const RUNS = Number(process.argv[2] ?? 41);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -41,7 +42,7 @@ try {
     'node -e 0': [process.execPath, '-e', '0'],
     'netready wait': [
       process.execPath,
-      ...imageNodeFlags(),
+      ...INJECTED_NODE_FLAGS,
       `${ROOT}dist/netready.mjs`,
       'wait',
       '--check',

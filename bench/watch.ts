@@ -1,12 +1,15 @@
 // bench/watch: what `netready watch` costs a pod for its whole life. One testbed pod (a network
 // namespace laid out as Calico does, test/e2e/testbed.ts) whose network works; in it, the watch
-// from the built bundle with the image's Node flags, the default checks (gateway, dns, kubernetes)
+// from the built bundle with the Node flags the webhook injects it with (src/webhook/container.ts),
+// the default checks (gateway, dns, kubernetes)
 // and a collector URL (so its HTTP client is loaded, as in a cluster), probing every 2 s. After a
 // warm-up, over --seconds (60 by default): CPU (the scheduler's run time of every thread,
 // /proc/PID/task/*/schedstat) per second of watching, then Private_Dirty and Rss (smaps_rollup).
-// For comparison, in the same pod and the same way: a Node process that only runs a 2 s timer
-// (`node -e`, the floor of any Node.js watch), and the watch under Node flags that trade speed for
-// memory. Needs root, iproute2, nftables and dnsmasq. Run alone:
+// For comparison, in the same pod and the same way: the watch under the image ENTRYPOINT's flags
+// (sized for the collector), a Node process that only runs a 2 s timer (`node -e`, the floor of
+// any Node.js watch), and the watch with --optimize-for-size added, which trades CPU for memory.
+// (Not --jitless or --lite-mode: both remove WebAssembly, so the watch could not report an
+// outage through undici, whose HTTP parser is WebAssembly.) Needs root, iproute2, nftables and dnsmasq. Run alone:
 //
 //   flock /work/team/bench.lock node bench/watch.ts [--seconds 60] [--warmup-ms 5000] [--breakdown]
 //
@@ -20,6 +23,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
 import { names } from '../test/e2e/testbed-host.ts';
+import { imageNodeFlags } from '../test/helpers/image.ts';
+import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +42,8 @@ if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API = SERVICES.api.v4;
-/** The image's ENTRYPOINT flags (image/Containerfile). */
-const IMAGE_FLAGS = ['--max-semi-space-size=16'];
+/** The image's ENTRYPOINT flags (image/Containerfile), which the collector runs with. */
+const IMAGE_FLAGS = imageNodeFlags();
 
 /**
  * CPU time of a process, all its threads, in ms: the scheduler's own account (schedstat, ns),
@@ -72,25 +77,23 @@ const WATCH = (bundle: string, flags: string[]) => [
   '--collector',
   `http://${SERVICES.collector.v4}:9470`,
 ];
+const INJECTED = [...INJECTED_NODE_FLAGS];
 const VARIANTS: Variant[] = [
-  { name: 'netready watch, image flags', argv: (b) => WATCH(b, IMAGE_FLAGS) },
+  { name: `netready watch, as injected (${INJECTED.join(' ')})`, argv: (b) => WATCH(b, INJECTED) },
+  { name: `netready watch, image flags (${IMAGE_FLAGS.join(' ')})`, argv: (b) => WATCH(b, IMAGE_FLAGS) },
   {
-    name: 'Node floor: a 2 s timer (node -e), image flags',
-    argv: () => [process.execPath, ...IMAGE_FLAGS, '-e', 'setInterval(() => {}, 2000)'],
+    name: 'Node floor: a 2 s timer (node -e), as injected',
+    argv: () => [process.execPath, ...INJECTED, '-e', 'setInterval(() => {}, 2000)'],
   },
   {
-    name: 'netready watch, --max-semi-space-size=1 --single-threaded',
-    argv: (b) => WATCH(b, ['--max-semi-space-size=1', '--single-threaded']),
-  },
-  {
-    name: 'netready watch, --jitless --max-semi-space-size=1 --single-threaded',
-    argv: (b) => WATCH(b, ['--jitless', '--max-semi-space-size=1', '--single-threaded']),
+    name: 'netready watch, as injected + --optimize-for-size',
+    argv: (b) => WATCH(b, [...INJECTED, '--optimize-for-size']),
   },
 ];
 
 const ONE_CHECK = (check: string): Variant => ({
-  name: `netready watch, --check ${check} only, image flags`,
-  argv: (b) => [...WATCH(b, IMAGE_FLAGS), '--check', check],
+  name: `netready watch, --check ${check} only, as injected`,
+  argv: (b) => [...WATCH(b, INJECTED), '--check', check],
 });
 const RUN = values.breakdown ? ['gateway', 'dns', 'kubernetes'].map(ONE_CHECK) : VARIANTS;
 

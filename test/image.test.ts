@@ -27,7 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './helpers/agent.ts';
 import { parseLogLines } from './helpers/log-lines.ts';
-import { imageNodeFlags } from './helpers/image.ts';
+import { imageEntrypoint, imageNodeFlags } from './helpers/image.ts';
+import { INJECTED_COMMAND, INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
 import { startTcpListener } from './helpers/servers.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
 
@@ -130,8 +131,8 @@ test(
 
     const node = join(nodeDir, 'node');
     const entry = join(app, 'netready.mjs');
-    const start = (args: string[]): Proc => {
-      const child = spawn(node, [...imageNodeFlags(), entry, ...args], {
+    const start = (args: string[], nodeFlags: readonly string[] = imageNodeFlags()): Proc => {
+      const child = spawn(node, [...nodeFlags, entry, ...args], {
         uid: UID,
         gid: GID,
         cwd: '/',
@@ -180,18 +181,24 @@ test(
     const url = `http://127.0.0.1:${port}`;
     assert.equal((await postReport(url, makeReport(1, { node: 'image-node-a' }))).status, 202);
 
-    // wait: a real probe, reporting to that collector, exit 0.
-    const wait = start([
-      'wait',
-      '--check',
-      `tcp://127.0.0.1:${target.port}`,
-      '--collector',
-      url,
-      '--termination-log',
-      '',
-      '--timeout',
-      '20s',
-    ]);
+    // wait, as the webhook injects it (its own `command`, which must name the ENTRYPOINT's Node
+    // and bundle): a real probe, reporting to that collector, exit 0.
+    const entrypoint = imageEntrypoint();
+    assert.deepEqual(INJECTED_COMMAND, [entrypoint.node, ...INJECTED_NODE_FLAGS, entrypoint.script]);
+    const wait = start(
+      [
+        'wait',
+        '--check',
+        `tcp://127.0.0.1:${target.port}`,
+        '--collector',
+        url,
+        '--termination-log',
+        '',
+        '--timeout',
+        '20s',
+      ],
+      INJECTED_NODE_FLAGS,
+    );
     const waited = await wait.exited;
     assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
     assert.ok(target.accepted >= 1);

@@ -11,6 +11,25 @@ export const WATCH_CONTAINER_NAME = 'netready-watch';
 /** Set by the webhook at admission, RFC 3339 with milliseconds; the agent reads it through the downward API. */
 export const ADMITTED_AT = 'netready.io/admitted-at';
 
+/** The image's Node binary and bundle, as its ENTRYPOINT names them (image/Containerfile; test/image.test.ts holds them equal). */
+export const IMAGE_NODE = '/nodejs/bin/node';
+export const IMAGE_SCRIPT = '/app/netready.mjs';
+/**
+ * Node's flags for the two injected programs, instead of the ENTRYPOINT's, which are sized for
+ * the collector. Both wait or watch on a few timers and sockets and allocate little (a scavenge
+ * every few seconds). bench/burst, 30 waiting agents: 1.6-2.0 MiB less private memory each and
+ * less CPU while waiting, detection no later (BENCHMARKS.md, "Memory of the injected containers"):
+ * - `--max-semi-space-size=1` (MiB): a young generation that stays small instead of growing
+ *   toward the ENTRYPOINT's 16 MiB per semi-space;
+ * - `--single-threaded`: no V8 worker threads (their stacks, malloc arenas and wake-ups): the
+ *   rare GC and compile run on the main thread. Node refuses it in NODE_OPTIONS, hence `command`.
+ * Not `--jitless` nor `--lite-mode`: both remove WebAssembly, which undici's HTTP parser
+ * (report delivery, http checks) needs. Not `--optimize-for-size`: it costs CPU (BENCHMARKS.md).
+ */
+export const INJECTED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
+/** The injected containers' `command`: the image's Node with INJECTED_NODE_FLAGS, then the bundle (args name the program). */
+export const INJECTED_COMMAND: readonly string[] = [IMAGE_NODE, ...INJECTED_NODE_FLAGS, IMAGE_SCRIPT];
+
 const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
 /** The collector and the pod's identity from the downward API, as both programs read them. */
@@ -38,6 +57,7 @@ export function buildContainer(s: InjectSettings, uid: number): Record<string, u
   return {
     name: CONTAINER_NAME,
     image: s.image,
+    command: [...INJECTED_COMMAND],
     args,
     env: [...agentEnv(s), fieldEnv('NETREADY_ADMITTED_AT', `metadata.annotations['${ADMITTED_AT}']`)],
     resources: resources(s),
@@ -60,6 +80,7 @@ export function buildWatchContainer(s: InjectSettings, uid: number): Record<stri
   return {
     name: WATCH_CONTAINER_NAME,
     image: s.image,
+    command: [...INJECTED_COMMAND],
     args,
     restartPolicy: 'Always',
     ports: [{ name: WATCH_CONTAINER_NAME, containerPort: s.watchPort, protocol: 'TCP' }],

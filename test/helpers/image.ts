@@ -3,8 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { ROOT } from './agent.ts';
 
-/** The options the image's ENTRYPOINT gives Node before the bundle, e.g. `--max-semi-space-size=16`. */
-export function imageNodeFlags(): string[] {
+interface Entrypoint {
+  /** The image's Node binary, e.g. `/nodejs/bin/node`. */
+  readonly node: string;
+  /** The options the ENTRYPOINT gives Node before the bundle, e.g. `--max-semi-space-size=16`. */
+  readonly flags: string[];
+  /** The bundle, e.g. `/app/netready.mjs`. */
+  readonly script: string;
+}
+
+/** The image's ENTRYPOINT, `node [flags] script.mjs`. */
+export function imageEntrypoint(): Entrypoint {
   const text = readFileSync(`${ROOT}image/Containerfile`, 'utf8');
   const m = /^ENTRYPOINT (\[.*\])$/m.exec(text);
   if (!m) throw new Error('image/Containerfile: no ENTRYPOINT in exec form');
@@ -12,5 +21,10 @@ export function imageNodeFlags(): string[] {
   const script = argv.findIndex((a) => a.endsWith('.mjs'));
   if (argv[0] !== '/nodejs/bin/node' || script < 1)
     throw new Error(`image/Containerfile: ENTRYPOINT is not node [flags] script.mjs: ${m[1]}`);
-  return argv.slice(1, script);
+  return { node: argv[0], flags: argv.slice(1, script), script: argv[script]! };
+}
+
+/** The options the image's ENTRYPOINT gives Node before the bundle, e.g. `--max-semi-space-size=16`. */
+export function imageNodeFlags(): string[] {
+  return imageEntrypoint().flags;
 }
