@@ -25,7 +25,7 @@ test('defaults: 0.0.0.0:9443, the mounted Secret, 2m fail, small resources, uid 
         cpuRequest: '10m',
         cpuLimit: '200m',
         memoryRequest: '32Mi',
-        memoryLimit: '64Mi',
+        memoryLimit: '96Mi',
         watch: false,
         watchPort: 9471,
       },
