@@ -103,19 +103,22 @@ describe('netready watch in a pod whose host route is removed and restored', { t
       `${INTERVAL_MS}ms`,
       '--failures',
       String(FAILURES),
-      '--listen',
-      '127.0.0.1:9471',
       '--collector',
       COLLECTOR.v4,
     ]);
     await until(() => watch.lines.find((l) => l.msg === 'watch listening'));
+    // What kubelet's httpGet reads: the pod IP, from the node.
+    const fromNode = `http://${pod.ipv4}:9471/readyz`;
+    assert.equal(await statusOf(fromNode), 200);
     const readiness = spawnInPod(bed, pod, [`${ROOT}test/e2e/readyz-poller.ts`, 'http://127.0.0.1:9471/readyz', '5']);
     await until(() => readiness.lines.find((l) => l.status === 200));
     // A few healthy rounds first.
     await sleep(2 * INTERVAL_MS);
 
     const removed = await bed.removeRoute(pod);
-    await sleep(5000);
+    // Without the route, the node's probe gets no answer at all: NotReady by the probe's own failure.
+    assert.equal(await statusOf(fromNode), 0);
+    await sleep(5000 - (Date.now() - removed.at));
     const restored = await bed.restoreRoute(pod);
     const back = await until(() => readiness.lines.find((l) => l.status === 200 && l.at > removed.before));
     const lost = readiness.lines.find((l) => l.status === 503 && l.at > removed.before);
