@@ -14,8 +14,13 @@
 //   flock /work/team/bench.lock node bench/watch.ts [--seconds 60] [--warmup-ms 5000] [--breakdown]
 //
 // --breakdown: instead, the watch with each default check alone, to see which one costs what.
+// --bundle FILE (repeatable): instead, the watch from each given bundle (e.g. one built from an older
+// commit with scripts/build.ts) and the floor, an A/B on the same pod in one run.
+// --probe: while measuring, GET /readyz on the pod IP from the host every 2 s on a new connection,
+// as kubelet's readinessProbe does (the webhook's period), so its cost to the watch is counted.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +36,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     'warmup-ms': { type: 'string', default: '5000' },
     breakdown: { type: 'boolean', default: false },
+    bundle: { type: 'string', multiple: true, default: [] },
+    probe: { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -40,6 +47,10 @@ if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {
   process.exit(2);
 }
 
+/** The watch's port; --probe reads /readyz on it from the host, as kubelet does from the node. */
+const PORT = 9471;
+/** The webhook's readinessProbe periodSeconds (src/webhook/container.ts). */
+const PROBE_EVERY_MS = 2000;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API = SERVICES.api.v4;
 /** The image's ENTRYPOINT flags (image/Containerfile), which the collector runs with. */
@@ -73,7 +84,7 @@ const WATCH = (bundle: string, flags: string[]) => [
   bundle,
   'watch',
   '--listen',
-  '127.0.0.1:9471',
+  `0.0.0.0:${PORT}`,
   '--collector',
   `http://${SERVICES.collector.v4}:9470`,
 ];
@@ -95,7 +106,27 @@ const ONE_CHECK = (check: string): Variant => ({
   name: `netready watch, --check ${check} only, as injected`,
   argv: (b) => [...WATCH(b, INJECTED), '--check', check],
 });
-const RUN = values.breakdown ? ['gateway', 'dns', 'kubernetes'].map(ONE_CHECK) : VARIANTS;
+const FLOOR = VARIANTS.find((v) => v.name.startsWith('Node floor'))!;
+const BUNDLES: Variant[] = values.bundle.map((file) => ({
+  name: `netready watch from ${file}, image flags`,
+  argv: () => WATCH(file, IMAGE_FLAGS),
+}));
+const RUN = values.breakdown
+  ? ['gateway', 'dns', 'kubernetes'].map(ONE_CHECK)
+  : BUNDLES.length > 0
+    ? [...BUNDLES, FLOOR]
+    : VARIANTS;
+
+/** kubelet's httpGet probe: a new connection per probe (kubelet disables keep-alive); resolves with the status, 0 for none. */
+function probeOnce(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume().once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+  });
+}
 
 const loadBefore = loadavg();
 console.error('bench/watch: waiting for the testbed (another e2e run may hold it)…');
@@ -129,8 +160,18 @@ try {
     await sleep(WARMUP_MS);
     const pid = child.pid!;
     const start = { at: performance.now(), cpu: cpuMs(pid) };
+    const probes: number[] = [];
+    const prober = values.probe
+      ? setInterval(
+          () => void probeOnce(`http://${pod.ipv4}:${PORT}/readyz`).then((s) => probes.push(s)),
+          PROBE_EVERY_MS,
+        )
+      : undefined;
     await sleep(SECONDS * 1000);
+    clearInterval(prober);
     const end = { at: performance.now(), cpu: cpuMs(pid) };
+    if (values.probe && !v.name.startsWith('Node floor') && !probes.every((s) => s === 200))
+      throw new Error(`${v.name}: a probe did not answer 200: ${probes.join(' ')}`);
     const privateDirtyMiB = kib(pid, 'Private_Dirty') / 1024;
     const rssMiB = kib(pid, 'Rss') / 1024;
     child.kill('SIGTERM');
@@ -154,7 +195,7 @@ try {
 }
 
 const lines = [
-  `bench/watch: ${SECONDS} s after a ${WARMUP_MS} ms warm-up, one testbed pod, checks gateway, dns, kubernetes every 2 s, collector URL set`,
+  `bench/watch: ${SECONDS} s after a ${WARMUP_MS} ms warm-up, one testbed pod, checks gateway, dns, kubernetes every 2 s, collector URL set${values.probe ? `, GET /readyz from the host every ${PROBE_EVERY_MS / 1000} s` : ''}`,
   `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), kernel ${release()}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')} after`,
