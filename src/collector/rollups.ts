@@ -26,8 +26,13 @@ export interface AggregateSource {
   ): Promise<void>;
 }
 
-/** Decoded rollups kept in memory up to this many bytes: a rollup never changes once written. */
-const CACHED_ROLLUP_BYTES = 16 * 1024 * 1024;
+/**
+ * Decoded rollups kept in memory up to this many bytes (an hour of 5,000 nodes
+ * is ~0.5 MiB): a rollup is read only when a window's kept sum is rebuilt,
+ * once an hour per window length, so a few are enough (the day's hours that
+ * the 24 h and 7 d sums share); more was RSS for nothing.
+ */
+const CACHED_ROLLUP_BYTES = 4 * 1024 * 1024;
 /**
  * Decoded minutes kept up to this many bytes (a minute of 100 reports is ~8 KiB):
  * the edges of the windows being watched, which move by a minute a minute.
