@@ -4,13 +4,15 @@
 // (another is at it). Also the aggregate queries (rollups.ts) that both the
 // store's summaries and the rollups read.
 import type pg from 'pg';
-import { LEVEL_MS, MINUTE_MS, periodStart, type Scope } from './aggregates.ts';
+import { LEVEL_MS, MINUTE_MS, periodStart, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
 import { inTransaction, LOCK, LOCK_CLASS, type Queryable } from './postgres-schema.ts';
 import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
 import { SWEEP_CHUNK } from './sqlite-store.ts';
 
 /** The aggregate queries (rollups.ts) over the pool, or over the client of a transaction. */
 export class PgAggregates implements AggregateSource {
+  /** Replicas' clocks and commits lag each other: the rollups' settle time, and a minute more. */
+  readonly settleMs = ROLLUP_SETTLE_MS + MINUTE_MS;
   readonly #q: Queryable;
   constructor(q: Queryable) {
     this.#q = q;

@@ -6,6 +6,12 @@ import { decodeRollup, encodeRollup, KeyTable, Totals } from './totals.ts';
 
 /** The queries a store answers for aggregates. */
 export interface AggregateSource {
+  /**
+   * How long after a minute ended reports may still be stamped into it: 0 for
+   * one SQLite writer (receive times never go backward), ROLLUP_SETTLE_MS and
+   * a minute for replicas whose clocks and commits lag each other.
+   */
+  readonly settleMs: number;
   /** The rollups that exist with a period starting in [fromMs, untilMs). */
   rolledPeriods(fromMs: number, untilMs: number): Promise<{ level: 1 | 2; periodMs: number }[]>;
   /** The stored rollup of `level` at `periodMs`. */
@@ -48,8 +54,8 @@ const MAX_KEYS = 200_000;
  * periods plus minute cells at its edges. The sum of its rolled-up periods is
  * kept, so that while the same periods are in the window (an hour for the
  * hourly ones) a summary reads only the edges' minute cells; and settled
- * minutes (ended ROLLUP_SETTLE_MS ago: no report is stamped into them any
- * more) are kept decoded, so that a window moving by a minute reads one new
+ * minutes (ended the source's settleMs before the window's last minute: no
+ * report is stamped into them any more) are kept decoded, so that a window moving by a minute reads one new
  * minute at its start and the unsettled ones at its end. A sliding 7-day
  * window then costs about what the last hour does, and that little.
  */
@@ -74,8 +80,8 @@ export class WindowReader {
     const blocks = planWindow(fromMs, untilMs, (level, periodMs) => rolled.has(`${level}:${periodMs}`));
     const periods = blocks.filter((b) => b.level !== 0);
     if (periods.length > 0) totals.addTotals(await this.#sumOf(periods, keys));
-    // Minutes that ended ROLLUP_SETTLE_MS before the window's last minute began.
-    const settledBefore = untilMs - 2 * MINUTE_MS - ROLLUP_SETTLE_MS;
+    // Minutes that ended settleMs before the window's last minute began.
+    const settledBefore = untilMs - MINUTE_MS - this.#source.settleMs;
     for (const block of blocks) {
       if (block.level !== 0) continue;
       const split = Math.max(block.fromMs, Math.min(block.untilMs, settledBefore));

@@ -157,6 +157,8 @@ function storeError(err: unknown, path: string): Error {
 
 class SqliteStore implements ReportStore, AggregateSource {
   readonly kind = 'sqlite';
+  /** One writer whose receive times never go backward: a minute is final once the next has begun. */
+  readonly settleMs = 0;
   readonly #db: DatabaseSync;
   readonly #options: StoreOptions;
   readonly #insert: StatementSync;
