@@ -80,8 +80,8 @@ export const WEBHOOK_OPTIONS = {
   },
   'memory-limit': {
     env: 'NETREADY_WEBHOOK_MEMORY_LIMIT',
-    // 30 % above the largest peak RSS measured (61 MiB, most of it Node's code, shared): an
-    // OOM-killed init container restarts and holds the pod back (docs/operators-guide.md, "Resources").
+    // The largest peak RSS measured (61 MiB, most of it Node's code, shared) stays 36 % under it:
+    // an OOM-killed init container restarts and holds the pod back (docs/operators-guide.md, "Resources").
     default: '96Mi',
     value: 'QUANTITY',
     help: 'memory limit of the injected containers',
