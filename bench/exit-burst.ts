@@ -1,5 +1,6 @@
 // bench/exit-burst: what N Node processes exiting at the same instant cost on this machine, apart
-// from anything netready does: each process waits for a common wall-clock instant, then calls
+// from anything netready does: each process builds its heap and says so; once all have, the
+// parent sends them a common wall-clock instant 300 ms ahead; each waits for it, then calls
 // process.exit(0) at once; the lag is the parent's 'exit' event minus that instant (p50 / p99 /
 // max), and each process's own delay in reaching process.exit (its timer firing late) is taken
 // out by having it print when it got there. Variants: a bare `node`; one holding ~15 MiB of
@@ -16,18 +17,19 @@ const N = Number(process.argv[2] ?? 30);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const now = () => performance.timeOrigin + performance.now();
 
-/** The child: waits for the instant, says when it calls process.exit, calls it. */
+/** The child: builds its heap, says so, takes the instant on stdin, says when it calls process.exit, calls it. */
 const child = (heapMiB: number) => `
 const keep = [];
 for (let i = 0; i < ${heapMiB} * 16; i++) keep.push(new Array(8192).fill(i));
-const at = Number(process.argv[1]);
+let at = 0;
+process.stdin.once('data', (d) => { at = Number(d); process.stdin.pause(); fire(); });
+process.stdout.write('R');
 const fire = () => {
   const left = at - (performance.timeOrigin + performance.now());
   if (left > 0) return void setTimeout(fire, left);
   process.stdout.write(String(performance.timeOrigin + performance.now()));
   process.exit(0);
 };
-fire();
 `;
 
 const VARIANTS: { name: string; flags: string[]; heapMiB: number }[] = [
@@ -49,19 +51,25 @@ for (const v of VARIANTS) {
   const exitLag: number[] = [];
   const total: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    // Far enough ahead for N processes to start and build their heap.
-    const at = now() + 1500 + N * 60;
-    const runs = Array.from({ length: N }, () => {
-      const p = spawn(process.execPath, [...v.flags, '-e', child(v.heapMiB), String(at)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+    let at = 0;
+    let ready = 0;
+    const allReady = Promise.withResolvers<void>();
+    const children = Array.from({ length: N }, () =>
+      spawn(process.execPath, [...v.flags, '-e', child(v.heapMiB)], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    const runs = children.map((p) => {
       let out = '';
-      p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      p.stdout.setEncoding('utf8').on('data', (d: string) => {
+        if (out === '' && d.startsWith('R') && ++ready === N) allReady.resolve();
+        out += d;
+      });
+      let exitedAt = 0;
+      p.once('exit', () => (exitedAt = now()));
+      // Its output is read in full only at 'close', which may come after 'exit'.
       return new Promise<void>((resolve) =>
-        p.once('exit', (code) => {
-          const exitedAt = now();
-          if (code !== 0 || !out) throw new Error(`child exited ${code} (${out})`);
-          const calledAt = Number(out);
+        p.once('close', (code) => {
+          if (code !== 0 || !out.startsWith('R')) throw new Error(`child exited ${code} (${out})`);
+          const calledAt = Number(out.slice(1));
           reach.push(calledAt - at);
           exitLag.push(exitedAt - calledAt);
           total.push(exitedAt - at);
@@ -69,6 +77,9 @@ for (const v of VARIANTS) {
         }),
       );
     });
+    await allReady.promise;
+    at = now() + 300;
+    for (const p of children) p.stdin.end(String(at));
     await Promise.all(runs);
     await sleep(500);
   }
