@@ -12,13 +12,14 @@
 //               machine (SQLite store in the testbed's temp dir); copies counted from its /metrics
 // Per waiter: detection lag (its exit minus the transaction's end, and minus its start: the
 // rules took effect somewhere between, and `nft` itself takes 5 ms on a quiet machine but
-// several hundred on a busy one), CPU per second of waiting (utime+stime+cutime+cstime from
-// /proc/PID/stat between 2 s after the last spawn and the programming instant: 10 ms ticks, so
-// the mean over the pods is the figure, single pods are coarse), Private_Dirty (smaps_rollup)
-// just before the programming, and netready's peak RSS (VmHWM, read every 10 ms until exit) with
-// how far the largest stays under the memory limit the webhook gives the container by default.
-// --node-flags replaces the webhook's Node flags (an A/B, e.g. "--max-semi-space-size=16", the
-// image ENTRYPOINT's). Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox. Run alone:
+// several hundred on a busy one), CPU per second of waiting (between 2 s after the last spawn and
+// the programming instant: the scheduler's run time of every thread, /proc/PID/task/*/schedstat in
+// ns, plus the reaped children's cutime+cstime in 10 ms ticks for the shell loops' nc and sleep),
+// Private_Dirty (smaps_rollup) just before the programming, and netready's peak RSS (VmHWM, read
+// every 10 ms until exit) with how far the largest stays under the memory limit the webhook gives
+// the container by default. --node-flags replaces the webhook's Node flags (an A/B, e.g.
+// "--max-semi-space-size=16", the image ENTRYPOINT's). Needs root, iproute2, nftables, dnsmasq,
+// wait-for-it and busybox. Run alone:
 //
 //   flock /work/team/bench.lock node bench/burst.ts [--pods N] [--wait-ms MS] [--rounds default,tcp,collector]
 //     [--bundle DIST/netready.mjs]… [--tools netready,wait-for-it,busybox]
@@ -28,7 +29,7 @@
 // bundle given, in the order given, on the same pods (an A/B in one run). --tools leaves the
 // references out (netready alone: what the agents cost each other, without the 60 other waiters).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -112,12 +113,19 @@ interface Waiter {
   requests: { arrivedAt: number; answeredAt: number }[];
 }
 
-/** utime+stime+cutime+cstime of a process, in ms; null once it is gone. */
+/**
+ * CPU time of a process in ms, null once it is gone: the scheduler's own account of its threads
+ * (schedstat, ns; utime+stime come in 10 ms ticks, too coarse for an agent that costs a few ms per
+ * second over 4 s), plus its reaped children's cutime+cstime (ticks: the shell loops' nc and sleep).
+ */
 function cpuMs(pid: number): number | null {
   try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * CLK_TCK_MS;
+    return ns / 1e6 + (Number(f[13]) + Number(f[14])) * CLK_TCK_MS;
   } catch {
     return null;
   }

@@ -1,9 +1,10 @@
 // netready wait: block until the pod network works, report the delay, exit.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseWaitConfig } from './config.ts';
 import { buildChecks, hostResolver } from './checks/build.ts';
 import { apiServiceName, parseResolvConf } from './resolv.ts';
-import { dnsPacer } from './pacer.ts';
+import { dnsPacer, portPacer } from './pacer.ts';
 import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
 import { deliverReport } from './reporter.ts';
@@ -91,12 +92,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 
   // The one race: every check passing, the deadline, or a signal.
   const run = new AbortController();
-  // While the dataplane drops everything, one DNS datagram to the pod's nameserver paces the checks.
-  // Only when a dns check already asks that nameserver: the agent sends nothing the checks did not name.
+  // While the dataplane drops everything, one datagram per interval paces the checks: a DNS query to
+  // the pod's nameserver when a dns check already asks it, else an empty datagram to a tcp check's
+  // own address and port. The agent sends nothing to where the checks do not.
   const asksDns = config.checks.some((c) => c.kind === 'dns');
+  const tcpTarget = config.checks.find((c) => c.kind === 'tcp' && isIP(c.host) !== 0);
   const pacer = asksDns
     ? await dnsPacer(config.dnsServers[0] ?? resolvConf.servers[0], apiServiceName(resolvConf))
-    : null;
+    : tcpTarget?.kind === 'tcp'
+      ? await portPacer(tcpTarget.host, tcpTarget.port)
+      : null;
   const { progress, done } = probe(checks, config, clock, run.signal, pacer);
   const timers: NodeJS.Timeout[] = [];
   // Load the HTTP client (undici) and run its first request in memory while the network is still

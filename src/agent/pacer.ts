@@ -1,5 +1,6 @@
 // The pacer's signal: one UDP socket to the pod's first nameserver, one small DNS query per
-// send, and a callback when anything comes back. While the dataplane drops everything, every
+// send, and a callback when anything comes back (without a dns check, an empty datagram to a tcp
+// check's own address and port instead, see portPacer). While the dataplane drops everything, every
 // check fails for the same reason; this one datagram costs far less than a TCP connect or a
 // c-ares resolver per attempt, so it is the one thing probed at the full rate while the
 // other checks are paced (see prober.ts). Any reply counts, even NXDOMAIN or REFUSED, and so
@@ -9,6 +10,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Pacer } from './prober.ts';
+import { PACE_FACTOR, PORT_PACE_FACTOR } from './schedule.ts';
 
 /** Sends remembered to match a reply's id to its send time; older ones no longer matter. */
 const REMEMBERED_SENDS = 256;
@@ -43,13 +45,41 @@ export function dnsQuery(name: string): Buffer {
 export async function dnsPacer(server: string | undefined, name: string): Promise<Pacer | null> {
   if (server === undefined) return null;
   const { address, port } = parseServer(server);
+  return openPacer(address, port, dnsQuery(name), true, PACE_FACTOR);
+}
+
+/**
+ * A pacer for a tcp check on an IP address, when no dns check names a nameserver: an empty UDP
+ * datagram to the check's own address and port, which the dataplane drops as it drops the SYNs.
+ * Once packets cross, the target's host answers it with ICMP port unreachable, unless a UDP
+ * service listens there or nothing answers at all (a Service IP that kube-proxy's iptables rules
+ * rewrite for TCP only): then the check itself, paced at PORT_PACE_FACTOR, notices. Null for a
+ * host name (resolving it would need the nameserver the check set does not name).
+ */
+export async function portPacer(host: string, port: number): Promise<Pacer | null> {
+  return openPacer(host, port, Buffer.alloc(0), false, PORT_PACE_FACTOR);
+}
+
+/**
+ * The pacer over one connected UDP socket. With `idInPayload` the payload's first 16 bits carry
+ * a sequence number that a reply echoes (DNS); without, an answer cannot be matched to its send
+ * and is taken as the answer to the last one (on a path that works, an answer takes well under
+ * an interval).
+ */
+async function openPacer(
+  address: string,
+  port: number,
+  payload: Buffer,
+  idInPayload: boolean,
+  paceFactor: number,
+): Promise<Pacer | null> {
   const family = isIP(address.replace(/%.*$/, ''));
   if (family === 0) return null;
-  // One query buffer for every send, its id rewritten in place, so that a send allocates nothing:
+  // One payload buffer for every send, its id rewritten in place, so that a send allocates nothing:
   // socket.send hands a datagram to the kernel before it returns (libuv's try-send) unless the
   // socket's send buffer is full; a datagram queued then would leave with a later id, which only
   // dates its answer one send later.
-  const query = dnsQuery(name);
+  //
   // Send times by id, in a ring: slot id % REMEMBERED_SENDS holds that id's time while it is recent.
   const sentAt = new Float64Array(REMEMBERED_SENDS);
   const sentId = new Int32Array(REMEMBERED_SENDS).fill(-1);
@@ -60,6 +90,7 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
   let closed = false;
   const socket: Socket = createSocket(family === 6 ? 'udp6' : 'udp4');
 
+  /** `id`: the send answered, null when unknown. */
   const answered = (id: number | null) => {
     if (closed || !onAnswer) return;
     const cb = onAnswer;
@@ -69,10 +100,11 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
     const before = id === null ? undefined : sentTime((id + 0xffff) & 0xffff);
     cb(at === undefined ? null : (before ?? null), at ?? null);
   };
-  socket.on('message', (msg) => answered(msg.length >= 2 ? msg.readUInt16BE(0) : null));
+  const lastSent = () => (seq === 0 ? null : (seq - 1) & 0xffff);
+  socket.on('message', (msg) => answered(!idInPayload ? lastSent() : msg.length >= 2 ? msg.readUInt16BE(0) : null));
   socket.on('error', (err: NodeJS.ErrnoException) => {
     // The host answered with ICMP port unreachable: packets cross the dataplane.
-    if (err.code === 'ECONNREFUSED') answered(null);
+    if (err.code === 'ECONNREFUSED') answered(idInPayload ? null : lastSent());
   });
   // Connecting an address (no name to look up) takes well under a millisecond.
   const connected = await new Promise<boolean>((resolve) => {
@@ -87,15 +119,16 @@ export async function dnsPacer(server: string | undefined, name: string): Promis
   socket.unref();
 
   return {
+    paceFactor,
     send(at) {
       if (closed) return;
       const id = seq++ & 0xffff;
       sentAt[id % REMEMBERED_SENDS] = at;
       sentId[id % REMEMBERED_SENDS] = id;
-      query.writeUInt16BE(id, 0);
+      if (idInPayload) payload.writeUInt16BE(id, 0);
       // No completion callback: with one, every send would call back into JavaScript once more.
       // A failed send (no route yet, say) comes as an 'error' event: one more silent probe.
-      socket.send(query);
+      socket.send(payload);
     },
     onAnswer(cb) {
       onAnswer = cb;

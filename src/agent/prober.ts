@@ -5,14 +5,14 @@
 //
 // Pacing: while the dataplane drops everything every check fails for the same reason, so
 // one cheap signal (a Pacer, e.g. a UDP DNS query) is probed at the full rate and the
-// checks whose attempts time out at 1/PACE_FACTOR of it. When the signal
+// checks whose attempts time out at 1/paceFactor of it. When the signal
 // answers, or a paced check passes, every check runs at the full rate at once, for good.
 // The reported times stay true: a paced check's ready estimate is put between the last pacer
 // probe that went unanswered and the one that was answered (see Streak.pacerWindow). It knows nothing
 // of flags, logs or stdout: checks, options, a clock and an AbortSignal go in,
 // an outcome and live per-check progress come out.
 import type { CheckKind } from '../lib/report.ts';
-import { attemptInterval, PACE_FACTOR } from './schedule.ts';
+import { attemptInterval } from './schedule.ts';
 import { Streak, type Attempt } from './streak.ts';
 import { classifyError } from './classify.ts';
 
@@ -51,6 +51,8 @@ export interface CheckProgress {
 
 /** A cheap signal across the dataplane that paces the other checks while it is silent (see pacer.ts). */
 export interface Pacer {
+  /** While it is silent, the paced checks are attempted this many times less often. */
+  readonly paceFactor: number;
   /** Sends one probe now, stamped `at` on the prober's clock; never throws. */
   send(at: number): void;
   /**
@@ -155,7 +157,9 @@ export function probe(
   const dueAt = (r: Runner) => {
     // Without settle, a passing check needs no more attempts.
     if (options.settleMs === 0 && r.streak.readySince !== null) return Infinity;
-    return r.lastSlot + attemptInterval(options.intervalMs, r.lastSlot) * (pacing && dropped(r) ? PACE_FACTOR : 1);
+    return (
+      r.lastSlot + attemptInterval(options.intervalMs, r.lastSlot) * (pacing && dropped(r) ? pacer!.paceFactor : 1)
+    );
   };
 
   /** Sets the one timer for the earliest thing due, unless it is already set for then or sooner. */

@@ -16,6 +16,13 @@ export const INTERVAL_MAX_FACTOR = 1.25;
 export const PACE_FACTOR = 50;
 
 /**
+ * The same for a pacer that may stay silent whatever the dataplane does (an empty datagram to a
+ * TCP port, see pacer.ts portPacer): the check it paces still goes every 5 intervals, so it is
+ * noticed at most 5 intervals late if the target never answers UDP.
+ */
+export const PORT_PACE_FACTOR = 5;
+
+/**
  * Interval between attempt launches `elapsedMs` into a wait: `baseMs` at first,
  * growing smoothly to 1.25 times that over the first 10 s, then flat. Detection
  * lag is bounded by the interval, so it stays near 20 ms, while a two-minute

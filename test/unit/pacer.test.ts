@@ -6,7 +6,8 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import dnsPacket from 'dns-packet';
-import { dnsPacer, dnsQuery, parseServer } from '../../src/agent/pacer.ts';
+import { dnsPacer, dnsQuery, parseServer, portPacer } from '../../src/agent/pacer.ts';
+import { PORT_PACE_FACTOR } from '../../src/agent/schedule.ts';
 
 const SERVERS: { server: string; want: { address: string; port: number } }[] = [
   { server: '10.96.0.10', want: { address: '10.96.0.10', port: 53 } },
@@ -74,4 +75,23 @@ test('an ICMP port unreachable is an answer: packets crossed', async (t) => {
   const answered = new Promise<number | null>((resolve) => pacer.onAnswer(resolve));
   pacer.send(100);
   assert.equal(await answered, null);
+});
+
+test('portPacer: an empty datagram to the port; the ICMP port unreachable answers the last send', async (t) => {
+  const closed = createSocket('udp4');
+  closed.bind(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const port = closed.address().port;
+  closed.close();
+  const pacer = (await portPacer('127.0.0.1', port))!;
+  t.after(() => pacer.close());
+  assert.equal(pacer.paceFactor, PORT_PACE_FACTOR);
+  const answered = new Promise<(number | null)[]>((resolve) => pacer.onAnswer((...args) => resolve(args)));
+  pacer.send(100);
+  // No send before it: nothing known to have been dropped.
+  assert.deepEqual(await answered, [null, 100]);
+});
+
+test('portPacer: a host name is no pacer (resolving it would ask a nameserver no check names)', async () => {
+  assert.equal(await portPacer('api.example', 443), null);
 });

@@ -406,6 +406,7 @@ test('at most MAX_IN_FLIGHT_TOTAL attempts are in flight for the whole agent, wh
 /** A Pacer the test answers by hand; it records every send. */
 function fakePacer() {
   const pacer = {
+    paceFactor: PACE_FACTOR,
     sends: [] as number[],
     closed: false,
     answer: null as ((silentUntil: number | null, answeredSentAt: number | null) => void) | null,
