@@ -1,12 +1,13 @@
 // The image, run without an image: the bundle the Containerfile copies to /app,
 // alone in an empty directory, root-owned and read-only, run by the same Node
-// 24 binary with the ENTRYPOINT's Node flags as uid/gid 65532 from `/` (a
-// directory it cannot write), with a minimal environment — as `USER
+// 24 binary with the ENTRYPOINT's Node flags (`wait` and `watch` with the
+// flags of the command the webhook injects them with) as uid/gid 65532 from
+// `/` (a directory it cannot write), with a minimal environment — as `USER
 // 65532:65532`, `WORKDIR /` and a read-only root filesystem run it. Each
 // program does its job: `wait` against a loopback listener reporting to the
-// collector, `collector` with its store on a writable volume, `webhook` with a
-// certificate from `netready certs`. Nothing may be written anywhere but the
-// volume. Needs root (to switch uid).
+// collector, `watch` answering /readyz, `collector` with its store on a
+// writable volume, `webhook` with a certificate from `netready certs`. Nothing
+// may be written anywhere but the volume. Needs root (to switch uid).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -90,7 +91,7 @@ function lockDown(path: string): void {
 }
 
 test(
-  'the image: the bundle alone, read-only, as uid 65532 — wait, collector and webhook each do their job',
+  'the image: the bundle alone, read-only, as uid 65532 — wait, watch, collector and webhook each do their job',
   { timeout: 90_000 },
   async (t) => {
     assert.ok(isRoot, 'this test must run as root (it switches to uid 65532): sudo npm test');
@@ -202,6 +203,17 @@ test(
     const waited = await wait.exited;
     assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
     assert.ok(target.accepted >= 1);
+
+    // watch, as the webhook injects it too: /readyz answers 200 while its check passes, and
+    // SIGTERM ends it at once.
+    const watch = start(
+      ['watch', '--listen', '127.0.0.1:0', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', url],
+      INJECTED_NODE_FLAGS,
+    );
+    const { port: watchPort } = await watch.line('watch listening');
+    assert.equal((await send(`http://127.0.0.1:${watchPort}`, { path: '/readyz' })).status, 200);
+    watch.child.kill('SIGTERM');
+    assert.deepEqual(await watch.exited, { code: 0, signal: null }, watch.stderr());
 
     const metrics = await send(url, { path: '/metrics' });
     assert.equal(metrics.status, 200);
