@@ -171,6 +171,8 @@ class SqliteStore implements ReportStore, AggregateSource {
   readonly #reader: WindowReader;
   #rows: number;
   #lastReceivedMs: number;
+  /** The retention floor (meta floor_ms), kept here: only maintain() moves it, and a batch reads it. */
+  #floorMs: number;
 
   constructor(db: DatabaseSync, options: StoreOptions) {
     this.#db = db;
@@ -196,6 +198,7 @@ class SqliteStore implements ReportStore, AggregateSource {
     this.#setMeta = db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
+    this.#floorMs = this.#meta('floor_ms') ?? 0;
     this.#rows = Number((db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n);
     this.#lastReceivedMs = Number(
       (
@@ -217,7 +220,7 @@ class SqliteStore implements ReportStore, AggregateSource {
    * rowid walks rely on.
    */
   async insertBatch(reports: readonly Report[], receivedMs: number): Promise<(number | null)[]> {
-    receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#meta('floor_ms') ?? 0);
+    receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#floorMs);
     const ids: (number | null)[] = [];
     this.#db.exec('BEGIN IMMEDIATE');
     try {
@@ -411,6 +414,7 @@ class SqliteStore implements ReportStore, AggregateSource {
     }
     const newFloor = Math.min(Math.max(...cutoffs), periodStart(nowMs, 0));
     if (newFloor > floor) this.#setMeta.run('floor_ms', newFloor);
+    this.#floorMs = Math.max(floor, newFloor);
     const deleted = Number(this.#deleteOlder.run(SWEEP_CHUNK, newFloor).changes);
     this.#rows -= deleted;
     work += deleted;
