@@ -108,8 +108,8 @@ const ONE_CHECK = (check: string): Variant => ({
 });
 const FLOOR = VARIANTS.find((v) => v.name.startsWith('Node floor'))!;
 const BUNDLES: Variant[] = values.bundle.map((file) => ({
-  name: `netready watch from ${file}, image flags`,
-  argv: () => WATCH(file, IMAGE_FLAGS),
+  name: `netready watch from ${file}, as injected`,
+  argv: () => WATCH(file, INJECTED),
 }));
 const RUN = values.breakdown
   ? ['gateway', 'dns', 'kubernetes'].map(ONE_CHECK)
