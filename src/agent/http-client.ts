@@ -7,7 +7,8 @@
 // and never queues behind a connection stuck in SYN retransmits; the Client is destroyed as
 // soon as the answer is in, which drops the connection.
 import Client from 'undici/lib/dispatcher/client.js';
-import type { LookupFunction } from 'node:net';
+import buildConnector from 'undici/lib/core/connect.js';
+import type { LookupFunction, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
@@ -42,13 +43,20 @@ export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> 
   // undici's own timeouts are off: the signals bound the request. They run on undici's coarse
   // timer wheel (a 100 ms connect timeout fires after ~1 s), too coarse for a report's tries of
   // a few hundred ms.
+  const connector = buildConnector({ timeout: 0, ...(init.lookup ? { lookup: init.lookup } : {}) });
+  let socket: Socket | undefined;
   const client = new Client(url.origin, {
     allowH2: false, // HTTP/1.1 only: node:http2 is not bundled
-    connect: { timeout: 0, ...(init.lookup ? { lookup: init.lookup } : {}) },
+    // undici's own connector, with a hand on the socket: destroying a Client whose connection is
+    // still being made leaves that socket connecting (a SYN-SENT socket and its fd per attempt on
+    // a blocked network, until the kernel gives up after ~2 min), so it is destroyed here too.
+    connect: (options, callback) => (socket = connector(options, callback) as unknown as Socket),
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  return send(client, url, init);
+  return send(client, url, init).finally(() => {
+    if (socket?.connecting) socket.destroy();
+  });
 }
 
 /**
