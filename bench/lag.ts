@@ -3,7 +3,7 @@
 // (SYNs dropped, as before Calico's Felix programs the endpoint); each is programmed a chosen delay
 // after its waiter started, from 0.1 s to ~60 s. Waiters, each in its own pod, all on a TCP listener
 // at SERVICES.api.v4:443:
-//   - `netready wait` from the built bundle, reporting to a collector stub;
+//   - `netready wait` from the built bundle with the Node flags the webhook injects, reporting to a collector stub;
 //   - `wait-for-it -t 0` (Debian's package: bash `/dev/tcp`, a blocking connect, then `sleep 1`).
 //     Its lag is the kernel's SYN retransmit schedule. Measured on this machine's kernel, whose
 //     net.ipv4.tcp_syn_linear_timeouts=4 keeps the first retransmits 1 s apart: a dropped SYN is
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { reportSchema } from '../src/lib/report.ts';
+import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
 import { createTestbed, SERVICES, type Pod, type Testbed } from '../test/e2e/testbed.ts';
 import { names, now, which } from '../test/e2e/testbed-host.ts';
 import { fmtMs, outcome, renderResults, staggerStarts, type RunRecord, type ToolName } from './lag-report.ts';
@@ -55,10 +56,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API = SERVICES.api.v4;
 const COLLECTOR_PORT = 9470;
 
-/** Each waiter as the argv run inside its pod. */
+/** Each waiter as the argv run inside its pod; netready with the Node flags the webhook injects. */
 const COMMANDS: Readonly<Record<ToolName, (bundle: string) => string[]>> = {
   netready: (bundle) => [
     process.execPath,
+    ...INJECTED_NODE_FLAGS,
     bundle,
     'wait',
     '--check',
