@@ -17,16 +17,16 @@ export const IMAGE_SCRIPT = '/app/netready.mjs';
 /**
  * Node's flags for the two injected programs, instead of the ENTRYPOINT's, which are sized for
  * the collector. Both wait or watch on a few timers and sockets and allocate little (a scavenge
- * every few seconds). bench/burst, 30 waiting agents: 1.6-2.0 MiB less private memory each and
- * less CPU while waiting, detection no later (BENCHMARKS.md, "Memory of the injected containers"):
- * - `--max-semi-space-size=1` (MiB): a young generation that stays small instead of growing
- *   toward the ENTRYPOINT's 16 MiB per semi-space;
- * - `--single-threaded`: no V8 worker threads (their stacks, malloc arenas and wake-ups): the
- *   rare GC and compile run on the main thread. Node refuses it in NODE_OPTIONS, hence `command`.
+ * every few seconds). `--max-semi-space-size=1` (MiB) keeps the young generation small instead of
+ * growing toward the ENTRYPOINT's 16 MiB per semi-space: bench/burst, 30 waiting agents, ~1.6 MiB
+ * less private memory each, detection no later (BENCHMARKS.md, "Memory of the injected containers").
+ * Not `--single-threaded`: it moves V8's background compiles onto the main thread, ~20 ms more
+ * wall time to start (2.25x `node -e 0` against the 2.0x target) for ~0.4 MiB and CPU within noise.
  * Not `--jitless` nor `--lite-mode`: both remove WebAssembly, which undici's HTTP parser
  * (report delivery, http checks) needs. Not `--optimize-for-size`: it costs CPU (BENCHMARKS.md).
+ * A command, not NODE_OPTIONS: the ENTRYPOINT's own flag would win over it.
  */
-export const INJECTED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
+export const INJECTED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 /** The injected containers' `command`: the image's Node with INJECTED_NODE_FLAGS, then the bundle (args name the program). */
 export const INJECTED_COMMAND: readonly string[] = [IMAGE_NODE, ...INJECTED_NODE_FLAGS, IMAGE_SCRIPT];
 

@@ -15,7 +15,7 @@ const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fiel
 const DEFAULT_CONTAINER = {
   name: 'netready-wait',
   image: 'registry.example/netready:0.1.0',
-  command: ['/nodejs/bin/node', '--max-semi-space-size=1', '--single-threaded', '/app/netready.mjs'],
+  command: ['/nodejs/bin/node', '--max-semi-space-size=1', '/app/netready.mjs'],
   args: ['wait', '--timeout=2m', '--on-timeout=fail'],
   env: [
     { name: 'NETREADY_COLLECTOR_URL', value: 'http://netready-collector.netready-system.svc:9470' },
