@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { LEVEL_MS, MINUTE_MS, periodStart, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
 import { inTransaction, LOCK, LOCK_CLASS, type Queryable } from './postgres-schema.ts';
-import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
+import { buildRollup, duePeriod, WindowReader, type AggregateSource, type MinuteCellSink } from './rollups.ts';
 import { SWEEP_CHUNK } from './sqlite-store.ts';
 
 /** The aggregate queries (rollups.ts) over the pool, or over the client of a transaction. */
@@ -38,19 +38,7 @@ export class PgAggregates implements AggregateSource {
     return text === undefined ? null : Buffer.from(text, 'base64');
   }
 
-  async readMinuteCells(
-    fromMs: number,
-    untilMs: number,
-    add: (
-      minuteMs: number,
-      scope: Scope,
-      key: string,
-      bucket: number,
-      reports: number,
-      timeouts: number,
-      maxDelay: number,
-    ) => void,
-  ): Promise<void> {
+  async readMinuteCells(fromMs: number, untilMs: number, add: MinuteCellSink): Promise<void> {
     const r = await this.#q.query<[string, number, string, number, string, string, number]>({
       text: 'SELECT minute_ms, scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2',
       values: [fromMs, untilMs],

@@ -5,6 +5,17 @@ import { LEVEL_MS, MINUTE_MS, periodStart, planWindow, ROLLUP_SETTLE_MS, type Sc
 import { decodeRollup, encodeRollup, KeyTable, Totals } from './totals.ts';
 
 /** The queries a store answers for aggregates. */
+/** Receives one stored minute cell: its minute, node or namespace, histogram bucket and counts. */
+export type MinuteCellSink = (
+  minuteMs: number,
+  scope: Scope,
+  key: string,
+  bucket: number,
+  reports: number,
+  timeouts: number,
+  maxDelay: number,
+) => void;
+
 export interface AggregateSource {
   /**
    * How long after a minute ended reports may still be stamped into it: 0 for
@@ -17,19 +28,7 @@ export interface AggregateSource {
   /** The stored rollup of `level` at `periodMs`. */
   readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null>;
   /** Calls `add` with every minute cell in [fromMs, untilMs). */
-  readMinuteCells(
-    fromMs: number,
-    untilMs: number,
-    add: (
-      minuteMs: number,
-      scope: Scope,
-      key: string,
-      bucket: number,
-      reports: number,
-      timeouts: number,
-      maxDelay: number,
-    ) => void,
-  ): Promise<void>;
+  readMinuteCells(fromMs: number, untilMs: number, add: MinuteCellSink): Promise<void>;
 }
 
 /**

@@ -14,7 +14,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
 import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
-import { buildRollup, duePeriod, WindowReader, type AggregateSource } from './rollups.ts';
+import { buildRollup, duePeriod, WindowReader, type AggregateSource, type MinuteCellSink } from './rollups.ts';
 import { type BodyRow, decodeOutages, decodeReports, nextBeforeId } from './stored-rows.ts';
 import type {
   OutageFilter,
@@ -375,19 +375,7 @@ class SqliteStore implements ReportStore, AggregateSource {
     return row?.data ?? null;
   }
 
-  async readMinuteCells(
-    fromMs: number,
-    untilMs: number,
-    add: (
-      minuteMs: number,
-      scope: 0 | 1,
-      key: string,
-      bucket: number,
-      reports: number,
-      timeouts: number,
-      maxDelay: number,
-    ) => void,
-  ): Promise<void> {
+  async readMinuteCells(fromMs: number, untilMs: number, add: MinuteCellSink): Promise<void> {
     const stmt = this.#prepared(
       'SELECT minute_ms, scope, key, bucket, reports, timeouts, max_delay FROM agg_minute WHERE minute_ms >= ? AND minute_ms < ?',
     );
