@@ -133,6 +133,15 @@ const configSchema = z.object({
   ),
 });
 
+/** The pod an agent runs in, from the downward API (shared by wait, watch and their reports). */
+export interface PodIdentity {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+  readonly node: string;
+  readonly ips: readonly string[];
+}
+
 export interface WaitConfig {
   readonly checks: readonly CheckSpec[];
   /** 0 = no deadline. */
@@ -152,13 +161,7 @@ export interface WaitConfig {
   readonly terminationLog: string | null;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly dryRun: boolean;
-  readonly pod: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly uid: string;
-    readonly node: string;
-    readonly ips: readonly string[];
-  };
+  readonly pod: PodIdentity;
   readonly admittedAt: string | null;
 }
 

@@ -16,6 +16,7 @@ import {
   OptionError,
   parseAgentOptions,
   parsed,
+  type PodIdentity,
   readToken,
   statusList,
 } from './config.ts';
@@ -75,13 +76,7 @@ export interface WatchConfig {
   readonly maxOutagesPerMinute: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly dryRun: boolean;
-  readonly pod: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly uid: string;
-    readonly node: string;
-    readonly ips: readonly string[];
-  };
+  readonly pod: PodIdentity;
 }
 
 /** Parses `netready watch` arguments and environment. Throws CodedError `ERR_CONFIG` naming the option, or `HELP`. */

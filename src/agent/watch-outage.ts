@@ -3,6 +3,7 @@
 // on how many go to the collector. Both pure; the loop and main do the I/O.
 import { REPORT_SCHEMA_VERSION } from '../lib/report-version.ts';
 import type { CheckKind, Outage } from '../lib/report.ts';
+import type { PodIdentity } from './config.ts';
 
 /** One outage in monotonic milliseconds (the process's clock), as the watch loop saw it. */
 export interface OutageEvent {
@@ -18,13 +19,7 @@ export interface OutageEvent {
 
 export interface OutageContext {
   readonly agentVersion: string;
-  readonly pod: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly uid: string;
-    readonly node: string;
-    readonly ips: readonly string[];
-  };
+  readonly pod: PodIdentity;
   readonly checks: readonly { readonly spec: string; readonly kind: CheckKind }[];
   /** Wall-clock epoch ms at monotonic 0. */
   readonly originWallMs: number;
