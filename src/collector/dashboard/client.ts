@@ -32,6 +32,17 @@ export function dashboardScript(c: Charts): void {
     return h('div', warn ? 'tile warn' : 'tile', h('div', 'tile-value', value), h('div', 'tile-label', label));
   }
 
+  /** A table cell naming a pod: its name, namespace and node. */
+  function podCell(pod: { name: string; namespace: string; node: string }): HTMLTableCellElement {
+    return h(
+      'td',
+      'pod',
+      h('div', 'pod-name', pod.name),
+      h('div', 'muted', pod.namespace),
+      h('div', 'muted pod-node', pod.node),
+    );
+  }
+
   function empty(colspan: number, text: string): HTMLTableRowElement {
     const td = h('td', 'empty', text);
     td.colSpan = colspan;
@@ -130,13 +141,7 @@ export function dashboardScript(c: Charts): void {
       h(
         'tr',
         '',
-        h(
-          'td',
-          'pod',
-          h('div', 'pod-name', p.pod.name),
-          h('div', 'muted', p.pod.namespace),
-          h('div', 'muted pod-node', p.pod.node),
-        ),
+        podCell(p.pod),
         h(
           'td',
           'num',
@@ -156,13 +161,7 @@ export function dashboardScript(c: Charts): void {
       return h(
         'tr',
         '',
-        h(
-          'td',
-          'pod',
-          h('div', 'pod-name', o.pod.name),
-          h('div', 'muted', o.pod.namespace),
-          h('div', 'muted pod-node', o.pod.node),
-        ),
+        podCell(o.pod),
         h(
           'td',
           'num',
