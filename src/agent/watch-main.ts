@@ -2,7 +2,7 @@
 // same checks at a low rate; while they keep failing, fail GET /readyz (so the
 // pod leaves its Service) and report each outage to the collector.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:net';
 import { buildChecks, hostResolver } from './checks/build.ts';
 import { parseResolvConf } from './resolv.ts';
 import { deliverReport } from './reporter.ts';
@@ -12,7 +12,7 @@ import type { ResolveHost } from './checks/tcp.ts';
 import { runWatch } from './watch-loop.ts';
 import { buildOutage, OutageCap, type OutageContext, type OutageEvent } from './watch-outage.ts';
 import type { Outage } from '../lib/report.ts';
-import { createReadinessListener, type Readiness } from './watch-server.ts';
+import { createReadinessServer, type Readiness } from './watch-server.ts';
 import type { Clock } from './prober.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { formatHostPort, listen } from '../lib/listen.ts';
@@ -59,11 +59,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   });
 
   let readiness: Readiness = { lost: false };
-  // Kubelet probes every few seconds: Node's defaults (and its 30 s timeout sweep) cost nothing here.
-  const server = createServer(
-    { headersTimeout: 5_000, requestTimeout: 5_000 },
-    createReadinessListener(() => readiness),
-  );
+  const readyz = createReadinessServer(() => readiness);
+  const server = readyz.server;
   server.maxConnections = 64;
   const address = formatHostPort(config.listen.host, config.listen.port);
   try {
@@ -122,7 +119,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const why = await Promise.race([interrupted, watching.then(() => 'ended' as const)]);
   // SIGTERM ends everything at once: the loop, attempts in flight, deliveries, the server.
   stop.abort();
-  server.closeAllConnections();
+  readyz.closeAll();
   server.close();
   log.info({ signal: why }, 'watch stopped');
   return EXIT.STOPPED;

@@ -4,7 +4,7 @@
 // closing down, the same for both.
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import { isDnsName } from './check-spec.ts';
 import type { Logger } from './log.ts';
 
@@ -93,7 +93,7 @@ export function capConnections(server: HttpServer | HttpsServer, max: number, lo
 }
 
 /** Listens on `host:port` (`::` takes IPv4 too); rejects with the listen error (EADDRINUSE, EACCES, ...). */
-export function listen(server: HttpServer | HttpsServer, host: string, port: number): Promise<void> {
+export function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port, ipv6Only: false }, () => {
