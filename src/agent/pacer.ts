@@ -100,12 +100,24 @@ async function openPacer(
     const before = id === null ? undefined : sentTime((id + 0xffff) & 0xffff);
     cb(at === undefined ? null : (before ?? null), at ?? null);
   };
-  const lastSent = () => (seq === 0 ? null : (seq - 1) & 0xffff);
-  socket.on('message', (msg) => answered(!idInPayload ? lastSent() : msg.length >= 2 ? msg.readUInt16BE(0) : null));
+  /** The send `back` sends before the last one; null when there was none. */
+  const sentBack = (back: number) => (seq <= back ? null : (seq - 1 - back) & 0xffff);
+  socket.on('message', (msg) => answered(!idInPayload ? sentBack(0) : msg.length >= 2 ? msg.readUInt16BE(0) : null));
   socket.on('error', (err: NodeJS.ErrnoException) => {
     // The host answered with ICMP port unreachable: packets cross the dataplane.
-    if (err.code === 'ECONNREFUSED') answered(idInPayload ? null : lastSent());
+    if (err.code === 'ECONNREFUSED') answered(idInPayload ? null : sentBack(0));
   });
+  // An ICMP error that came in after the loop last looked is reported to the next send instead
+  // (Linux hands a connected UDP socket's pending error to whichever call comes first): then
+  // that send fails at once and its callback runs before any other send, so the answer belongs
+  // to the send before it. Without the callback such an answer would be lost, and the next
+  // send's taken for it, an interval late. Only the port pacer needs it: the DNS pacer's answer
+  // is a datagram, which a send does not consume, and it skips the callback's cost per send.
+  const afterSend = idInPayload
+    ? undefined
+    : (err: NodeJS.ErrnoException | null) => {
+        if (err?.code === 'ECONNREFUSED') answered(sentBack(1));
+      };
   // Connecting an address (no name to look up) takes well under a millisecond.
   const connected = await new Promise<boolean>((resolve) => {
     socket.once('error', () => resolve(false));
@@ -126,9 +138,8 @@ async function openPacer(
       sentAt[id % REMEMBERED_SENDS] = at;
       sentId[id % REMEMBERED_SENDS] = id;
       if (idInPayload) payload.writeUInt16BE(id, 0);
-      // No completion callback: with one, every send would call back into JavaScript once more.
-      // A failed send (no route yet, say) comes as an 'error' event: one more silent probe.
-      socket.send(payload);
+      // A failed send (no route yet, say) is one more silent probe.
+      socket.send(payload, afterSend);
     },
     onAnswer(cb) {
       onAnswer = cb;

@@ -95,3 +95,23 @@ test('portPacer: an empty datagram to the port; the ICMP port unreachable answer
 test('portPacer: a host name is no pacer (resolving it would ask a nameserver no check names)', async () => {
   assert.equal(await portPacer('api.example', 443), null);
 });
+
+test('portPacer: an ICMP port unreachable that the next send reports still answers the send before it', async (t) => {
+  const closed = createSocket('udp4');
+  closed.bind(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const port = closed.address().port;
+  closed.close();
+  const pacer = (await portPacer('127.0.0.1', port))!;
+  t.after(() => pacer.close());
+  const answered = new Promise<(number | null)[]>((resolve) => pacer.onAnswer((...args) => resolve(args)));
+  pacer.send(100);
+  // On loopback the ICMP for the first datagram is already queued on the socket when send
+  // returns; the second send, in the same turn of the loop, is the first to see it (and fails
+  // without sending). A third send later on is answered too: without the second send's
+  // report, its answer would be the first one seen.
+  pacer.send(120);
+  await sleep(20);
+  pacer.send(140);
+  assert.deepEqual(await answered, [null, 100]);
+});
