@@ -5,7 +5,8 @@ import { parseWaitConfig } from './config.ts';
 import { buildChecks, hostResolver } from './checks/build.ts';
 import { apiServiceName, parseResolvConf } from './resolv.ts';
 import { dnsPacer, portPacer } from './pacer.ts';
-import { probe, type CheckProgress, type Clock, type ProbeOutcome } from './prober.ts';
+import { probe, type CheckProgress, type ProbeOutcome } from './prober.ts';
+import { processClock, processStartWallMs } from './process-clock.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
 import { deliverReport } from './reporter.ts';
 import { writeTerminationLog } from './termination-log.ts';
@@ -50,8 +51,8 @@ const HINTS: Record<string, string> = {
 /** Runs `netready wait`; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   // Every figure is monotonic milliseconds since the process started.
-  const clock: Clock = { now: () => performance.now() };
-  const startWallMs = performance.timeOrigin;
+  const clock = processClock;
+  const startWallMs = processStartWallMs();
   // Before anything else, so that a signal at any point ends the run promptly.
   const interrupted = untilSignal();
 

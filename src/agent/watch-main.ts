@@ -13,7 +13,7 @@ import { runWatch } from './watch-loop.ts';
 import { buildOutage, OutageCap, type OutageContext, type OutageEvent } from './watch-outage.ts';
 import type { Outage } from '../lib/report.ts';
 import { createReadinessServer, type Readiness } from './watch-server.ts';
-import type { Clock } from './prober.ts';
+import { processClock, processStartWallMs } from './process-clock.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { formatHostPort, listen } from '../lib/listen.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
@@ -36,7 +36,8 @@ const DELIVERY_DELAY_MS = 200;
 
 /** Runs `netready watch`; returns the exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const clock: Clock = { now: () => performance.now() };
+  const clock = processClock;
+  const originWallMs = processStartWallMs();
   const interrupted = untilSignal();
   const parsed = parseConfigOrExit('watch', () => parseWatchConfig(argv, env));
   if ('exit' in parsed) return parsed.exit;
@@ -93,14 +94,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   });
   const outages = outageSender(
     config,
-    { agentVersion: VERSION, pod: config.pod, checks, originWallMs: performance.timeOrigin },
+    { agentVersion: VERSION, pod: config.pod, checks, originWallMs },
     resolve,
     log,
     stop.signal,
   );
   const watching = runWatch(checks, config, clock, stop.signal, {
     lost(e) {
-      readiness = { lost: true, since: new Date(Math.round(performance.timeOrigin + e.startedMs)).toISOString() };
+      readiness = { lost: true, since: new Date(Math.round(originWallMs + e.startedMs)).toISOString() };
       const failing = config.checks
         .map((c, i) => ({ spec: c.spec, error: dominantError(e.errors[i]!) }))
         .filter((c) => c.error !== null);
