@@ -83,6 +83,13 @@ const PACER_SENDS_KEPT = 64;
  * otherwise an early timer would cost a second wake-up a millisecond later, every interval.
  */
 const EARLY_MS = 1;
+/**
+ * An attempt past --attempt-timeout is ended by the first tick that comes within this after its
+ * deadline, and only wakes the agent by itself when none does. While anything is due every
+ * interval (20–25 ms by default) no timeout costs a wake-up of its own; at the default 900 ms
+ * an attempt still ends before the kernel's first SYN retransmit (1 s).
+ */
+const TIMEOUT_SLACK_MS = 50;
 
 /** One check's state inside the prober. */
 interface Runner {
@@ -162,11 +169,23 @@ export function probe(
     );
   };
 
+  /** When the check's next attempt in flight must be ended (see TIMEOUT_SLACK_MS); Infinity when none will. */
+  const deadlineAt = (r: Runner) => {
+    let at = Infinity;
+    // An aborted attempt stays in flight until its promise settles; its deadline is behind it.
+    for (const [ac, a] of r.inFlight)
+      if (!ac.signal.aborted) at = Math.min(at, a.launch + options.attemptTimeoutMs + TIMEOUT_SLACK_MS);
+    return at;
+  };
+
   /** Sets the one timer for the earliest thing due, unless it is already set for then or sooner. */
   const schedule = () => {
     if (stop.signal.aborted) return;
     let next = pacing ? pacerNextAt : Infinity;
-    for (const r of runners) next = Math.min(next, dueAt(r));
+    // A paced check rides the pacer's ticks: launched at the first send after it is due (its rate
+    // is a rough 1/paceFactor anyway), so that it costs no wake-up of its own a few ms off the
+    // pacer's phase (see tick).
+    for (const r of runners) next = Math.min(next, pacing && dropped(r) ? Infinity : dueAt(r), deadlineAt(r));
     if (next >= timerAt) return;
     timerAt = next;
     const delay = Math.max(1, Math.ceil(next - clock.now()));
@@ -220,7 +239,6 @@ export function probe(
     r.inFlight.set(ac, attempt);
     const cancel = () => ac.abort();
     stop.signal.addEventListener('abort', cancel, { once: true });
-    const attemptTimer = setTimeout(() => ac.abort(TIMED_OUT), options.attemptTimeoutMs);
     // Called now, not in a later microtask, so the attempt starts at the instant just stamped.
     let running: Promise<void>;
     try {
@@ -255,7 +273,6 @@ export function probe(
         },
       )
       .finally(() => {
-        clearTimeout(attemptTimer);
         stop.signal.removeEventListener('abort', cancel);
         r.inFlight.delete(ac);
         totalInFlight--;
@@ -264,21 +281,29 @@ export function probe(
       });
   };
 
-  /** Launches every attempt that is due, then sleeps until the next one is. */
+  /** Ends the attempts past --attempt-timeout, launches every attempt that is due, then sleeps until the next one is. */
   const tick = () => {
     timerAt = Infinity;
     if (stop.signal.aborted || evaluate(clock.now())) return;
+    // The timeouts are the tick's too, not a timer per attempt: Node's clearTimeout leaves its
+    // wake-up armed, so every attempt, however it ended, used to wake the agent once more
+    // --attempt-timeout after its launch (a paced check's once a second, a lone tcp check's ten
+    // times). Ended here, a timed-out attempt costs no wake-up of its own (TIMEOUT_SLACK_MS).
+    const launchedBy = clock.now() + EARLY_MS - options.attemptTimeoutMs;
+    for (const r of runners) for (const [ac, a] of r.inFlight) if (a.launch <= launchedBy) ac.abort(TIMED_OUT);
+    let pacerSent = false;
     if (pacing) {
       const now = clock.now();
       if (now + EARLY_MS >= pacerNextAt) {
         pacer!.send(now);
         pacerSends[pacerSendCount++ % PACER_SENDS_KEPT] = now;
         pacerNextAt = now + attemptInterval(options.intervalMs, now);
+        pacerSent = true;
       }
     }
     for (const r of runners) {
       const now = clock.now();
-      if (now + EARLY_MS < dueAt(r)) continue;
+      if (now + EARLY_MS < dueAt(r) || (pacing && dropped(r) && !pacerSent)) continue;
       // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
       if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
       r.lastSlot = now;

@@ -440,6 +440,22 @@ test('pacing: while the pacer is silent, the paced checks are attempted PACE_FAC
   assert.equal(pacer.closed, true);
 });
 
+test("pacing: the paced checks ride the pacer's ticks, and their timeouts end there too", async (t) => {
+  const pacer = { ...fakePacer(), paceFactor: 5 };
+  // Whole milliseconds that move only between tasks: what happens in one tick reads one stamp.
+  const ms: StepClock = stepClock();
+  const ticker = setInterval(() => ms.t++, 1);
+  t.after(() => clearInterval(ticker));
+  const dns = fakeCheck('dns', 'dns', () => 'hang', { clock: ms, step: 0 });
+  const { progress, done } = probe([dns], { ...OPTIONS, attemptTimeoutMs: 30 }, ms, abortAfter(400, t), pacer);
+  assert.deepEqual(await done, { ready: false });
+  assert.ok(dns.calls.length >= 3, `${dns.calls.length} attempts`);
+  const ticks = new Set(pacer.sends);
+  for (const call of dns.calls) assert.ok(ticks.has(call.at), `attempt at ${call.at} launched off the pacer's ticks`);
+  // Every attempt but those the end of the probe cancelled timed out, without a timer of its own.
+  assert.ok(progress[0]!.errors.timeout! >= dns.calls.length - 2, `${progress[0]!.errors.timeout} timeouts`);
+});
+
 test("pacing: the pacer answers, the paced checks go at once, and are estimated ready inside the pacer's window", async (t) => {
   const pacer = fakePacer();
   // Whole milliseconds that move only between tasks, so the prober and the fake checks read the same stamp.
