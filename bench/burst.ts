@@ -18,12 +18,13 @@
 // Private_Dirty (smaps_rollup) just before the programming, and netready's peak RSS (VmHWM, read
 // every 10 ms until exit) with how far the largest stays under the memory limit the webhook gives
 // the container by default. --node-flags replaces the webhook's Node flags (an A/B, e.g.
-// "--max-semi-space-size=16", the image ENTRYPOINT's). Needs root, iproute2, nftables, dnsmasq,
+// "--max-semi-space-size=16", the image ENTRYPOINT's), --node-env the environment it gives the
+// runtime (INJECTED_ENV, e.g. MALLOC_ARENA_MAX=1; "" for none). Needs root, iproute2, nftables, dnsmasq,
 // wait-for-it and busybox. Run alone:
 //
 //   flock /work/team/bench.lock node bench/burst.ts [--pods N] [--wait-ms MS] [--rounds default,tcp,collector]
 //     [--bundle DIST/netready.mjs]… [--tools netready,wait-for-it,busybox]
-//     [--node-flags "..."]
+//     [--node-flags "..."] [--node-env "NAME=VALUE ..."]
 //
 // Without --bundle the agent is built from this tree; with one or more, each round runs once per
 // bundle given, in the order given, on the same pods (an A/B in one run). --tools leaves the
@@ -38,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod, type ProgrammedAt } from '../test/e2e/testbed.ts';
 import { names, now, which } from '../test/e2e/testbed-host.ts';
 import { imageNodeFlags } from '../test/helpers/image.ts';
-import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
 import { WEBHOOK_OPTIONS } from '../src/webhook/options.ts';
 import { quantityValue } from '../src/webhook/quantity.ts';
 
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     bundle: { type: 'string', multiple: true },
     tools: { type: 'string', default: 'netready,wait-for-it,busybox' },
     'node-flags': { type: 'string' },
+    'node-env': { type: 'string' },
   },
 });
 const PODS = Number(values.pods);
@@ -80,6 +82,16 @@ const REAL_COLLECTOR_PORT = 9471;
 /** Node's flags in the injected netready-wait container's `command` (the webhook's, src/webhook/container.ts). */
 const NODE_FLAGS =
   values['node-flags'] === undefined ? INJECTED_NODE_FLAGS : values['node-flags'].split(' ').filter(Boolean);
+/** The environment the webhook gives the injected container's runtime (src/webhook/container.ts), beside netready's own. */
+const NODE_ENV: Record<string, string> =
+  values['node-env'] === undefined
+    ? injectedProcessEnv()
+    : Object.fromEntries(
+        values['node-env']
+          .split(' ')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
 /** The memory limit the webhook gives the injected container by default, in MiB. */
 const LIMIT_MIB = quantityValue(WEBHOOK_OPTIONS['memory-limit'].default)! / 2 ** 20;
 const CLK_TCK_MS = 10;
@@ -216,7 +228,7 @@ try {
       for (const tool of TOOLS) {
         const w: Waiter = { tool, pod, spawnedAt: now(), output: '', requests: [] };
         const child = bed.podExec(pod, command(tool, round, bundle), {
-          env: { ...env, NETREADY_POD_NAME: pod.name },
+          env: tool === 'netready' ? { ...env, ...NODE_ENV, NETREADY_POD_NAME: pod.name } : env,
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         });
@@ -282,7 +294,11 @@ try {
 
 const lines: string[] = [];
 lines.push(
-  `${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction; netready's Node flags: ${NODE_FLAGS.join(' ') || '(none)'}; memory limit ${LIMIT_MIB} MiB. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg()
+  `${PODS} pods, waiting ${WAIT_MS} ms blocked, then programmed in one nftables transaction; netready's Node flags: ${NODE_FLAGS.join(' ') || '(none)'}, environment: ${
+    Object.entries(NODE_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ') || '(none)'
+  }; memory limit ${LIMIT_MIB} MiB. ${cpus().length} cores, Linux ${release()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')} after.`,
 );

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { reportSchema } from '../src/lib/report.ts';
-import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
 import { createTestbed, SERVICES, type Pod, type Testbed } from '../test/e2e/testbed.ts';
 import { names, now, which } from '../test/e2e/testbed-host.ts';
 import { fmtMs, outcome, renderResults, staggerStarts, type RunRecord, type ToolName } from './lag-report.ts';
@@ -212,7 +212,7 @@ if (broken.length) {
 /** Starts one waiter in its pod, in its own process group (so that a kill reaches a shell's children); resolves once it has exited. */
 function spawnWaiter(testbed: Testbed, run: RunRecord & { readonly pod: Pod }, bundle: string): Promise<void> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-  if (run.tool === 'netready') env.NETREADY_POD_NAME = run.tag;
+  if (run.tool === 'netready') Object.assign(env, injectedProcessEnv(), { NETREADY_POD_NAME: run.tag });
   run.spawnedAt = now();
   const child = testbed.podExec(run.pod, COMMANDS[run.tool](bundle), {
     env,

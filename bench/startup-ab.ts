@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
 
 const args = process.argv.slice(2);
 const RUNS = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 31;
@@ -47,10 +47,11 @@ const commands: Record<string, string[]> = { 'node -e 0': [process.execPath, '-e
 for (const dir of args) commands[dir] = agent(dir);
 
 /** Runs argv under /usr/bin/time; resolves with wall ms and peak RSS MiB. */
-async function run(argv: string[]): Promise<{ wall: number; cpu: number; rss: number }> {
+async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<{ wall: number; cpu: number; rss: number }> {
   const t0 = performance.now();
   const child = spawn('/usr/bin/time', ['-f', 'maxrss_kb=%M cpu_s=%U+%S', ...argv], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env,
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -69,7 +70,8 @@ const samples: Record<string, { wall: number[]; cpu: number[]; rss: number[] }> 
 for (const name of Object.keys(commands)) samples[name] = { wall: [], cpu: [], rss: [] };
 for (let i = 0; i < RUNS; i++) {
   for (const [name, argv] of Object.entries(commands)) {
-    const r = await run(argv);
+    // The agents as the webhook injects them (their runtime's environment too); `node -e 0` as it is.
+    const r = await run(argv, name === 'node -e 0' ? process.env : { ...process.env, ...injectedProcessEnv() });
     samples[name]!.wall.push(r.wall);
     samples[name]!.cpu.push(r.cpu);
     samples[name]!.rss.push(r.rss);

@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES } from '../test/e2e/testbed.ts';
-import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
 
 const RUNS = Number(process.argv[2] ?? 41);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -66,7 +66,8 @@ try {
       const t0 = performance.now();
       const r = await bed.podRun(pod, ['/usr/bin/time', '-f', 'maxrss_kb=%M', ...AS_IMAGE, ...argv], {
         timeoutMs: 10_000,
-        env: { PATH: process.env.PATH },
+        // netready as the webhook injects it (its runtime's environment too); `node -e 0` as it is.
+        env: { PATH: process.env.PATH, ...(name === 'node -e 0' ? {} : injectedProcessEnv()) },
       });
       const wall = performance.now() - t0;
       if (r.code !== 0) throw new Error(`${name} exited ${r.code}: ${r.stderr}`);

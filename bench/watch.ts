@@ -16,6 +16,8 @@
 // --breakdown: instead, the watch with each default check alone, to see which one costs what.
 // --bundle FILE (repeatable): instead, the watch from each given bundle (e.g. one built from an older
 // commit with scripts/build.ts) and the floor, an A/B on the same pod in one run.
+// --node-env "NAME=VALUE ...": instead of the environment the webhook gives the runtime (INJECTED_ENV,
+// src/webhook/container.ts), which every process here gets by default; "" for none (an A/B).
 // --probe: while measuring, GET /readyz on the pod IP from the host every 2 s on a new connection,
 // as kubelet's readinessProbe does (the webhook's period), so its cost to the watch is counted.
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -29,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
 import { names } from '../test/e2e/testbed-host.ts';
 import { imageNodeFlags } from '../test/helpers/image.ts';
-import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,8 +40,19 @@ const { values } = parseArgs({
     breakdown: { type: 'boolean', default: false },
     bundle: { type: 'string', multiple: true, default: [] },
     probe: { type: 'boolean', default: false },
+    'node-env': { type: 'string' },
   },
 });
+/** The runtime's environment, as the webhook injects it unless --node-env says otherwise. */
+const NODE_ENV: Record<string, string> =
+  values['node-env'] === undefined
+    ? injectedProcessEnv()
+    : Object.fromEntries(
+        values['node-env']
+          .split(' ')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
 const SECONDS = Number(values.seconds);
 const WARMUP_MS = Number(values['warmup-ms']);
 if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {
@@ -151,6 +164,7 @@ try {
     KUBERNETES_SERVICE_PORT: '443',
     NETREADY_POD_NAME: 'bench',
     NETREADY_NODE_NAME: 'bench',
+    ...NODE_ENV,
   };
   for (const v of RUN) {
     let output = '';
@@ -195,7 +209,11 @@ try {
 }
 
 const lines = [
-  `bench/watch: ${SECONDS} s after a ${WARMUP_MS} ms warm-up, one testbed pod, checks gateway, dns, kubernetes every 2 s, collector URL set${values.probe ? `, GET /readyz from the host every ${PROBE_EVERY_MS / 1000} s` : ''}`,
+  `bench/watch: ${SECONDS} s after a ${WARMUP_MS} ms warm-up, one testbed pod, checks gateway, dns, kubernetes every 2 s, collector URL set${values.probe ? `, GET /readyz from the host every ${PROBE_EVERY_MS / 1000} s` : ''}; environment: ${
+    Object.entries(NODE_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ') || '(none)'
+  }`,
   `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), kernel ${release()}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')} after`,

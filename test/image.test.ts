@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { ROOT } from './helpers/agent.ts';
 import { parseLogLines } from './helpers/log-lines.ts';
 import { imageEntrypoint, imageNodeFlags } from './helpers/image.ts';
-import { INJECTED_COMMAND, INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
+import { INJECTED_COMMAND, INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
 import { startTcpListener } from './helpers/servers.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
 
@@ -132,12 +132,16 @@ test(
 
     const node = join(nodeDir, 'node');
     const entry = join(app, 'netready.mjs');
-    const start = (args: string[], nodeFlags: readonly string[] = imageNodeFlags()): Proc => {
+    const start = (
+      args: string[],
+      nodeFlags: readonly string[] = imageNodeFlags(),
+      runtimeEnv: Record<string, string> = {},
+    ): Proc => {
       const child = spawn(node, [...nodeFlags, entry, ...args], {
         uid: UID,
         gid: GID,
         cwd: '/',
-        env: ENV,
+        env: { ...ENV, ...runtimeEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
@@ -183,7 +187,7 @@ test(
     assert.equal((await postReport(url, makeReport(1, { node: 'image-node-a' }))).status, 202);
 
     // wait, as the webhook injects it (its own `command`, which must name the ENTRYPOINT's Node
-    // and bundle): a real probe, reporting to that collector, exit 0.
+    // and bundle, and its runtime's environment): a real probe, reporting to that collector, exit 0.
     const entrypoint = imageEntrypoint();
     assert.deepEqual(INJECTED_COMMAND, [entrypoint.node, ...INJECTED_NODE_FLAGS, entrypoint.script]);
     const wait = start(
@@ -199,6 +203,7 @@ test(
         '20s',
       ],
       INJECTED_NODE_FLAGS,
+      injectedProcessEnv(),
     );
     const waited = await wait.exited;
     assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
@@ -209,6 +214,7 @@ test(
     const watch = start(
       ['watch', '--listen', '127.0.0.1:0', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', url],
       INJECTED_NODE_FLAGS,
+      injectedProcessEnv(),
     );
     const { port: watchPort } = await watch.line('watch listening');
     assert.equal((await send(`http://127.0.0.1:${watchPort}`, { path: '/readyz' })).status, 200);

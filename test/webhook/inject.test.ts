@@ -18,6 +18,7 @@ const DEFAULT_CONTAINER = {
   command: ['/nodejs/bin/node', '--max-semi-space-size=1', '/app/netready.mjs'],
   args: ['wait', '--timeout=2m', '--on-timeout=fail'],
   env: [
+    { name: 'MALLOC_ARENA_MAX', value: '1' },
     { name: 'NETREADY_COLLECTOR_URL', value: 'http://netready-collector.netready-system.svc:9470' },
     fieldEnv('NETREADY_POD_NAME', 'metadata.name'),
     fieldEnv('NETREADY_POD_NAMESPACE', 'metadata.namespace'),

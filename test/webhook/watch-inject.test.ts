@@ -21,6 +21,7 @@ const watchContainer = (port: number, uid = 65532, checks: string[] = []) => ({
   restartPolicy: 'Always',
   ports: [{ name: 'netready-watch', containerPort: port, protocol: 'TCP' }],
   env: [
+    { name: 'MALLOC_ARENA_MAX', value: '1' },
     { name: 'NETREADY_COLLECTOR_URL', value: 'http://netready-collector.netready-system.svc:9470' },
     fieldEnv('NETREADY_POD_NAME', 'metadata.name'),
     fieldEnv('NETREADY_POD_NAMESPACE', 'metadata.namespace'),
