@@ -22,13 +22,24 @@
 // collector and PostgreSQL. Run under the bench lock:
 //
 //   flock /work/team/bench.lock node bench/collector-scale.ts [--reports N] [--store sqlite|postgres|both]
+//
+// A/B and reuse (the PostgreSQL preload takes minutes): --bundle LABEL=PATH
+// (repeatable) runs steps 2-4 with each given bundle in turn, --rounds R
+// times, on the same preloaded store, instead of the bundle of this checkout.
+// --pg-dir DIR keeps PostgreSQL's data in DIR: the preload is made once into
+// database preload_N and each run works on a fresh copy of it (CREATE
+// DATABASE ... TEMPLATE); --prepare only makes the preload and the copy
+// (untimed: run it under the shared lock), so the timed run finds them ready.
+// A reused preload is as old as it is: the bench prints how long before the
+// first collector started its newest report was received.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import pgClient from 'pg';
 import { sweepOnce } from '../src/collector/retention.ts';
 import { SUMMARY_TTL_MS } from '../src/collector/summary-cache.ts';
 import { openStore } from '../src/collector/store.ts';
@@ -41,12 +52,19 @@ const { values } = parseArgs({
     reports: { type: 'string', default: '1000000' },
     store: { type: 'string', default: 'both' },
     'load-seconds': { type: 'string', default: '10' },
+    bundle: { type: 'string', multiple: true },
+    rounds: { type: 'string', default: '1' },
+    'pg-dir': { type: 'string' },
+    prepare: { type: 'boolean', default: false },
   },
 });
 const REPORTS = Number(values.reports);
 const STORES =
   values.store === 'both' ? (['sqlite', 'postgres'] as const) : ([values.store] as ('sqlite' | 'postgres')[]);
 const LOAD_S = Number(values['load-seconds']);
+const ROUNDS = Number(values.rounds);
+const PG_DIR = values['pg-dir'];
+if (values.prepare && PG_DIR === undefined) throw new Error('--prepare needs --pg-dir');
 const NODES = 5000;
 const NAMESPACES = 500;
 const DAY_MS = 86_400_000;
@@ -88,9 +106,12 @@ const QUERIES: readonly { name: string; kind: 'summary' | 'list'; path: (r: () =
 ];
 
 interface StoreResult {
+  /** The store, and the bundle's label when several are compared. */
   store: string;
   preloadS: number;
   upkeepS: number;
+  /** How long before this collector started the preload's newest report was received (a reused preload ages). */
+  preloadAgeMin: number;
   idle: Map<string, number[]>;
   busy: Map<string, number[]>;
   ingest: { reportsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number };
@@ -101,34 +122,62 @@ interface StoreResult {
   storedAtEnd: number;
 }
 
+/** The preload as made: when its newest report was received, and what it took. */
+interface Preload {
+  endMs: number;
+  preloadS: number;
+  upkeepS: number;
+}
+
 const results: StoreResult[] = [];
 let pg: PostgresServer | null = null;
 try {
   console.error(
     `temp dir ${dir}; ${REPORTS.toLocaleString('en')} reports over ${NODES} nodes / ${NAMESPACES} namespaces; stores: ${STORES.join(', ')}`,
   );
-  execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const bundles = (values.bundle ?? []).map((b) => {
+    const eq = b.indexOf('=');
+    return eq > 0 ? { label: b.slice(0, eq), path: b.slice(eq + 1) } : { label: basename(dirname(b)), path: b };
   });
+  if (bundles.length === 0 && !values.prepare) {
+    execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    bundles.push({ label: '', path: join(dir, 'dist/netready.mjs') });
+  }
   for (const store of STORES) {
     let db: string;
-    if (store === 'sqlite') db = join(dir, 'reports.db');
-    else {
+    let preload: Preload;
+    if (store === 'sqlite') {
+      db = join(dir, 'reports.db');
+      preload = await preloadStore(store, db);
+    } else if (PG_DIR === undefined) {
       pg = await startPostgres({ fsync: true });
       db = pg.url('postgres');
+      preload = await preloadStore(store, db);
+    } else {
+      pg = await startPostgres({ fsync: true, dir: PG_DIR });
+      ({ db, preload } = await keptPreload(pg));
+      if (values.prepare) continue;
     }
-    results.push(await benchStore(store, db));
+    for (let round = 0; round < ROUNDS; round++)
+      for (const bundle of bundles) {
+        const label = [store, bundle.label, ROUNDS > 1 ? `#${round + 1}` : ''].filter((x) => x !== '').join(' ');
+        results.push(await benchCollector(label, bundle.path, db, preload));
+      }
+    await pg?.destroy();
+    pg = null;
   }
-  report();
+  if (!values.prepare) report();
 } finally {
   for (const c of children) c.kill('SIGKILL');
   await pg?.destroy();
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function benchStore(name: string, db: string): Promise<StoreResult> {
-  // 1. Preload through the store, in receive order, then its upkeep.
+/** 1. Preloads `db` through the store, in receive order, then runs its upkeep. */
+async function preloadStore(name: string, db: string): Promise<Preload> {
   const t0 = performance.now();
   const store = await openStore(db, { maxRows: 10 * REPORTS, maxAgeMs: 0 });
   const rand = prng(1);
@@ -148,9 +197,50 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
   const upkeepS = (performance.now() - t1) / 1000;
   await store.close();
   console.error(`${name}: preload ${preloadS.toFixed(0)} s, upkeep ${upkeepS.toFixed(0)} s`);
+  return { endMs: start + SPAN_MS, preloadS, upkeepS };
+}
 
-  // 2. The collector on it; queries alone.
-  const collector = await startCollector(db);
+/**
+ * --pg-dir: the preload kept in database preload_N of the kept server (made
+ * now if missing), and a fresh copy of it, database `bench`, for this run.
+ * A copy marked ready (by --prepare) is used as it is; one a run has written
+ * to is made again.
+ */
+async function keptPreload(server: PostgresServer): Promise<{ db: string; preload: Preload }> {
+  const name = `preload_${REPORTS}`;
+  const madeFile = join(PG_DIR!, `${name}.json`);
+  const readyFile = join(PG_DIR!, 'bench-copy.json');
+  const admin = new pgClient.Client({ connectionString: server.url('postgres') });
+  await admin.connect();
+  try {
+    if (!existsSync(madeFile)) {
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.query(`CREATE DATABASE ${name}`);
+      const preload = await preloadStore('postgres', server.url(name));
+      writeFileSync(madeFile, JSON.stringify(preload));
+    }
+    const preload = JSON.parse(readFileSync(madeFile, 'utf8')) as Preload;
+    const copied = existsSync(readyFile) && readFileSync(readyFile, 'utf8') === name;
+    if (!copied) {
+      const t = performance.now();
+      await admin.query('DROP DATABASE IF EXISTS bench');
+      await admin.query(`CREATE DATABASE bench TEMPLATE ${name}`);
+      console.error(`postgres: copied ${name} in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    }
+    // Ready for one run: the run writes to it.
+    if (values.prepare) writeFileSync(readyFile, name);
+    else rmSync(readyFile, { force: true });
+    return { db: server.url('bench'), preload };
+  } finally {
+    await admin.end();
+  }
+}
+
+/** 2-4. The collector of `bundle` on the preloaded `db`: queries alone, then ingest with queries beside it. */
+async function benchCollector(name: string, bundle: string, db: string, preload: Preload): Promise<StoreResult> {
+  const preloadAgeMin = (Date.now() - preload.endMs) / 60_000;
+  console.error(`${name}: preload's newest report received ${preloadAgeMin.toFixed(1)} min ago`);
+  const collector = await startCollector(bundle, db);
   try {
     const idle = new Map<string, number[]>();
     const qrand = prng(3);
@@ -189,8 +279,9 @@ async function benchStore(name: string, db: string): Promise<StoreResult> {
     const storedAtEnd = Number(/^netready_store_reports (\d+)$/m.exec(metrics)?.[1]);
     return {
       store: name,
-      preloadS,
-      upkeepS,
+      preloadS: preload.preloadS,
+      upkeepS: preload.upkeepS,
+      preloadAgeMin,
       idle,
       busy,
       ingest,
@@ -227,11 +318,11 @@ async function timed(url: string, path: string): Promise<number> {
   return performance.now() - t;
 }
 
-/** Starts the bundled collector on `db`; resolves once it listens. */
-async function startCollector(db: string): Promise<{ child: ChildProcess; url: string }> {
+/** Starts the collector of `bundle` on `db`; resolves once it listens. */
+async function startCollector(bundle: string, db: string): Promise<{ child: ChildProcess; url: string }> {
   const argv = [
     ...imageNodeFlags(),
-    join(dir, 'dist/netready.mjs'),
+    bundle,
     'collector',
     '--listen',
     '127.0.0.1:0',
@@ -314,6 +405,7 @@ function report(): void {
     console.log(`| ${label} | ${results.map(f).join(' | ')} |`);
   row('preload through the store (s)', (r) => r.preloadS.toFixed(0));
   row('its upkeep: rollups (s)', (r) => r.upkeepS.toFixed(0));
+  row("preload's newest report, before the collector started (min)", (r) => r.preloadAgeMin.toFixed(0));
   row(
     `ingest while queries run (one per ${BUSY_QUERY_EVERY_MS} ms), reports/s (${CONNECTIONS} connections, ${LOAD_S} s)`,
     (r) => Math.round(r.ingest.reportsPerSecond).toLocaleString('en'),

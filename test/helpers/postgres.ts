@@ -14,6 +14,7 @@ import {
   chmodSync,
   chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -41,9 +42,10 @@ const PASSWORD = 'test-pw-0f3a';
 const NOBODY = 65534;
 
 /**
- * $1 postgres, $2 data dir, $3 port, $4 the temp dir, $5 fsync (on|off). Reads one line from
- * stdin: "keep" stops the server (fast shutdown) and keeps the data for a
- * later start; anything else, or end of input, also removes the directory.
+ * $1 postgres, $2 data dir, $3 port, $4 the server's dir, $5 fsync (on|off), $6 "kept" for a
+ * directory given by the caller. Reads one line from stdin: "keep" stops the
+ * server (fast shutdown) and keeps the data for a later start; anything else,
+ * or end of input, also removes the directory, unless it is a kept one.
  */
 const WRAPPER = `
 "$1" -D "$2" -p "$3" -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 -c fsync="$5" >>"$4/log" 2>&1 &
@@ -51,7 +53,7 @@ pg=$!
 read -r what || what=destroy
 kill -INT "$pg" 2>/dev/null
 wait "$pg"
-[ "$what" = keep ] || rm -rf "$4"
+[ "$what" = keep ] || [ "$6" = kept ] || rm -rf "$4"
 `;
 
 export interface PostgresServer {
@@ -63,7 +65,7 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
-  /** Stops it and removes its directory. */
+  /** Stops it and removes its directory (a kept `dir` stays). */
   destroy(): Promise<void>;
 }
 
@@ -80,12 +82,25 @@ function freePort(): Promise<number> {
 
 const serverUser = (): { uid?: number; gid?: number } => (process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {});
 
-/** Initializes and starts a new server; rejects when PostgreSQL is not installed or does not start. */
-export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** fsync=on (benchmarks); off by default. */
+  readonly fsync?: boolean;
+  /**
+   * A directory the server keeps its data in across processes (benchmarks
+   * reuse a preloaded store): initialized when it holds no data yet, never
+   * removed. Default: a new temp directory, removed with the server.
+   */
+  readonly dir?: string;
+}
+
+/** Initializes and starts a server (or starts the one kept in `options.dir`); rejects when PostgreSQL is not installed or does not start. */
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBin();
   if (!existsSync(join(bin, 'postgres')))
     throw new Error(`PostgreSQL not found under ${bin} (Debian package postgresql; .ci/run installs it)`);
-  const dir = mkdtempSync(join(tmpdir(), 'netready-pg-'));
+  const kept = options.dir !== undefined;
+  if (kept) mkdirSync(options.dir!, { recursive: true });
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'netready-pg-'));
   const data = join(dir, 'data');
   const ids = serverUser();
   const pwfile = join(dir, 'pw');
@@ -95,13 +110,30 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     chownSync(pwfile, ids.uid, ids.gid!);
   }
   chmodSync(dir, 0o700);
-  const init = spawnSync(
-    join(bin, 'initdb'),
-    ['-D', data, '-U', USER, '--pwfile', pwfile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8', '--locale', 'C'],
-    { ...ids, cwd: dir, encoding: 'utf8' },
-  );
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
+  const init =
+    kept && existsSync(join(data, 'PG_VERSION'))
+      ? null
+      : spawnSync(
+          join(bin, 'initdb'),
+          [
+            '-D',
+            data,
+            '-U',
+            USER,
+            '--pwfile',
+            pwfile,
+            '-A',
+            'scram-sha-256',
+            '--no-sync',
+            '-E',
+            'UTF8',
+            '--locale',
+            'C',
+          ],
+          { ...ids, cwd: dir, encoding: 'utf8' },
+        );
+  if (init !== null && init.status !== 0) {
+    if (!kept) rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${init.error?.message ?? ''}${init.stderr}${init.stdout}`);
   }
   const port = await freePort();
@@ -123,7 +155,17 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     async start() {
       const w = spawn(
         '/bin/sh',
-        ['-c', WRAPPER, 'pg-wrapper', join(bin, 'postgres'), data, String(port), dir, options.fsync ? 'on' : 'off'],
+        [
+          '-c',
+          WRAPPER,
+          'pg-wrapper',
+          join(bin, 'postgres'),
+          data,
+          String(port),
+          dir,
+          options.fsync ? 'on' : 'off',
+          kept ? 'kept' : 'temp',
+        ],
         {
           ...ids,
           cwd: dir,
@@ -159,7 +201,7 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     await server.start();
   } catch (err) {
     await server.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    if (!kept) rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   return server;
