@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
 import { names } from '../test/e2e/testbed-host.ts';
 import { imageNodeFlags } from '../test/helpers/image.ts';
-import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
+import { INJECTED_NODE_FLAGS, injectedProcessEnv, WATCH_PROBE_PERIOD_SECONDS } from '../src/webhook/container.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,8 +62,8 @@ if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {
 
 /** The watch's port; --probe reads /readyz on it from the host, as kubelet does from the node. */
 const PORT = 9471;
-/** The webhook's readinessProbe periodSeconds (src/webhook/container.ts). */
-const PROBE_EVERY_MS = 2000;
+/** The webhook's readinessProbe periodSeconds. */
+const PROBE_EVERY_MS = WATCH_PROBE_PERIOD_SECONDS * 1000;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API = SERVICES.api.v4;
 /** The image's ENTRYPOINT flags (image/Containerfile), which the collector runs with. */
@@ -96,8 +96,8 @@ const WATCH = (bundle: string, flags: string[]) => [
   ...flags,
   bundle,
   'watch',
-  '--listen',
-  `0.0.0.0:${PORT}`,
+  // As the webhook renders it: `[::]` takes both families (IPv4 probes arrive as mapped addresses).
+  `--listen=[::]:${PORT}`,
   '--collector',
   `http://${SERVICES.collector.v4}:9470`,
 ];

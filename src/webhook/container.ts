@@ -82,6 +82,9 @@ export function buildContainer(s: InjectSettings, uid: number): Record<string, u
   };
 }
 
+/** kubelet's readiness probe of the watch: a GET of /readyz this often (bench/watch probes at the same rate). */
+export const WATCH_PROBE_PERIOD_SECONDS = 2;
+
 /**
  * The `netready-watch` native sidecar (an init container with restartPolicy
  * Always: it starts after netready-wait has passed, before the app's own init
@@ -105,7 +108,7 @@ export function buildWatchContainer(s: InjectSettings, uid: number): Record<stri
     // streak of failed rounds before it answered 503.
     readinessProbe: {
       httpGet: { path: '/readyz', port: s.watchPort },
-      periodSeconds: 2,
+      periodSeconds: WATCH_PROBE_PERIOD_SECONDS,
       timeoutSeconds: 1,
       failureThreshold: 1,
       successThreshold: 1,
