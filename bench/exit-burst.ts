@@ -5,7 +5,10 @@
 // max), and each process's own delay in reaching process.exit (its timer firing late) is taken
 // out by having it print when it got there. Variants: a bare `node`; one holding ~15 MiB of
 // JavaScript heap (an agent's RSS is ~57 MiB against a bare node's ~42), with and without the
-// image's Node flags; one holding ~40 MiB. Run alone, under the bench lock:
+// image's Node flags; one holding ~40 MiB; and the bare and ~15 MiB ones ended by a SIGKILL from
+// themselves instead of process.exit, which leaves out Node's own exit work (its 'exit' event, the
+// platform's and libuv's threads joined, atexit handlers): what remains is the kernel's teardown.
+// Run alone, under the bench lock:
 //
 //   flock /work/team/bench.lock node bench/exit-burst.ts [N] [ROUNDS]
 import { spawn } from 'node:child_process';
@@ -17,8 +20,10 @@ const N = Number(process.argv[2] ?? 30);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const now = () => performance.timeOrigin + performance.now();
 
-/** The child: builds its heap, says so, takes the instant on stdin, says when it calls process.exit, calls it. */
-const child = (heapMiB: number) => `
+type Exit = 'process.exit' | 'SIGKILL';
+
+/** The child: builds its heap, says so, takes the instant on stdin, says when it calls process.exit (or kills itself), does. */
+const child = (heapMiB: number, exit: Exit) => `
 const keep = [];
 for (let i = 0; i < ${heapMiB} * 16; i++) keep.push(new Array(8192).fill(i));
 let at = 0;
@@ -28,15 +33,22 @@ const fire = () => {
   const left = at - (performance.timeOrigin + performance.now());
   if (left > 0) return void setTimeout(fire, left);
   process.stdout.write(String(performance.timeOrigin + performance.now()));
-  process.exit(0);
+  ${exit === 'SIGKILL' ? "process.kill(process.pid, 'SIGKILL')" : 'process.exit(0)'};
 };
 `;
 
-const VARIANTS: { name: string; flags: string[]; heapMiB: number }[] = [
-  { name: 'bare node', flags: [], heapMiB: 0 },
-  { name: 'node holding ~15 MiB of heap (an agent: RSS ~57 MiB against ~42)', flags: [], heapMiB: 15 },
-  { name: 'the same with the image flags', flags: imageNodeFlags(), heapMiB: 15 },
-  { name: 'node holding ~40 MiB of heap', flags: [], heapMiB: 40 },
+const VARIANTS: { name: string; flags: string[]; heapMiB: number; exit: Exit }[] = [
+  { name: 'bare node', flags: [], heapMiB: 0, exit: 'process.exit' },
+  { name: 'bare node, SIGKILL from itself', flags: [], heapMiB: 0, exit: 'SIGKILL' },
+  {
+    name: 'node holding ~15 MiB of heap (an agent: RSS ~57 MiB against ~42)',
+    flags: [],
+    heapMiB: 15,
+    exit: 'process.exit',
+  },
+  { name: 'the same, SIGKILL from itself', flags: [], heapMiB: 15, exit: 'SIGKILL' },
+  { name: 'the same with the image flags', flags: imageNodeFlags(), heapMiB: 15, exit: 'process.exit' },
+  { name: 'node holding ~40 MiB of heap', flags: [], heapMiB: 40, exit: 'process.exit' },
 ];
 
 function pct(xs: number[], p: number): number {
@@ -55,7 +67,7 @@ for (const v of VARIANTS) {
     let ready = 0;
     const allReady = Promise.withResolvers<void>();
     const children = Array.from({ length: N }, () =>
-      spawn(process.execPath, [...v.flags, '-e', child(v.heapMiB)], { stdio: ['pipe', 'pipe', 'inherit'] }),
+      spawn(process.execPath, [...v.flags, '-e', child(v.heapMiB, v.exit)], { stdio: ['pipe', 'pipe', 'inherit'] }),
     );
     const runs = children.map((p) => {
       let out = '';
@@ -67,8 +79,9 @@ for (const v of VARIANTS) {
       p.once('exit', () => (exitedAt = now()));
       // Its output is read in full only at 'close', which may come after 'exit'.
       return new Promise<void>((resolve) =>
-        p.once('close', (code) => {
-          if (code !== 0 || !out.startsWith('R')) throw new Error(`child exited ${code} (${out})`);
+        p.once('close', (code, signal) => {
+          const ended = v.exit === 'SIGKILL' ? signal === 'SIGKILL' : code === 0;
+          if (!ended || !out.startsWith('R')) throw new Error(`child exited ${code ?? signal} (${out})`);
           const calledAt = Number(out.slice(1));
           reach.push(calledAt - at);
           exitLag.push(exitedAt - calledAt);

@@ -11,7 +11,8 @@
 //     tcp_syn_retries=6 notwithstanding (the limit is a time, computed as if backoff doubled);
 //   - a busybox loop: Debian's busybox nc has no -z, so `</dev/null` stands in for it, and its -w
 //     is a connect timeout (it exits 1 with "nc: timed out"), so it tries every ~2 s.
-// All waiters of one delay start together; delays run concurrently, staggered (staggerStarts).
+// All waiters of one delay start together; delays run concurrently, staggered (staggerStarts) so
+// that no pod is programmed while another delay's waiters start up.
 // Detection lag = the waiter's exit (its 'exit' event here) minus the instant its pod was programmed.
 // Prints markdown tables and the targets met or MISSED; exits 1 only if a tool never ran properly.
 // Needs root, iproute2, nftables, dnsmasq, wait-for-it and busybox.
@@ -49,6 +50,13 @@ const REPS = QUICK ? 2 : 3;
 const NETREADY_SPACING_MS = 150;
 /** Least time between one group's start or programming and another's (see staggerStarts). */
 const GAP_MS = 500;
+/**
+ * No group is programmed within this long after another group's start (see staggerStarts): 9
+ * waiters starting at once, 3 of them Node, keep this 2-core machine busy for ~1-2 s when it is
+ * slow (`node -e 0` 110-135 ms), and a pod programmed meanwhile measured their start-up (and an
+ * `nft` run of 200 ms+), not its own agent.
+ */
+const STARTUP_MS = 2500;
 /** Every waiter is SIGKILLed this long after its pod was due to be programmed. */
 const GUARD_MS = QUICK ? 30_000 : 75_000;
 
@@ -158,6 +166,7 @@ try {
   const offsets = staggerStarts(
     DELAYS_S.map((s) => s * 1000),
     GAP_MS,
+    STARTUP_MS,
   );
   cpu = sampleCpu();
   const t0 = now() + 500;
