@@ -9,7 +9,6 @@
 import Client from 'undici/lib/dispatcher/client.js';
 import buildConnector from 'undici/lib/core/connect.js';
 import type { LookupFunction, Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 export interface HttpResponse {
@@ -56,56 +55,6 @@ export function httpRequest(url: URL, init: RequestInit): Promise<HttpResponse> 
   });
   return send(client, url, init).finally(() => {
     if (socket?.connecting) socket.destroy();
-  });
-}
-
-/**
- * Runs one request through undici's Client over an in-memory connection that answers as the
- * collector does, so that what a first request pays once (llhttp's WebAssembly compile at the
- * first connection, the first calls' compiles) is paid now, while the checks wait, and not after
- * the network came up, when the report goes out. Nothing is sent on the network.
- */
-export function warmUp(): Promise<HttpResponse> {
-  const url = new URL('http://warm-up.invalid/v1/reports');
-  const client = new Client(url.origin, {
-    allowH2: false,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    // undici calls back asynchronously, as net.connect would; a synchronous call back is not taken up.
-    connect: (_options, callback) => void queueMicrotask(() => callback(null, answering(WARM_UP_ANSWER) as never)),
-  });
-  return send(client, url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'netready' },
-    body: '{}',
-    signal: AbortSignal.timeout(WARM_UP_MS),
-    maxBody: 200,
-  });
-}
-
-/** An upper bound for the warm-up, which nothing waits for: it must not linger. */
-const WARM_UP_MS = 5_000;
-
-/** The collector's answer to a report, headers as Node's HTTP server sends them. */
-const WARM_UP_ANSWER = [
-  'HTTP/1.1 202 Accepted',
-  'Content-Type: application/json',
-  'Date: Thu, 01 Jan 1970 00:00:00 GMT',
-  'Connection: keep-alive',
-  'Keep-Alive: timeout=5',
-  'Content-Length: 29',
-  '',
-  '{"status":"stored","id":"0"}\n',
-].join('\r\n');
-
-/** A stream that answers `answer` to whatever is written to it. */
-function answering(answer: string): Duplex {
-  return new Duplex({
-    read() {},
-    write(_chunk, _encoding, done) {
-      this.push(answer);
-      done();
-    },
   });
 }
 

@@ -8,9 +8,10 @@ import { dnsPacer, portPacer } from './pacer.ts';
 import { probe, type CheckProgress, type ProbeOutcome } from './prober.ts';
 import { processClock, processStartWallMs } from './process-clock.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
-import { deliverReport } from './reporter.ts';
+import { deliverReport, rehearseDelivery } from './reporter.ts';
 import { writeTerminationLog } from './termination-log.ts';
-import { createLogger } from '../lib/log.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import type { Report } from '../lib/report.ts';
 import { VERSION } from '../lib/version.ts';
 import { EXIT_CONFIG, parseConfigOrExit } from '../lib/cli-config.ts';
 import { untilSignal } from '../lib/signals.ts';
@@ -105,20 +106,29 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       : null;
   const { progress, done } = probe(checks, config, clock, run.signal, pacer);
   const timers: NodeJS.Timeout[] = [];
-  // Load the HTTP client (undici) and run its first request in memory while the network is still
-  // down, not after it came up: the report then leaves sooner. Not at once: a pod whose network is
-  // already up passes its checks within a few ms, and preparing undici first would delay that answer.
-  if (config.collectorUrl)
-    timers.push(
-      setTimeout(
-        () =>
-          void import('./http-client.ts')
-            .then((http) => http.warmUp())
-            // A failed warm-up only leaves its cost to the report's first request.
-            .catch(() => {}),
-        50,
-      ),
-    );
+  // The collector's name resolves as the checks' names do, abortably.
+  const resolveCollector = hostResolver({
+    resolvConf,
+    dnsServers: config.dnsServers,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+  });
+  // What follows detection is compiled at its first use: run it once while the network is still
+  // down, not after it came up, when the agents of a node programmed at once queue for its cores.
+  // The report and the ready line (on a logger that writes nowhere), and with a collector its
+  // delivery, to a stand-in on loopback. Not at once: a pod whose network is already up passes its
+  // checks within a few ms, and preparing first would delay that answer.
+  timers.push(
+    setTimeout(() => {
+      const now = clock.now();
+      const rehearsal: ProbeOutcome = { ready: true, readyAt: now, detectedAt: now };
+      const report = buildReport(config, progress, rehearsal, now, startWallMs, VERSION);
+      const silent = createLogger('netready-wait', config.logLevel, () => {});
+      logReady(silent, report, summaryLine(report), rehearsal, progress);
+      // A failed rehearsal only leaves its cost to the report's delivery.
+      if (config.collectorUrl)
+        void rehearseDelivery(config.collectorToken, report, USER_AGENT, { resolve: resolveCollector }).catch(() => {});
+    }, 50),
+  );
   // --timeout counts from the process start, as every reported figure does, so a slow start-up
   // on a busy node does not stretch it.
   const deadline = new Promise<'deadline'>((resolve) => {
@@ -158,17 +168,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const report = buildReport(config, progress, outcome, clock.now(), startWallMs, VERSION);
   const summary = summaryLine(report);
   if (outcome.ready) {
-    // A check that passed at its first attempt reports 0 s; this says how late the agent got to look (start-up on a busy node).
-    const firstLookAfterSeconds = secs(Math.min(...progress.map((p) => p.firstAttemptAt ?? Infinity)));
-    log.info(
-      {
-        delaySeconds: report.delaySeconds,
-        detectedAfterSeconds: secs(outcome.detectedAt),
-        firstLookAfterSeconds,
-        checks: report.checks,
-      },
-      summary,
-    );
+    logReady(log, report, summary, outcome, progress);
   } else {
     const failing = progress
       .filter((p) => p.readySince === null)
@@ -190,20 +190,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 
   if (config.collectorUrl) {
-    // The collector's name resolves as the checks' names do, abortably; a signal ends the delivery at once.
+    // A signal ends the delivery at once.
     const stop = new AbortController();
-    const resolve = hostResolver({
-      resolvConf,
-      dnsServers: config.dnsServers,
-      attemptTimeoutMs: config.attemptTimeoutMs,
-    });
     const delivering = deliverReport(
       config.collectorUrl,
       config.collectorToken,
       report,
       config.reportBudgetMs,
       USER_AGENT,
-      { signal: stop.signal, resolve },
+      { signal: stop.signal, resolve: resolveCollector },
     );
     const delivery = await Promise.race([delivering, interrupted]);
     if (typeof delivery === 'string') {
@@ -224,6 +219,27 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
 }
 
 const secs = (ms: number) => Math.round(ms) / 1000;
+
+/** Logs the ready line: the report's delay and per-check figures, when the agent knew and first looked. */
+function logReady(
+  log: Logger,
+  report: Report,
+  summary: string,
+  outcome: ProbeOutcome & { ready: true },
+  progress: readonly CheckProgress[],
+): void {
+  // A check that passed at its first attempt reports 0 s; this says how late the agent got to look (start-up on a busy node).
+  const firstLookAfterSeconds = secs(Math.min(...progress.map((p) => p.firstAttemptAt ?? Infinity)));
+  log.info(
+    {
+      delaySeconds: report.delaySeconds,
+      detectedAfterSeconds: secs(outcome.detectedAt),
+      firstLookAfterSeconds,
+      checks: report.checks,
+    },
+    summary,
+  );
+}
 
 function progressEntry(p: CheckProgress) {
   return { spec: p.spec, ok: p.readySince !== null, attempts: p.attempts, error: dominantError(p.errors) };

@@ -3,6 +3,7 @@
 // the agent's exit code; the caller logs what happened. The collector's name is
 // resolved by the checks' own DNS client under the same signals, so the budget
 // holds whatever DNS does, and the caller's signal (SIGTERM) ends it at once.
+import { createServer, type AddressInfo } from 'node:net';
 import pRetry, { AbortError } from 'p-retry';
 import { CodedError } from '../lib/errors.ts';
 import { lookupWith } from './lookup.ts';
@@ -40,7 +41,7 @@ export async function deliverReport(
   let attempts = 0;
   let lastError = 'no answer';
   try {
-    // undici is loaded here, or earlier by main while the checks wait (http-client.ts's warmUp).
+    // undici is loaded here, or earlier by rehearseDelivery while the checks wait.
     const { httpRequest } = await import('./http-client.ts');
     await pRetry(
       async () => {
@@ -92,3 +93,53 @@ export async function deliverReport(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Delivers `document` once to a stand-in collector on loopback (in this process, on a port the
+ * kernel picks, answering as the collector does), so that what the first delivery pays once is
+ * paid while the checks wait, not after the network came up: undici's load, llhttp's WebAssembly
+ * compile and the first calls' compiles along the retry loop, the connector, the socket and the
+ * answer's parse. Nothing leaves the pod. Resolves to null when no loopback socket could be opened.
+ */
+export async function rehearseDelivery(
+  token: string | null,
+  document: object,
+  userAgent: string,
+  options: Pick<DeliveryOptions, 'resolve'> = {},
+): Promise<Delivery | null> {
+  const standIn = createServer((socket) => {
+    // The agent drops the connection once the answer is in.
+    socket.on('error', () => {});
+    socket.once('data', () => socket.write(STAND_IN_ANSWER));
+  });
+  standIn.unref();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      standIn.once('error', reject);
+      standIn.listen(0, '127.0.0.1', resolve);
+    });
+  } catch {
+    return null;
+  }
+  try {
+    const { port } = standIn.address() as AddressInfo;
+    return await deliverReport(`http://127.0.0.1:${port}`, token, document, REHEARSAL_BUDGET_MS, userAgent, options);
+  } finally {
+    standIn.close();
+  }
+}
+
+/** An upper bound for the rehearsal, which nothing waits for: it must not linger. */
+const REHEARSAL_BUDGET_MS = 5_000;
+
+/** The collector's answer to a report, headers as Node's HTTP server sends them. */
+const STAND_IN_ANSWER = [
+  'HTTP/1.1 202 Accepted',
+  'Content-Type: application/json',
+  'Date: Thu, 01 Jan 1970 00:00:00 GMT',
+  'Connection: keep-alive',
+  'Keep-Alive: timeout=5',
+  'Content-Length: 29',
+  '',
+  '{"status":"stored","id":"0"}\n',
+].join('\r\n');

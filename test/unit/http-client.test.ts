@@ -1,11 +1,11 @@
 // The agent's HTTP client (undici) against real servers on loopback: what `connectSignal` ends
-// and what it no longer ends, and the in-memory warm-up.
+// and what it no longer ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpRequest, warmUp } from '../../src/agent/http-client.ts';
+import { httpRequest } from '../../src/agent/http-client.ts';
 import { CodedError } from '../../src/lib/errors.ts';
 
 /** An HTTP server on loopback that holds each request's response until the test answers it. */
@@ -90,19 +90,4 @@ test('an already aborted signal or connectSignal rejects at once with its reason
     httpRequest(url, { method: 'GET', headers: {}, signal: live, connectSignal: aborted }),
     (e) => e === reason,
   );
-});
-
-test('warmUp runs a request through undici in memory (answered as the collector does), and real requests work after it', async (t) => {
-  assert.deepEqual(await warmUp(), { status: 202, body: '{"status":"stored","id":"0"}\n' });
-  const server = await holdingServer(t);
-  const arrived = server.nextRequest();
-  const request = httpRequest(server.url, {
-    method: 'POST',
-    headers: {},
-    body: '{}',
-    signal: AbortSignal.timeout(30_000),
-  });
-  await arrived;
-  server.held[0]!.writeHead(202).end();
-  assert.equal((await request).status, 202);
 });
