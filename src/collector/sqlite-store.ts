@@ -14,6 +14,13 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
 import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
+import {
+  CHECKPOINT_EVERY_MS,
+  type Checkpointer,
+  DEFAULT_CHECKPOINT_PAGES,
+  startCheckpointer,
+  WRITER_CHECKPOINT_PAGES,
+} from './sqlite-checkpointer.ts';
 import { buildRollup, duePeriod, WindowReader, type AggregateSource, type MinuteCellSink } from './rollups.ts';
 import { type BodyRow, decodeOutages, decodeReports, nextBeforeId } from './stored-rows.ts';
 import type {
@@ -119,6 +126,7 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     const store = new SqliteStore(db, options);
     // A store that cannot be written is unusable: say so at start (exit 1), not with 503s later.
     store.probeWritableSync(Date.now());
+    if (path !== ':memory:') store.checkpointOffThread(path);
     return store;
   } catch (err) {
     if (db?.isOpen) db.close();
@@ -173,6 +181,7 @@ class SqliteStore implements ReportStore, AggregateSource {
   #lastReceivedMs: number;
   /** The retention floor (meta floor_ms), kept here: only maintain() moves it, and a batch reads it. */
   #floorMs: number;
+  #checkpointer: Checkpointer | null = null;
 
   constructor(db: DatabaseSync, options: StoreOptions) {
     this.#db = db;
@@ -489,8 +498,17 @@ class SqliteStore implements ReportStore, AggregateSource {
     this.#probe.run(nowMs);
   }
 
+  /** Moves the WAL's checkpoints to a worker thread (sqlite-checkpointer.ts); the writer keeps a higher threshold of its own. */
+  checkpointOffThread(path: string): void {
+    this.#db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+    this.#checkpointer = startCheckpointer(path, CHECKPOINT_EVERY_MS, () => {
+      if (this.#db.isOpen) this.#db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+    });
+  }
+
   /** Checkpoints the WAL into the database file and closes it. */
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     if (this.#db.isOpen) this.#db.close();
   }
 }
