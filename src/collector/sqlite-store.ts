@@ -13,7 +13,8 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
-import { cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
+import { type Cell, cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
+import { PendingCells } from './pending-cells.ts';
 import {
   CHECKPOINT_EVERY_MS,
   type Checkpointer,
@@ -90,13 +91,19 @@ CREATE TABLE agg_minute (
   PRIMARY KEY (minute_ms, scope, key, bucket)
 ) STRICT, WITHOUT ROWID;
 `;
-/** A store written before aggregates existed gets them from its reports, once. */
-const BACKFILL = ['node', 'pod_namespace'].map(
+/**
+ * The minute cells of the reports received at or after `?`, computed from the
+ * reports themselves: for a store written before aggregates existed, and at
+ * every open for the minutes whose cells were still in memory (pending-cells.ts).
+ */
+const CELLS_FROM_REPORTS = ['node', 'pod_namespace'].map(
   (column, scope) => `
 INSERT INTO agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay)
 SELECT (received_ms / ${MINUTE_MS}) * ${MINUTE_MS}, ${scope}, ${column}, ${DELAY_EDGES_SQL}, count(*), sum(outcome = 'timeout'), max(delay_seconds)
-FROM reports GROUP BY 1, 3, 4`,
+FROM reports WHERE received_ms >= ? GROUP BY 1, 3, 4`,
 );
+/** Cells written per transaction when a minute's pending cells go to agg_minute: a few ms of the thread. */
+export const CELLS_PER_FLUSH = 2000;
 
 /** SQLite's primary result codes that a store at start can meet (sqlite3.h). */
 const SQLITE_READONLY = 8;
@@ -118,10 +125,8 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     );
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
-    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'agg_minute'").get()) {
-      db.exec(AGG_TABLE);
-      for (const sql of BACKFILL) db.exec(sql);
-    }
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'agg_minute'").get()) db.exec(AGG_TABLE);
+    recomputeRecentCells(db);
     db.exec('COMMIT');
     const store = new SqliteStore(db, options);
     // A store that cannot be written is unusable: say so at start (exit 1), not with 503s later.
@@ -132,6 +137,31 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     if (db?.isOpen) db.close();
     throw storeError(err, path);
   }
+}
+
+/**
+ * The minutes from meta `cells_ms` on may have had cells only in memory when
+ * the store was last closed or the process killed: their cells are computed
+ * again from the reports (a minute or two of them). A store without
+ * `cells_ms` (written before pending cells, or before aggregates) gets every
+ * cell from its reports... from its newest minute: older stores wrote every
+ * minute's cells with its reports, and a store without agg_minute has none.
+ */
+function recomputeRecentCells(db: DatabaseSync): void {
+  const stored = db.prepare("SELECT value FROM meta WHERE key = 'cells_ms'").get() as { value: number } | undefined;
+  let fromMs: number;
+  if (stored) fromMs = Number(stored.value);
+  else if (db.prepare('SELECT 1 FROM agg_minute LIMIT 1').get() || !db.prepare('SELECT 1 FROM reports LIMIT 1').get()) {
+    const newest = db.prepare('SELECT received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as
+      | { received_ms: number }
+      | undefined;
+    fromMs = periodStart(Number(newest?.received_ms ?? 0), 0);
+  } else fromMs = 0;
+  db.prepare('DELETE FROM agg_minute WHERE minute_ms >= ?').run(fromMs);
+  for (const sql of CELLS_FROM_REPORTS) db.prepare(sql).run(fromMs);
+  db.prepare(
+    "INSERT INTO meta (key, value) VALUES ('cells_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(fromMs);
 }
 
 /** The operator's next step for an error met while opening `path`. */
@@ -182,6 +212,10 @@ class SqliteStore implements ReportStore, AggregateSource {
   /** The retention floor (meta floor_ms), kept here: only maintain() moves it, and a batch reads it. */
   #floorMs: number;
   #checkpointer: Checkpointer | null = null;
+  /** Cells of reports committed since `#cellsMs`, not yet in agg_minute (pending-cells.ts). */
+  readonly #pending = new PendingCells();
+  /** Meta cells_ms: agg_minute holds every cell of the minutes before it; later ones may be pending. */
+  #cellsMs: number;
 
   constructor(db: DatabaseSync, options: StoreOptions) {
     this.#db = db;
@@ -208,6 +242,7 @@ class SqliteStore implements ReportStore, AggregateSource {
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     this.#floorMs = this.#meta('floor_ms') ?? 0;
+    this.#cellsMs = this.#meta('cells_ms') ?? 0;
     this.#rows = Number((db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n);
     this.#lastReceivedMs = Number(
       (
@@ -231,6 +266,7 @@ class SqliteStore implements ReportStore, AggregateSource {
   async insertBatch(reports: readonly Report[], receivedMs: number): Promise<(number | null)[]> {
     receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#floorMs);
     const ids: (number | null)[] = [];
+    let flushed: Cell[] = [];
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       const inserted: Report[] = [];
@@ -249,16 +285,55 @@ class SqliteStore implements ReportStore, AggregateSource {
         ids.push(row ? Number(row.id) : null);
         if (row) inserted.push(r);
       }
-      for (const c of cellsOf(inserted, receivedMs))
-        this.#upsertCell.run(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay);
+      // Ended minutes' cells go to agg_minute a chunk per commit; this batch's join the pending ones once committed.
+      flushed = this.#flushCells(periodStart(receivedMs, 0), receivedMs);
       this.#db.exec('COMMIT');
       this.#rows += inserted.length;
       this.#lastReceivedMs = receivedMs;
+      this.#pending.add(cellsOf(inserted, receivedMs));
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      this.#pending.add(flushed);
+      this.#cellsMs = this.#meta('cells_ms') ?? this.#cellsMs;
       throw err;
     }
     return ids;
+  }
+
+  /**
+   * Within the open transaction: writes up to CELLS_PER_FLUSH pending cells of
+   * minutes before `beforeMs`, and moves cells_ms up to the oldest minute still
+   * pending, but not past the minute of `nextReceivedMs` (the earliest receive
+   * time a later batch can have: reports may still arrive in that minute).
+   * Returns the cells written, to be put back if the transaction fails.
+   */
+  #flushCells(beforeMs: number, nextReceivedMs: number): Cell[] {
+    const cells = this.#pending.take(beforeMs, CELLS_PER_FLUSH);
+    for (const c of cells)
+      this.#upsertCell.run(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay);
+    const whole = Math.min(this.#pending.oldestMinute() ?? Number.POSITIVE_INFINITY, periodStart(nextReceivedMs, 0));
+    if (whole > this.#cellsMs) {
+      this.#setMeta.run('cells_ms', whole);
+      this.#cellsMs = whole;
+    }
+    return cells;
+  }
+
+  /** Writes pending cells of ended minutes (before the last batch's), a chunk at a time, each in its own transaction; returns how many. */
+  #flushInTransaction(beforeMs: number): number {
+    if (this.#pending.size === 0) return 0;
+    let flushed: Cell[] = [];
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      flushed = this.#flushCells(beforeMs, this.#lastReceivedMs);
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      this.#pending.add(flushed);
+      this.#cellsMs = this.#meta('cells_ms') ?? this.#cellsMs;
+      throw err;
+    }
+    return flushed.length;
   }
 
   async insertOutage(outage: Outage, receivedMs: number): Promise<number | null> {
@@ -394,10 +469,15 @@ class SqliteStore implements ReportStore, AggregateSource {
     >) {
       add(Number(r[0]), Number(r[1]) as 0 | 1, r[2], Number(r[3]), Number(r[4]), Number(r[5]), r[6]);
     }
+    // A cell in both (part written, part arrived since) is two calls: the reader adds them up.
+    this.#pending.forEach(fromMs, untilMs, (c) =>
+      add(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay),
+    );
   }
 
   async maintain(nowMs: number): Promise<number> {
-    let work = 0;
+    // Cells of ended minutes that no batch has written yet (ingest stopped): a chunk per step.
+    let work = this.#flushInTransaction(periodStart(this.#lastReceivedMs, 0));
     // Retention: the floor moves to the newest cutoff, in whole minutes, never into the current minute.
     const floor = this.#meta('floor_ms') ?? 0;
     const cutoffs = [floor];
@@ -412,6 +492,7 @@ class SqliteStore implements ReportStore, AggregateSource {
     const newFloor = Math.min(Math.max(...cutoffs), periodStart(nowMs, 0));
     if (newFloor > floor) this.#setMeta.run('floor_ms', newFloor);
     this.#floorMs = Math.max(floor, newFloor);
+    this.#pending.dropBefore(this.#floorMs);
     const deleted = Number(this.#deleteOlder.run(SWEEP_CHUNK, newFloor).changes);
     this.#rows -= deleted;
     work += deleted;
@@ -509,7 +590,13 @@ class SqliteStore implements ReportStore, AggregateSource {
   /** Checkpoints the WAL into the database file and closes it. */
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    // Every pending cell, so that the next open recomputes only the last minute's.
+    try {
+      while (this.#flushInTransaction(Number.POSITIVE_INFINITY) > 0);
+    } finally {
+      this.#db.close();
+    }
   }
 }
 

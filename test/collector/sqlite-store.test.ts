@@ -1,13 +1,16 @@
 // SQLite-only behaviour of the store (the shared contract is store.test.ts):
-// the WAL is checkpointed by a worker thread, not by the committing one.
+// the WAL is checkpointed by a worker thread, not by the committing one; the
+// current minute's cells, held in memory, are computed again from the reports
+// after a crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readSummary } from '../../src/collector/dashboard/summary.ts';
 import { CHECKPOINT_EVERY_MS } from '../../src/collector/sqlite-checkpointer.ts';
 import { openStore } from '../../src/collector/store.ts';
 import { makeReport, tempDir } from './helpers.ts';
@@ -71,4 +74,46 @@ test('close() waits for the worker even when nothing else keeps the process aliv
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('killed with minute cells still in memory: the store opened again counts every stored report once', async (t) => {
+  const db = join(tempDir(t), 'reports.db');
+  // A child stores 30 reports in one minute and 40 in the next (the first minute's cells are then written,
+  // the second's held in memory) and a retried 10 of them, then waits to be killed.
+  const code = `
+    const { openStore } = await import(${JSON.stringify(new URL('../../src/collector/store.ts', import.meta.url).href)});
+    const { makeReport } = await import(${JSON.stringify(new URL('./helpers.ts', import.meta.url).href)});
+    const store = await openStore(process.argv[1], { maxRows: 1000, maxAgeMs: 0 });
+    const batch = (from, n) => Array.from({ length: n }, (_x, i) => makeReport(from + i, { node: 'node-' + ((from + i) % 3) }));
+    await store.insertBatch(batch(0, 30), ${T0});
+    await store.insertBatch(batch(30, 40), ${T0 + 60_000});
+    await store.insertBatch(batch(60, 10), ${T0 + 61_000});
+    console.log('stored');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, db], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('stored') && resolve());
+    child.once('exit', (c) => reject(new Error(`child exited with ${c}`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+
+  const store = await openStore(db, { maxRows: 1000, maxAgeMs: 0 });
+  t.after(() => store.close());
+  assert.equal(store.rows, 70);
+  const summary = await readSummary(store, T0, T0 + 3 * 60_000);
+  assert.equal(summary.totals.reports, 70);
+  assert.deepEqual(summary.nodes.map((n) => [n.node, n.reports]).sort(), [
+    ['node-0', 24],
+    ['node-1', 23],
+    ['node-2', 23],
+  ]);
+  // Closed and opened again: the same figures, not twice.
+  await store.close();
+  const again = await openStore(db, { maxRows: 1000, maxAgeMs: 0 });
+  t.after(() => again.close());
+  assert.equal((await readSummary(again, T0, T0 + 3 * 60_000)).totals.reports, 70);
 });
