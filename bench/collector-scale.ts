@@ -32,8 +32,12 @@
 // (untimed: run it under the shared lock), so the timed run finds them ready.
 // A reused preload is as old as it is: the bench prints how long before the
 // first collector started its newest report was received.
+// --sqlite-dir DIR does the same for SQLite: the preload is made once into
+// DIR/preload_N.db, --prepare tops it up to a few minutes ago at the
+// preload's rate (so its windows hold what a fresh one's would) and runs its
+// upkeep, and each run (each bundle, each round) works on a fresh copy of it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +46,7 @@ import { parseArgs } from 'node:util';
 import pgClient from 'pg';
 import { sweepOnce } from '../src/collector/retention.ts';
 import { SUMMARY_TTL_MS } from '../src/collector/summary-cache.ts';
-import { openStore } from '../src/collector/store.ts';
+import { openStore, type ReportStore } from '../src/collector/store.ts';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.ts';
 import { imageNodeFlags } from '../test/helpers/image.ts';
 import { clusterOf, makeBenchReport, prng } from './collector-reports.ts';
@@ -55,6 +59,7 @@ const { values } = parseArgs({
     bundle: { type: 'string', multiple: true },
     rounds: { type: 'string', default: '1' },
     'pg-dir': { type: 'string' },
+    'sqlite-dir': { type: 'string' },
     prepare: { type: 'boolean', default: false },
   },
 });
@@ -64,7 +69,9 @@ const STORES =
 const LOAD_S = Number(values['load-seconds']);
 const ROUNDS = Number(values.rounds);
 const PG_DIR = values['pg-dir'];
-if (values.prepare && PG_DIR === undefined) throw new Error('--prepare needs --pg-dir');
+const SQLITE_DIR = values['sqlite-dir'];
+if (values.prepare && PG_DIR === undefined && SQLITE_DIR === undefined)
+  throw new Error('--prepare needs --pg-dir or --sqlite-dir');
 const NODES = 5000;
 const NAMESPACES = 500;
 const DAY_MS = 86_400_000;
@@ -147,9 +154,15 @@ try {
     bundles.push({ label: '', path: join(dir, 'dist/netready.mjs') });
   }
   for (const store of STORES) {
+    const kept = store === 'sqlite' ? SQLITE_DIR !== undefined : PG_DIR !== undefined;
+    if (values.prepare && !kept) continue;
     let db: string;
     let preload: Preload;
-    if (store === 'sqlite') {
+    if (store === 'sqlite' && SQLITE_DIR !== undefined) {
+      preload = await keptSqlite();
+      if (values.prepare) continue;
+      db = join(dir, 'reports.db');
+    } else if (store === 'sqlite') {
       db = join(dir, 'reports.db');
       preload = await preloadStore(store, db);
     } else if (PG_DIR === undefined) {
@@ -164,6 +177,10 @@ try {
     for (let round = 0; round < ROUNDS; round++)
       for (const bundle of bundles) {
         const label = [store, bundle.label, ROUNDS > 1 ? `#${round + 1}` : ''].filter((x) => x !== '').join(' ');
+        if (store === 'sqlite' && SQLITE_DIR !== undefined) {
+          for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
+          copyFileSync(keptSqlitePath(), db);
+        }
         results.push(await benchCollector(label, bundle.path, db, preload));
       }
     await pg?.destroy();
@@ -180,17 +197,8 @@ try {
 async function preloadStore(name: string, db: string): Promise<Preload> {
   const t0 = performance.now();
   const store = await openStore(db, { maxRows: 10 * REPORTS, maxAgeMs: 0 });
-  const rand = prng(1);
   const start = Date.now() - SPAN_MS - 5 * 60_000;
-  for (let i = 0; i < REPORTS; i += PRELOAD_BATCH) {
-    const n = Math.min(PRELOAD_BATCH, REPORTS - i);
-    const batch = Array.from({ length: n }, (_x, k) => makeBenchReport(1, i + k, rand, shape));
-    await store.insertBatch(batch, start + Math.floor((i / REPORTS) * SPAN_MS));
-    if (i % 100_000 === 0)
-      console.error(
-        `${name}: preloaded ${i.toLocaleString('en')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
-      );
-  }
+  await writeReports(store, name, 0, REPORTS, start);
   const preloadS = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   await sweepOnce(store, { now: () => Date.now() });
@@ -198,6 +206,59 @@ async function preloadStore(name: string, db: string): Promise<Preload> {
   await store.close();
   console.error(`${name}: preload ${preloadS.toFixed(0)} s, upkeep ${upkeepS.toFixed(0)} s`);
   return { endMs: start + SPAN_MS, preloadS, upkeepS };
+}
+
+/** Reports number `from` to `to` of run 1, number i received at `start + (i - from) * SPAN_MS / REPORTS`, in batches. */
+async function writeReports(store: ReportStore, name: string, from: number, to: number, start: number): Promise<void> {
+  const t0 = performance.now();
+  const rand = prng(from + 1);
+  for (let i = from; i < to; i += PRELOAD_BATCH) {
+    const n = Math.min(PRELOAD_BATCH, to - i);
+    const batch = Array.from({ length: n }, (_x, k) => makeBenchReport(1, i + k, rand, shape));
+    await store.insertBatch(batch, Math.floor(start + ((i - from) / REPORTS) * SPAN_MS));
+    if ((i - from) % 100_000 === 0)
+      console.error(
+        `${name}: preloaded ${(i - from).toLocaleString('en')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      );
+  }
+}
+
+function keptSqlitePath(): string {
+  return join(SQLITE_DIR!, `preload_${REPORTS}.db`);
+}
+
+/**
+ * --sqlite-dir: the preload kept in DIR/preload_N.db (made now if missing);
+ * --prepare tops it up to a few minutes ago at the preload's rate and runs its
+ * upkeep. Each run then works on a fresh copy of it.
+ */
+async function keptSqlite(): Promise<Preload> {
+  mkdirSync(SQLITE_DIR!, { recursive: true });
+  const path = keptSqlitePath();
+  const madeFile = join(SQLITE_DIR!, `preload_${REPORTS}.json`);
+  if (!existsSync(madeFile)) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    writeFileSync(madeFile, JSON.stringify(await preloadStore('sqlite', path)));
+  }
+  const preload = JSON.parse(readFileSync(madeFile, 'utf8')) as Preload;
+  if (!values.prepare) return preload;
+  const store = await openStore(path, { maxRows: 10 * REPORTS, maxAgeMs: 0 });
+  try {
+    const newest = (await store.list({ limit: 1 })).reports[0];
+    const lastMs = newest ? Date.parse(newest.receivedAt) : 0;
+    const due = Math.floor(((Date.now() - 5 * 60_000 - lastMs) / SPAN_MS) * REPORTS);
+    if (due > 0) {
+      // Report numbers go on from the store's count: distinct uids (run 1 here, 2 and up for the load).
+      await writeReports(store, 'sqlite: top-up', store.rows, store.rows + due, lastMs + SPAN_MS / REPORTS);
+      await sweepOnce(store, { now: () => Date.now() });
+      console.error(`sqlite: topped up with ${due.toLocaleString('en')} reports`);
+      preload.endMs = Date.now() - 5 * 60_000;
+      writeFileSync(madeFile, JSON.stringify(preload));
+    }
+  } finally {
+    await store.close();
+  }
+  return preload;
 }
 
 /**
@@ -270,7 +331,8 @@ async function benchCollector(name: string, bundle: string, db: string, preload:
         await sleep(Math.max(0, BUSY_QUERY_EVERY_MS - took));
       }
     })();
-    const ingest = await load(collector.url);
+    // Each run's reports are new ones (run 2, 3, ...): a later bundle on the same store must not be sent duplicates.
+    const ingest = await load(collector.url, 2 + results.length);
     loading = false;
     await queryLoop;
 
@@ -352,13 +414,13 @@ async function startCollector(bundle: string, db: string): Promise<{ child: Chil
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-/** LOAD_S seconds of collector-load.ts against `url`. */
-async function load(url: string): Promise<StoreResult['ingest']> {
+/** LOAD_S seconds of collector-load.ts against `url`, the reports of load run `run`. */
+async function load(url: string, run: number): Promise<StoreResult['ingest']> {
   const args = [
     join(ROOT, 'bench/collector-load.ts'),
     url,
     '--run',
-    '2',
+    String(run),
     '--connections',
     String(CONNECTIONS),
     '--duration',
