@@ -83,6 +83,31 @@ describe('netready wait in a pod: probing', { timeout: 180_000 }, () => {
     );
   });
 
+  test('a lone tcp:// check programmed after ~2 s: paced by its port, ready, and the report matches ground truth', async (t) => {
+    const pod = await bed.createPod({ blocked: true });
+    // No dns check: the agent paces the tcp check by an empty datagram to its own address and
+    // port, which the host answers with ICMP port unreachable once the dataplane lets it through.
+    const { r, truth } = await runProgrammedAfter(
+      bed,
+      pod,
+      ['--check', `tcp://${SERVICES.api.v4}:443`, '--collector', COLLECTOR.v4],
+      2000,
+    );
+    assert.equal(r.code, 0, describeRun(r));
+    const report = collector.reportOf(pod);
+    assert.equal(report.outcome, 'ready');
+    const err = assertMatchesGroundTruth(report, report.delaySeconds, truth, 'delaySeconds');
+    const tcp = checkOf(report, 'tcp')!;
+    assertMatchesGroundTruth(report, tcp.readyAfterSeconds!, truth, 'tcp readyAfterSeconds');
+    // Paced while blocked: far fewer attempts than one per 20 ms interval, each a timeout.
+    const fullRate = (truth.at - Date.parse(report.startedAt)) / 20;
+    assert.ok(tcp.attempts < fullRate / 2, `${tcp.attempts} attempts, ${fullRate.toFixed(0)} at the full rate`);
+    assert.ok((tcp.errors.timeout ?? 0) > 0, JSON.stringify(tcp.errors));
+    t.diagnostic(
+      `ground truth ${(truth.at - Date.parse(report.startedAt)).toFixed(1)} ms, reported ${report.delaySeconds} s (error ${err.toFixed(1)} ms); ${tcp.attempts} attempts`,
+    );
+  });
+
   test('never programmed: exit 1 at the deadline naming dns and tcp; --on-timeout continue exits 0', async (t) => {
     const failPod = await bed.createPod({ blocked: true });
     const continuePod = await bed.createPod({ blocked: true });
