@@ -16,6 +16,16 @@ export type MinuteCellSink = (
   maxDelay: number,
 ) => void;
 
+/** Receives the cells of one (scope, key, bucket) summed over several minutes. */
+export type CellSumSink = (
+  scope: Scope,
+  key: string,
+  bucket: number,
+  reports: number,
+  timeouts: number,
+  maxDelay: number,
+) => void;
+
 export interface AggregateSource {
   /**
    * How long after a minute ended reports may still be stamped into it: 0 for
@@ -29,6 +39,13 @@ export interface AggregateSource {
   readRollup(level: 1 | 2, periodMs: number): Promise<Uint8Array | null>;
   /** Calls `add` with every minute cell in [fromMs, untilMs). */
   readMinuteCells(fromMs: number, untilMs: number, add: MinuteCellSink): Promise<void>;
+  /**
+   * Calls `add` once per (scope, key, bucket) with its cells in [fromMs,
+   * untilMs) summed: how a window's unsettled minutes, re-read by every
+   * summary, are read when the source can sum them itself. Without it they
+   * are read cell by cell (readMinuteCells).
+   */
+  readCellSums?(fromMs: number, untilMs: number, add: CellSumSink): Promise<void>;
 }
 
 /**
@@ -85,10 +102,11 @@ export class WindowReader {
       if (block.level !== 0) continue;
       const split = Math.max(block.fromMs, Math.min(block.untilMs, settledBefore));
       for (const cells of await this.#settledMinutes(block.fromMs, split, keys)) totals.addCells(cells);
-      if (split < block.untilMs)
-        await this.#source.readMinuteCells(split, block.untilMs, (_minute, s, k, b, r, t, m) =>
-          totals.add(s, k, b, r, t, m),
-        );
+      if (split >= block.untilMs) continue;
+      const add: CellSumSink = (s, k, b, r, t, m) => totals.add(s, k, b, r, t, m);
+      if (this.#source.readCellSums) await this.#source.readCellSums(split, block.untilMs, add);
+      else
+        await this.#source.readMinuteCells(split, block.untilMs, (_minute, s, k, b, r, t, m) => add(s, k, b, r, t, m));
     }
     return totals;
   }
