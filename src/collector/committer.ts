@@ -5,10 +5,11 @@
 // the next batch. Batches grow with load and a lone request is committed at
 // once: no timer, no added latency.
 //
-// `concurrency` commits may run at once: 1 for SQLite (one writer, and its
-// commits block the thread anyway); more for PostgreSQL, where a commit is
-// mostly waiting for the server, and the server's own group commit shares one
-// WAL flush among the transactions that commit together.
+// `concurrency` commits may run at once (default 1): for a store whose commit
+// is mostly a wait for a server with cores to spare, so that the server's own
+// group commit shares one WAL flush among the transactions that commit
+// together. Both stores commit one batch at a time (ingest.ts says why for
+// PostgreSQL).
 
 interface Pending<T, R> {
   readonly item: T;

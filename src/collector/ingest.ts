@@ -11,11 +11,16 @@ import type { ReportStore } from './store.ts';
 /** Reports per transaction at most: bounds one commit's pause of the event loop (~1 ms per 100 reports here). */
 export const MAX_BATCH = 500;
 /**
- * Batches committing at once on PostgreSQL: a commit there is mostly a wait
- * for the server (a round trip, the WAL flush), so several overlap. SQLite
- * commits one at a time (one writer; its commit blocks the thread).
+ * Batches committing at once on PostgreSQL. One, as SQLite: a batch costs the
+ * server ~1 ms of CPU whatever its size (planning, the cells' grouping, the
+ * commit), so overlapping small batches multiply that cost, and their
+ * backends take the cores the collector's one thread needs; one at a time,
+ * the next batch grows with the backlog instead (up to MAX_BATCH). Measured
+ * at 1,000,000 reports with the server on the same 2 cores (BENCHMARKS.md,
+ * bench/collector-scale): 4 at once 1,500-2,600 reports/s, 1 at once
+ * 2,800-4,400.
  */
-export const PG_CONCURRENT_COMMITS = 4;
+export const PG_CONCURRENT_COMMITS = 1;
 /** A failing store (a full disk, a database away) is logged at most once per this period, with a count of the rest. */
 export const ERROR_LOG_INTERVAL_MS = 10_000;
 
