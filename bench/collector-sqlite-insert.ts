@@ -4,7 +4,9 @@
 // inserts N reports of the same 5,000-node cluster in batches, with the
 // store's own statements (the report's INSERT, and unless --no-cells the
 // minute cells' upserts as the store wrote them per batch until session 5),
-// and prints CPU (user, system) and wall time per report, one JSON line.
+// and prints CPU (user, system) and wall time per report, and the p99 and
+// longest time of one batch's transaction (a checkpoint inside a COMMIT shows
+// there), one JSON line.
 // Variants: --drop INDEX[,INDEX] (what an index costs), --autocheckpoint N and
 // --checkpoint-ms MS (a worker thread's PASSIVE checkpoints, as
 // src/collector/sqlite-checkpointer.ts), --cache-mb, --synchronous, --batch.
@@ -74,8 +76,10 @@ try {
   const t0 = performance.now();
   let now = Date.now();
   let walMaxBytes = 0;
+  const batchMs: number[] = [];
   for (let i = 0; i < N; i += BATCH) {
     const batch = reports.slice(i, i + BATCH);
+    const began = performance.now();
     d.exec('BEGIN IMMEDIATE');
     for (const r of batch)
       insert.get(
@@ -93,6 +97,7 @@ try {
       for (const c of cellsOf(batch, now))
         upsert.run(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay);
     d.exec('COMMIT');
+    batchMs.push(performance.now() - began);
     now += 5;
     if ((i / BATCH) % 50 === 0) {
       walMaxBytes = Math.max(walMaxBytes, statSync(`${db}-wal`).size);
@@ -111,6 +116,8 @@ try {
       systemUsPerReport: Math.round(cpu.system / N),
       wallUsPerReport: Math.round((wall * 1000) / N),
       walMaxMiB: Math.round((walMaxBytes / 2 ** 20) * 10) / 10,
+      batchMsP99: Math.round(batchMs.sort((a, b) => a - b)[Math.ceil(batchMs.length * 0.99) - 1]! * 10) / 10,
+      batchMsMax: Math.round(batchMs[batchMs.length - 1]! * 10) / 10,
     }),
   );
 } finally {
