@@ -8,7 +8,8 @@
 // longest time of one batch's transaction (a checkpoint inside a COMMIT shows
 // there), one JSON line.
 // Variants: --drop INDEX[,INDEX] (what an index costs), --autocheckpoint N and
-// --checkpoint-ms MS (a worker thread's PASSIVE checkpoints, as
+// --checkpoint-ms MS [--restart-pages N] (a worker thread's PASSIVE
+// checkpoints, and a RESTART once the WAL holds N pages, as
 // src/collector/sqlite-checkpointer.ts), --cache-mb, --synchronous, --batch.
 // Run under the bench lock:
 //
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     drop: { type: 'string', default: '' },
     autocheckpoint: { type: 'string' },
     'checkpoint-ms': { type: 'string' },
+    'restart-pages': { type: 'string' },
     'cache-mb': { type: 'string' },
     synchronous: { type: 'string', default: 'FULL' },
   },
@@ -48,7 +50,10 @@ copyFileSync(values.db, db);
 const d = new DatabaseSync(db);
 let worker: Worker | undefined;
 try {
-  d.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${values.synchronous}; PRAGMA journal_size_limit = 67108864`);
+  // busy_timeout as the store: a worker's RESTART holds the write lock for a moment.
+  d.exec(
+    `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${values.synchronous}; PRAGMA journal_size_limit = 67108864; PRAGMA busy_timeout = 5000`,
+  );
   if (values['cache-mb']) d.exec(`PRAGMA cache_size = -${Number(values['cache-mb']) * 1024}`);
   if (values.autocheckpoint) d.exec(`PRAGMA wal_autocheckpoint = ${Number(values.autocheckpoint)}`);
   for (const index of values.drop.split(',').filter(Boolean)) d.exec(`DROP INDEX ${index}`);
@@ -57,9 +62,18 @@ try {
       `const { DatabaseSync } = require('node:sqlite');
        const { workerData } = require('node:worker_threads');
        const d = new DatabaseSync(workerData.db);
-       const st = d.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-       setInterval(() => st.get(), workerData.ms);`,
-      { eval: true, workerData: { db, ms: Number(values['checkpoint-ms']) } },
+       d.exec('PRAGMA synchronous = FULL; PRAGMA busy_timeout = 200');
+       const passive = d.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+       const restart = d.prepare('PRAGMA wal_checkpoint(RESTART)');
+       setInterval(() => { if (passive.get().log >= workerData.restartPages) restart.get(); }, workerData.ms);`,
+      {
+        eval: true,
+        workerData: {
+          db,
+          ms: Number(values['checkpoint-ms']),
+          restartPages: Number(values['restart-pages'] ?? Number.POSITIVE_INFINITY),
+        },
+      },
     );
   }
   const insert = d.prepare(
