@@ -5,23 +5,46 @@
 // back. So the store keeps the current minute's cells here, merged, and writes
 // a minute's cells once it has ended (in key order: pages filled one after the
 // other). Reports are the truth: a crash loses only these sums, and the store
-// recomputes them from its reports when it opens (sqlite-store.ts).
-import type { Cell, Scope } from './aggregates.ts';
+// recomputes them from its reports when it opens (sqlite-store.ts). Held as
+// typed arrays with names interned once: an object and a string per cell
+// held ~200 bytes each, tens of MiB of heap at a few thousand reports/s.
+import { BUCKETS, type Cell, type Scope } from './aggregates.ts';
 
-interface MutableCell {
-  readonly minuteMs: number;
-  readonly scope: Scope;
-  readonly key: string;
-  readonly bucket: number;
-  reports: number;
-  timeouts: number;
-  maxDelay: number;
+/** One minute's cells: slot per (key, bucket), its counts in growable typed arrays (no object per cell). */
+class MinuteCells {
+  /** key id * BUCKETS + bucket -> slot. */
+  readonly slots = new Map<number, number>();
+  cells = new Float64Array(0);
+  /** Slots in use (insertion order), some taken since (then -1). */
+  used = 0;
+  live = 0;
+
+  /** The slot of `cell` (key id * BUCKETS + bucket), added if new: [cell, reports, timeouts, maxDelay]. */
+  slotOf(cell: number): number {
+    let slot = this.slots.get(cell);
+    if (slot === undefined) {
+      slot = this.used++;
+      this.live++;
+      this.slots.set(cell, slot);
+      if (this.cells.length < this.used * FIELDS) {
+        const grown = new Float64Array(Math.max(64, this.used * 2) * FIELDS);
+        grown.set(this.cells);
+        this.cells = grown;
+      }
+      this.cells.set([cell, 0, 0, Number.NEGATIVE_INFINITY], slot * FIELDS);
+    }
+    return slot;
+  }
 }
+const FIELDS = 4;
 
-/** Cells merged per minute and (scope, key, bucket), in memory. */
+/** Cells merged per minute and (scope, key, bucket), in memory: names interned once, counts in typed arrays. */
 export class PendingCells {
-  /** minute -> cell id -> cell; minutes in increasing order (cells only ever arrive for the newest). */
-  readonly #minutes = new Map<number, Map<string, MutableCell>>();
+  /** `${scope}\u0000${key}` -> key id; and back. */
+  readonly #ids = new Map<string, number>();
+  readonly #names: { scope: Scope; key: string }[] = [];
+  /** minute -> its cells; minutes in increasing order (cells only ever arrive for the newest). */
+  readonly #minutes = new Map<number, MinuteCells>();
   #size = 0;
 
   /** Cells held, over all minutes. */
@@ -40,21 +63,25 @@ export class PendingCells {
     for (const c of cells) {
       let minute = this.#minutes.get(c.minuteMs);
       if (!minute) {
-        minute = new Map();
+        minute = new MinuteCells();
         this.#minutes.set(c.minuteMs, minute);
         // A minute put back after a failed write may be older than those held: keep the order.
         if ([...this.#minutes.keys()].some((m) => m > c.minuteMs)) this.#sortMinutes();
       }
-      const id = `${c.scope}\u0000${c.key}\u0000${c.bucket}`;
-      const held = minute.get(id);
-      if (held) {
-        held.reports += c.reports;
-        held.timeouts += c.timeouts;
-        held.maxDelay = Math.max(held.maxDelay, c.maxDelay);
-      } else {
-        minute.set(id, { ...c });
-        this.#size++;
+      const name = `${c.scope}\u0000${c.key}`;
+      let id = this.#ids.get(name);
+      if (id === undefined) {
+        id = this.#names.length;
+        this.#ids.set(name, id);
+        this.#names.push({ scope: c.scope, key: c.key });
       }
+      const before = minute.live;
+      const at = minute.slotOf(id * BUCKETS + c.bucket) * FIELDS;
+      this.#size += minute.live - before;
+      const f = minute.cells;
+      f[at + 1]! += c.reports;
+      f[at + 2]! += c.timeouts;
+      if (c.maxDelay > f[at + 3]!) f[at + 3] = c.maxDelay;
     }
   }
 
@@ -67,16 +94,19 @@ export class PendingCells {
     const out: Cell[] = [];
     for (const [minuteMs, minute] of this.#minutes) {
       if (minuteMs >= beforeMs || out.length >= limit) break;
-      const sorted = [...minute.entries()].sort(
-        ([, a], [, b]) => a.scope - b.scope || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.bucket - b.bucket,
-      );
-      for (const [id, cell] of sorted.slice(0, limit - out.length)) {
-        minute.delete(id);
-        out.push(cell);
+      const cells = [...minute.slots.values()]
+        .map((slot) => this.#cellAt(minuteMs, minute, slot))
+        .sort((a, b) => a.scope - b.scope || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.bucket - b.bucket)
+        .slice(0, limit - out.length);
+      for (const c of cells) {
+        minute.slots.delete(this.#ids.get(`${c.scope}\u0000${c.key}`)! * BUCKETS + c.bucket);
+        minute.live--;
+        out.push(c);
       }
-      if (minute.size === 0) this.#minutes.delete(minuteMs);
+      if (minute.live === 0) this.#minutes.delete(minuteMs);
     }
     this.#size -= out.length;
+    this.#forgetNamesIfEmpty();
     return out;
   }
 
@@ -84,7 +114,7 @@ export class PendingCells {
   forEach(fromMs: number, untilMs: number, add: (c: Cell) => void): void {
     for (const [minuteMs, minute] of this.#minutes) {
       if (minuteMs < fromMs || minuteMs >= untilMs) continue;
-      for (const cell of minute.values()) add(cell);
+      for (const slot of minute.slots.values()) add(this.#cellAt(minuteMs, minute, slot));
     }
   }
 
@@ -92,9 +122,33 @@ export class PendingCells {
   dropBefore(ms: number): void {
     for (const [minuteMs, minute] of this.#minutes) {
       if (minuteMs >= ms) break;
-      this.#size -= minute.size;
+      this.#size -= minute.live;
       this.#minutes.delete(minuteMs);
     }
+    this.#forgetNamesIfEmpty();
+  }
+
+  /** Names are interned while cells use them: nothing held, nothing kept (nodes come and go over months). */
+  #forgetNamesIfEmpty(): void {
+    if (this.#minutes.size > 0) return;
+    this.#ids.clear();
+    this.#names.length = 0;
+  }
+
+  #cellAt(minuteMs: number, minute: MinuteCells, slot: number): Cell {
+    const f = minute.cells;
+    const at = slot * FIELDS;
+    const cell = f[at]!;
+    const name = this.#names[Math.floor(cell / BUCKETS)]!;
+    return {
+      minuteMs,
+      scope: name.scope,
+      key: name.key,
+      bucket: cell % BUCKETS,
+      reports: f[at + 1]!,
+      timeouts: f[at + 2]!,
+      maxDelay: f[at + 3]!,
+    };
   }
 
   #sortMinutes(): void {
