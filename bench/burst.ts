@@ -38,8 +38,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod, type ProgrammedAt } from '../test/e2e/testbed.ts';
 import { names, now, which } from '../test/e2e/testbed-host.ts';
-import { imageNodeFlags } from '../test/helpers/image.ts';
-import { INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
+import { benchNodeEnv, imageNodeFlags } from '../test/helpers/image.ts';
+import { INJECTED_NODE_FLAGS } from '../src/webhook/container.ts';
 import { WEBHOOK_OPTIONS } from '../src/webhook/options.ts';
 import { quantityValue } from '../src/webhook/quantity.ts';
 
@@ -83,15 +83,7 @@ const REAL_COLLECTOR_PORT = 9471;
 const NODE_FLAGS =
   values['node-flags'] === undefined ? INJECTED_NODE_FLAGS : values['node-flags'].split(' ').filter(Boolean);
 /** The environment the webhook gives the injected container's runtime (src/webhook/container.ts), beside netready's own. */
-const NODE_ENV: Record<string, string> =
-  values['node-env'] === undefined
-    ? injectedProcessEnv()
-    : Object.fromEntries(
-        values['node-env']
-          .split(' ')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      );
+const NODE_ENV = benchNodeEnv(values['node-env']);
 /** The memory limit the webhook gives the injected container by default, in MiB. */
 const LIMIT_MIB = quantityValue(WEBHOOK_OPTIONS['memory-limit'].default)! / 2 ** 20;
 const CLK_TCK_MS = 10;

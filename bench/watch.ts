@@ -30,8 +30,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
 import { names } from '../test/e2e/testbed-host.ts';
-import { imageNodeFlags } from '../test/helpers/image.ts';
-import { INJECTED_NODE_FLAGS, injectedProcessEnv, WATCH_PROBE_PERIOD_SECONDS } from '../src/webhook/container.ts';
+import { benchNodeEnv, imageNodeFlags } from '../test/helpers/image.ts';
+import { INJECTED_NODE_FLAGS, WATCH_PROBE_PERIOD_SECONDS } from '../src/webhook/container.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,15 +44,7 @@ const { values } = parseArgs({
   },
 });
 /** The runtime's environment, as the webhook injects it unless --node-env says otherwise. */
-const NODE_ENV: Record<string, string> =
-  values['node-env'] === undefined
-    ? injectedProcessEnv()
-    : Object.fromEntries(
-        values['node-env']
-          .split(' ')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      );
+const NODE_ENV = benchNodeEnv(values['node-env']);
 const SECONDS = Number(values.seconds);
 const WARMUP_MS = Number(values['warmup-ms']);
 if (!(SECONDS >= 10) || !(WARMUP_MS >= 1000)) {

@@ -1,6 +1,7 @@
 // The image's ENTRYPOINT, read from image/Containerfile, so that the image test
 // and the benchmarks run the bundle with exactly the Node flags the image does.
 import { readFileSync } from 'node:fs';
+import { injectedProcessEnv } from '../../src/webhook/container.ts';
 import { ROOT } from './agent.ts';
 
 interface Entrypoint {
@@ -27,4 +28,18 @@ export function imageEntrypoint(): Entrypoint {
 /** The options the image's ENTRYPOINT gives Node before the bundle, e.g. `--max-semi-space-size=16`. */
 export function imageNodeFlags(): string[] {
   return imageEntrypoint().flags;
+}
+
+/**
+ * The environment a bench gives the injected containers' runtime: the webhook's own
+ * (src/webhook/container.ts), unless the bench's `--node-env 'K=V K=V'` says otherwise.
+ */
+export function benchNodeEnv(option: string | undefined): Record<string, string> {
+  if (option === undefined) return injectedProcessEnv();
+  return Object.fromEntries(
+    option
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
