@@ -4,18 +4,6 @@
 import { LEVEL_MS, MINUTE_MS, periodStart, planWindow, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
 import { decodeRollup, encodeRollup, KeyTable, Totals } from './totals.ts';
 
-/** The queries a store answers for aggregates. */
-/** Receives one stored minute cell: its minute, node or namespace, histogram bucket and counts. */
-export type MinuteCellSink = (
-  minuteMs: number,
-  scope: Scope,
-  key: string,
-  bucket: number,
-  reports: number,
-  timeouts: number,
-  maxDelay: number,
-) => void;
-
 /** Receives the cells of one (scope, key, bucket) summed over several minutes. */
 export type CellSumSink = (
   scope: Scope,
@@ -26,6 +14,10 @@ export type CellSumSink = (
   maxDelay: number,
 ) => void;
 
+/** Receives one stored minute cell: its minute, then its node or namespace, histogram bucket and counts. */
+export type MinuteCellSink = (minuteMs: number, ...cell: Parameters<CellSumSink>) => void;
+
+/** The queries a store answers for aggregates. */
 export interface AggregateSource {
   /**
    * How long after a minute ended reports may still be stamped into it: 0 for
@@ -105,8 +97,7 @@ export class WindowReader {
       if (split >= block.untilMs) continue;
       const add: CellSumSink = (s, k, b, r, t, m) => totals.add(s, k, b, r, t, m);
       if (this.#source.readCellSums) await this.#source.readCellSums(split, block.untilMs, add);
-      else
-        await this.#source.readMinuteCells(split, block.untilMs, (_minute, s, k, b, r, t, m) => add(s, k, b, r, t, m));
+      else await this.#source.readMinuteCells(split, block.untilMs, (_minute, ...cell) => add(...cell));
     }
     return totals;
   }
