@@ -9,6 +9,16 @@ import dnsPacket from 'dns-packet';
 import { dnsPacer, dnsQuery, parseServer, portPacer } from '../../src/agent/pacer.ts';
 import { PORT_PACE_FACTOR } from '../../src/agent/schedule.ts';
 
+/** A loopback UDP port that was just bound and closed: a datagram to it gets ICMP port unreachable. */
+async function closedUdpPort(): Promise<number> {
+  const closed = createSocket('udp4');
+  closed.bind(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const port = closed.address().port;
+  closed.close();
+  return port;
+}
+
 const SERVERS: { server: string; want: { address: string; port: number } }[] = [
   { server: '10.96.0.10', want: { address: '10.96.0.10', port: 53 } },
   { server: '192.0.2.10:5353', want: { address: '192.0.2.10', port: 5353 } },
@@ -65,11 +75,7 @@ test('the answer to the 4th query reports the 3rd send as the last silent one an
 });
 
 test('an ICMP port unreachable is an answer: packets crossed', async (t) => {
-  const closed = createSocket('udp4');
-  closed.bind(0, '127.0.0.1');
-  await once(closed, 'listening');
-  const port = closed.address().port;
-  closed.close();
+  const port = await closedUdpPort();
   const pacer = (await dnsPacer(`127.0.0.1:${port}`, 'kubernetes.default.svc.cluster.local.'))!;
   t.after(() => pacer.close());
   const answered = new Promise<number | null>((resolve) => pacer.onAnswer(resolve));
@@ -78,11 +84,7 @@ test('an ICMP port unreachable is an answer: packets crossed', async (t) => {
 });
 
 test('portPacer: an empty datagram to the port; the ICMP port unreachable answers the last send', async (t) => {
-  const closed = createSocket('udp4');
-  closed.bind(0, '127.0.0.1');
-  await once(closed, 'listening');
-  const port = closed.address().port;
-  closed.close();
+  const port = await closedUdpPort();
   const pacer = (await portPacer('127.0.0.1', port))!;
   t.after(() => pacer.close());
   assert.equal(pacer.paceFactor, PORT_PACE_FACTOR);
@@ -97,11 +99,7 @@ test('portPacer: a host name is no pacer (resolving it would ask a nameserver no
 });
 
 test('portPacer: an ICMP port unreachable that the next send reports still answers the send before it', async (t) => {
-  const closed = createSocket('udp4');
-  closed.bind(0, '127.0.0.1');
-  await once(closed, 'listening');
-  const port = closed.address().port;
-  closed.close();
+  const port = await closedUdpPort();
   const pacer = (await portPacer('127.0.0.1', port))!;
   t.after(() => pacer.close());
   const answered = new Promise<(number | null)[]>((resolve) => pacer.onAnswer((...args) => resolve(args)));
