@@ -19,7 +19,10 @@
 // --node-env "NAME=VALUE ...": instead of the environment the webhook gives the runtime (INJECTED_ENV,
 // src/webhook/container.ts), which every process here gets by default; "" for none (an A/B).
 // --probe: while measuring, GET /readyz on the pod IP from the host every 2 s on a new connection,
-// as kubelet's readinessProbe does (the webhook's period), so its cost to the watch is counted.
+// as kubelet's readinessProbe does (the webhook's period, on a fixed grid as kubelet's ticker, not
+// re-armed after each probe), so its cost to the watch is counted.
+// Besides CPU and memory, wake-ups per second: the voluntary context switches of all its threads
+// (each a sleep ended by a timer, a socket or another thread), the unit a sleeping program pays in.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -71,6 +74,34 @@ function cpuMs(pid: number): number {
   for (const task of readdirSync(`/proc/${pid}/task`))
     ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
   return ns / 1e6;
+}
+
+/** Voluntary context switches of a process, all its threads: how often one of them slept and woke again. */
+function wakeUps(pid: number): number {
+  let n = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`))
+    n += Number(
+      /^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8'))?.[1],
+    );
+  return n;
+}
+
+/** Calls `fn` every `periodMs` on a fixed grid from now, as Go's time.Ticker in kubelet's prober; returns the stop. */
+function ticker(periodMs: number, fn: () => void): () => void {
+  const start = performance.now();
+  let n = 0;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    timer = setTimeout(
+      () => {
+        fn();
+        arm();
+      },
+      start + ++n * periodMs - performance.now(),
+    );
+  };
+  arm();
+  return () => clearTimeout(timer);
 }
 
 function kib(pid: number, key: string): number {
@@ -136,7 +167,14 @@ function probeOnce(url: string): Promise<number> {
 const loadBefore = loadavg();
 console.error('bench/watch: waiting for the testbed (another e2e run may hold it)…');
 const bed = await createTestbed();
-const rows: { name: string; cpuMsPerS: number; privateDirtyMiB: number; rssMiB: number; rounds: number }[] = [];
+const rows: {
+  name: string;
+  cpuMsPerS: number;
+  wakeUpsPerS: number;
+  privateDirtyMiB: number;
+  rssMiB: number;
+  rounds: number;
+}[] = [];
 let child: ChildProcess | undefined;
 try {
   const bundleDir = join(names(bed.prefix).tmpDir, 'dist');
@@ -165,17 +203,14 @@ try {
     child.stderr!.on('data', (d) => (output += d));
     await sleep(WARMUP_MS);
     const pid = child.pid!;
-    const start = { at: performance.now(), cpu: cpuMs(pid) };
+    const start = { at: performance.now(), cpu: cpuMs(pid), wakeUps: wakeUps(pid) };
     const probes: number[] = [];
-    const prober = values.probe
-      ? setInterval(
-          () => void probeOnce(`http://${pod.ipv4}:${PORT}/readyz`).then((s) => probes.push(s)),
-          PROBE_EVERY_MS,
-        )
-      : undefined;
+    const stopProbing = values.probe
+      ? ticker(PROBE_EVERY_MS, () => void probeOnce(`http://${pod.ipv4}:${PORT}/readyz`).then((s) => probes.push(s)))
+      : () => {};
     await sleep(SECONDS * 1000);
-    clearInterval(prober);
-    const end = { at: performance.now(), cpu: cpuMs(pid) };
+    stopProbing();
+    const end = { at: performance.now(), cpu: cpuMs(pid), wakeUps: wakeUps(pid) };
     if (values.probe && !v.name.startsWith('Node floor') && !probes.every((s) => s === 200))
       throw new Error(`${v.name}: a probe did not answer 200: ${probes.join(' ')}`);
     const privateDirtyMiB = kib(pid, 'Private_Dirty') / 1024;
@@ -187,12 +222,13 @@ try {
     rows.push({
       name: v.name,
       cpuMsPerS: (end.cpu - start.cpu) / ((end.at - start.at) / 1000),
+      wakeUpsPerS: (end.wakeUps - start.wakeUps) / ((end.at - start.at) / 1000),
       privateDirtyMiB,
       rssMiB,
       rounds: Math.round((end.at - start.at) / 2000),
     });
     console.error(
-      `bench/watch: ${v.name}: ${rows.at(-1)!.cpuMsPerS.toFixed(2)} ms/s, Private_Dirty ${privateDirtyMiB.toFixed(1)} MiB`,
+      `bench/watch: ${v.name}: ${rows.at(-1)!.cpuMsPerS.toFixed(2)} ms/s, ${rows.at(-1)!.wakeUpsPerS.toFixed(2)} wake-ups/s, Private_Dirty ${privateDirtyMiB.toFixed(1)} MiB`,
     );
   }
 } finally {
@@ -210,10 +246,11 @@ const lines = [
     .map((l) => l.toFixed(2))
     .join(' ')} after`,
   '',
-  '| process | CPU ms/s | Private_Dirty MiB | Rss MiB |',
-  '| --- | --- | --- | --- |',
+  '| process | CPU ms/s | wake-ups/s | Private_Dirty MiB | Rss MiB |',
+  '| --- | ---: | ---: | ---: | ---: |',
   ...rows.map(
-    (r) => `| ${r.name} | ${r.cpuMsPerS.toFixed(2)} | ${r.privateDirtyMiB.toFixed(1)} | ${r.rssMiB.toFixed(1)} |`,
+    (r) =>
+      `| ${r.name} | ${r.cpuMsPerS.toFixed(2)} | ${r.wakeUpsPerS.toFixed(2)} | ${r.privateDirtyMiB.toFixed(1)} | ${r.rssMiB.toFixed(1)} |`,
   ),
 ];
 console.log(lines.join('\n'));

@@ -1,10 +1,13 @@
 // The watch loop: one round of probes (every check once) per interval while
 // the network works; when a streak of failed rounds reaches the threshold, the
 // network is lost, and the wait's prober runs at its start-up rate until every
-// check passes again. It knows nothing of HTTP, flags or logs: checks, options,
-// a clock and an AbortSignal go in, events come out.
+// check passes again. While the network works, kubelet's probe of /readyz may
+// launch a round a little early, on its own wake-up (see watch-align.ts). It
+// knows nothing of HTTP, flags or logs: checks, options, a clock and an
+// AbortSignal go in, events come out.
 import { classifyError } from './classify.ts';
 import { probe, type Check, type Clock } from './prober.ts';
+import { ProbeAlignment } from './watch-align.ts';
 import { FailureStreak, type RoundResult } from './watch-streak.ts';
 import type { OutageEvent } from './watch-outage.ts';
 
@@ -30,24 +33,67 @@ export interface WatchEvents {
 /** The reason a round's deadline aborts with; an attempt that ends by it failed with `timeout`. */
 const TIMED_OUT = Symbol('attempt timed out');
 
-/** Runs until `signal` aborts; resolves then, promptly, with every timer and attempt released. */
-export async function runWatch(
+/** A running watch. */
+export interface Watch {
+  /** Resolves once `signal` aborted, promptly, with every timer and attempt released. */
+  readonly done: Promise<void>;
+  /** kubelet's probe was answered: the next round may launch now, on the probe's wake-up. */
+  probed(): void;
+}
+
+/** Runs until `signal` aborts. */
+export function runWatch(
   checks: readonly Check[],
   options: WatchOptions,
   clock: Clock,
   signal: AbortSignal,
   events: WatchEvents,
+): Watch {
+  const alignment = new ProbeAlignment(options.intervalMs);
+  let launchedMs = -Infinity;
+  /** Set while a healthy round waits for the next launch: launches it now. */
+  let launchNow: (() => void) | null = null;
+  return {
+    done: watchLoop(checks, options, clock, signal, events, {
+      launched(ms) {
+        launchedMs = ms;
+      },
+      waiting(launch) {
+        launchNow = launch;
+      },
+    }),
+    probed() {
+      if (alignment.probed(clock.now(), launchedMs)) launchNow?.();
+    },
+  };
+}
+
+/** How the loop tells runWatch where it is, for the probes. */
+interface LoopState {
+  launched(ms: number): void;
+  /** `launch` ends the wait for the next round; null once the wait is over. */
+  waiting(launch: (() => void) | null): void;
+}
+
+async function watchLoop(
+  checks: readonly Check[],
+  options: WatchOptions,
+  clock: Clock,
+  signal: AbortSignal,
+  events: WatchEvents,
+  state: LoopState,
 ): Promise<void> {
   const streak = new FailureStreak(options.failures, checks.length);
   let healthy = true;
   while (!signal.aborted) {
     const launchedMs = clock.now();
+    state.launched(launchedMs);
     // One timer per round, the round's deadline. Node never disarms its timer
     // for a cleared timeout: a deadline cleared at +5 ms still wakes the process
     // when it would have fired, and every wake-up costs about as much as a
     // round's own work (BENCHMARKS.md, bench/watch). So while the network works,
-    // the deadline is the next round's launch and is never cleared: a round
-    // costs one timer wake-up. Once a round failed, attempts get their own
+    // the deadline is the next round's launch and is not cleared: a round costs
+    // one timer wake-up. Once a round failed, attempts get their own
     // --attempt-timeout, so the last round of a streak, which decides, is
     // bounded by it as before and the detection window does not change.
     const paced = healthy && options.intervalMs >= options.attemptTimeoutMs;
@@ -57,7 +103,14 @@ export async function runWatch(
     const verdict = streak.record(launchedMs, round);
     healthy = verdict.state === 'ok';
     if (verdict.state !== 'lost') {
-      if (paced) await deadline.expired;
+      if (paced && healthy) {
+        // A probe may launch the next round early, on its own wake-up (runWatch);
+        // the cleared deadline's wake-up then comes while that round runs. Only
+        // while rounds pass: a streak's rounds stay an interval apart.
+        state.waiting(deadline.clear);
+        await deadline.expired;
+        state.waiting(null);
+      } else if (paced) await deadline.expired;
       else {
         deadline.clear();
         await sleep(launchedMs + options.intervalMs - clock.now(), signal);
@@ -95,9 +148,9 @@ export async function runWatch(
 /** A round's deadline: `signal` aborts with TIMED_OUT after `ms`, or with the outer signal's reason. */
 interface RoundDeadline {
   readonly signal: AbortSignal;
-  /** Resolves when the deadline passes or `outer` aborts. */
+  /** Resolves when the deadline passes, `outer` aborts, or it is cleared. */
   readonly expired: Promise<void>;
-  /** Releases the timer (the deadline then never passes). */
+  /** Releases the timer (the deadline then never passes) and resolves `expired` now. */
   clear(): void;
 }
 
@@ -124,6 +177,7 @@ function roundDeadline(ms: number, outer: AbortSignal): RoundDeadline {
     clear() {
       clearTimeout(timer);
       outer.removeEventListener('abort', onAbort);
+      fire();
     },
   };
 }

@@ -60,7 +60,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   });
 
   let readiness: Readiness = { lost: false };
-  const readyz = createReadinessServer(() => readiness);
+  // Each probe answered may launch the watch's next round on its wake-up (watch-align.ts).
+  let probed = () => {};
+  const readyz = createReadinessServer(
+    () => readiness,
+    () => probed(),
+  );
   const server = readyz.server;
   server.maxConnections = 64;
   const address = formatHostPort(config.listen.host, config.listen.port);
@@ -116,8 +121,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       outages.send(e);
     },
   });
+  probed = watching.probed;
 
-  const why = await Promise.race([interrupted, watching.then(() => 'ended' as const)]);
+  const why = await Promise.race([interrupted, watching.done.then(() => 'ended' as const)]);
   // SIGTERM ends everything at once: the loop, attempts in flight, deliveries, the server.
   stop.abort();
   readyz.closeAll();

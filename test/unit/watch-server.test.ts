@@ -68,8 +68,8 @@ test('formatResponse: an HTTP/1.1 response that says it closes; HEAD keeps the l
 });
 
 /** Starts the server on `host` port 0 with `readiness`; closed when the test ends. */
-async function start(t: TestContext, host: string, readiness: () => Readiness) {
-  const readyz = createReadinessServer(readiness);
+async function start(t: TestContext, host: string, readiness: () => Readiness, onAnswered?: () => void) {
+  const readyz = createReadinessServer(readiness, onAnswered);
   await listen(readyz.server, host, 0);
   t.after(() => {
     readyz.closeAll();
@@ -101,10 +101,18 @@ const KUBELET =
 
 test("kubelet's request is answered and the connection closed by the server; bad requests do not stop it", async (t) => {
   let readiness: Readiness = { lost: false };
-  const { port } = await start(t, '127.0.0.1', () => readiness);
+  // Each readiness answer (200 or 503) is reported, for the watch's rounds to ride (watch-align.ts); nothing else is.
+  let answered = 0;
+  const { port } = await start(
+    t,
+    '127.0.0.1',
+    () => readiness,
+    () => answered++,
+  );
   const ok = await exchange('127.0.0.1', port, [KUBELET]);
   assert.match(ok, /^HTTP\/1\.1 200 OK\r\n/);
   assert.ok(ok.endsWith('\r\n\r\n{"status":"ready"}'), ok);
+  assert.equal(answered, 1);
 
   assert.match(await exchange('127.0.0.1', port, ['hello\r\n\r\n']), /^HTTP\/1\.1 400 Bad Request\r\n/);
   const huge = `GET /readyz HTTP/1.1\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`;
@@ -112,8 +120,12 @@ test("kubelet's request is answered and the connection closed by the server; bad
   // A head that comes a few bytes at a time is read to its end.
   assert.match(await exchange('127.0.0.1', port, KUBELET.match(/.{1,7}/gs)!), /^HTTP\/1\.1 200 OK\r\n/);
 
+  assert.match(await exchange('127.0.0.1', port, ['GET /metrics HTTP/1.1\r\n\r\n']), /^HTTP\/1\.1 404 /);
+  assert.equal(answered, 2);
+
   readiness = { lost: true, since: '2026-12-02T07:00:00.000Z' };
   assert.match(await exchange('127.0.0.1', port, [KUBELET]), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+  assert.equal(answered, 3);
 });
 
 test("node's HTTP client with keep-alive reads it request after request ([::] takes IPv4 and IPv6)", async (t) => {
