@@ -11,7 +11,7 @@ import { readSummary } from './dashboard/summary.ts';
 import { createIngest, createOutageIngest, type Ingest } from './ingest.ts';
 import { createMetrics, teeMetrics, type CollectorMetrics } from './metrics.ts';
 import { startRetention } from './retention.ts';
-import { READ_GATE_LIMITS, ReadGate } from './read-gate.ts';
+import { createReadGates } from './read-gate.ts';
 import { createRequestListener } from './server.ts';
 import { cachedSummaries, encodeJson } from './summary-cache.ts';
 import type { ReportStore } from './store.ts';
@@ -88,16 +88,16 @@ export async function createCollector(config: CollectorConfig, options: Collecto
   const submitOutage = createOutageIngest(store, metrics, clock, log);
   const retention = options.retention === false ? null : startRetention(store, config.retentionAgeMs, clock, log);
   let stopping = false;
-  const reads = new ReadGate(READ_GATE_LIMITS);
+  const reads = createReadGates();
 
   const handler = createRequestListener({
     submit: (report) => ingest.submit(report),
-    // Reads go through one gate so that they cannot starve ingest; summaries are shared by their viewers.
-    list: (filter) => reads.run(() => store.list(filter)),
+    // Reads go through the gates so that they cannot starve ingest; summaries are shared by their viewers.
+    list: (filter) => reads.pages.run(() => store.list(filter)),
     submitOutage,
-    listOutages: (filter) => reads.run(() => store.listOutages(filter)),
+    listOutages: (filter) => reads.pages.run(() => store.listOutages(filter)),
     summary: cachedSummaries((sinceMs, nowMs) =>
-      reads.run(async () => encodeJson(await readSummary(store, sinceMs, nowMs))),
+      reads.summaries.run(async () => encodeJson(await readSummary(store, sinceMs, nowMs))),
     ),
     readiness: cachedReadiness(store, clock, log),
     registry,

@@ -6,6 +6,13 @@
 // stays taken for as long again as the read took (at most PAUSE_MAX_MS): back
 // to back, reads get at most half of the thread, and the reports that arrived
 // meanwhile are taken in the pause.
+//
+// Summaries and list pages each have a gate (createReadGates): a page is a
+// bounded walk of an index, a few milliseconds, and waiting out a summary's
+// pause (up to 250 ms) made it as slow as the summary (BENCHMARKS.md,
+// bench/collector-scale, session 6). So a page and a summary may run at
+// once; back to back, each kind gets at most half of the thread (a page's
+// share is a few milliseconds at a time).
 
 /** What run() resolves with when the gate is full. */
 export const BUSY = Symbol('busy');
@@ -22,6 +29,17 @@ const PAUSE_MAX_MS = 250;
 
 /** The collector's limits: one read at a time (SQLite reads do not overlap anyway), 16 waiting. */
 export const READ_GATE_LIMITS: ReadGateLimits = { concurrent: 1, queued: 16 };
+
+/** The collector's gates: one for summaries, one for list pages (reports, outages). */
+export interface ReadGates {
+  readonly summaries: ReadGate;
+  readonly pages: ReadGate;
+}
+
+/** The gates the collector reads through, each with READ_GATE_LIMITS. */
+export function createReadGates(): ReadGates {
+  return { summaries: new ReadGate(READ_GATE_LIMITS), pages: new ReadGate(READ_GATE_LIMITS) };
+}
 
 /** Bounds concurrent expensive reads; see the file's comment. */
 export class ReadGate {

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { createCollector } from '../../src/collector/collector.ts';
 import { parseCollectorConfig } from '../../src/collector/config.ts';
 import { createMetrics } from '../../src/collector/metrics.ts';
-import { BUSY, ReadGate } from '../../src/collector/read-gate.ts';
+import { BUSY, createReadGates, ReadGate } from '../../src/collector/read-gate.ts';
 import { createRequestListener } from '../../src/collector/server.ts';
 import { cachedSummaries } from '../../src/collector/summary-cache.ts';
 import { createLogger } from '../../src/lib/log.ts';
@@ -63,6 +63,29 @@ test('the read gate: a read that throws frees its slot and rejects its caller', 
   );
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await gate.run(async () => 'next'), 'next');
+});
+
+test("the collector's gates: a list page runs beside a summary and in its pause; the next summary waits for that pause", async () => {
+  const gates = createReadGates();
+  const log: string[] = [];
+  const [s1, s2, p1, p2] = ['s1', 's2', 'p1', 'p2'].map((n) => controlled(n, log));
+  const first = gates.summaries.run(s1!.read);
+  const second = gates.summaries.run(s2!.read);
+  const page1 = gates.pages.run(p1!.read);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(log, ['start s1', 'start p1'], 'the page does not wait for the summary');
+  p1!.finish();
+  assert.equal(await page1, 'p1');
+  // s1 takes 200 ms, so its pause does too: a page asked for in it runs at once, s2 only after it.
+  await new Promise((r) => setTimeout(r, 200));
+  s1!.finish();
+  assert.equal(await first, 's1');
+  const page2 = gates.pages.run(p2!.read);
+  await new Promise((r) => setImmediate(r));
+  p2!.finish();
+  s2!.finish();
+  assert.deepEqual(await Promise.all([page2, second]), ['p2', 's2']);
+  assert.deepEqual(log, ['start s1', 'start p1', 'end p1', 'end s1', 'start p2', 'end p2', 'start s2', 'end s2']);
 });
 
 test('the summary cache: one computation per window start minute within the TTL; BUSY and failures are not kept', async () => {
