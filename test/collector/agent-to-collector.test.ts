@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { run, runWait } from '../helpers/agent.ts';
+import { run, runWait, type RunResult } from '../helpers/agent.ts';
 import { freePort, startTcpListener } from '../helpers/servers.ts';
 import { makeReport, postReport, promtoolCheck, samples, send, startCollector, tempDir } from './helpers.ts';
 
@@ -26,18 +26,18 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
     NETREADY_POD_IPS: '192.0.2.10',
     NETREADY_ADMITTED_AT: admittedAt,
   });
-  const agents = await Promise.all([
-    runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(1, 'node-a') }),
-    runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', c.url], { env: identity(2, 'node-b') }),
-    // Nothing listens: a timeout, reported too. --timeout counts from the process start, so it must
-    // outlast a start-up on a busy machine, or the deadline passes before the first refused attempt.
-    runWait(['--check', `tcp://127.0.0.1:${await freePort()}`, '--timeout', '4s', '--collector', c.url], {
-      env: identity(3, 'node-b'),
-    }),
-  ]);
+  // Delivery is what this test checks, not its budget (scenarios-faults does): one delivery from an
+  // agent run from source has taken longer than the default 1 s on a loaded machine.
+  const report = ['--collector', c.url, '--report-budget', '1m'];
+  const [ready1, ready2, ...timedOut] = await Promise.all([
+    runWait(['--check', `tcp://127.0.0.1:${target.port}`, ...report], { env: identity(1, 'node-a') }),
+    runWait(['--check', `tcp://127.0.0.1:${target.port}`, ...report], { env: identity(2, 'node-b') }),
+    timedOutAgents(await freePort(), report, (i) => identity(i, 'node-b')),
+  ]).then(([a, b, runs]) => [a, b, ...runs]);
+  const agents = [ready1!, ready2!, ...timedOut];
   assert.deepEqual(
     agents.map((a) => a.code),
-    [0, 0, 1],
+    [0, 0, ...timedOut.map(() => 1)],
   );
   for (const a of agents)
     assert.ok(
@@ -45,31 +45,34 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
       a.stdout,
     );
 
+  const pods = agents.map((_, i) => `web-${i + 1}`);
   const listed = (await send(c.url, { path: '/v1/reports?namespace=shop' })).json();
-  assert.deepEqual(listed.reports.map((r: any) => r.report.pod.name).sort(), ['web-1', 'web-2', 'web-3']);
-  const timedOut = (await send(c.url, { path: '/v1/reports?outcome=timeout' })).json().reports;
-  assert.equal(timedOut.length, 1);
-  assert.equal(timedOut[0].report.pod.node, 'node-b');
-  assert.equal(timedOut[0].report.checks[0].kind, 'tcp');
+  assert.deepEqual(listed.reports.map((r: any) => r.report.pod.name).sort(), pods.sort());
+  const timeouts = (await send(c.url, { path: '/v1/reports?outcome=timeout' })).json().reports;
+  assert.equal(timeouts.length, timedOut.length);
+  for (const r of timeouts) {
+    assert.equal(r.report.pod.node, 'node-b');
+    assert.equal(r.report.checks[0].kind, 'tcp');
+  }
 
   const text = (await send(c.url, { path: '/metrics' })).text;
   const counts = samples(text, 'netready_ready_delay_seconds_count').map(
     (s) => `${s.labels.node}/${s.labels.outcome}=${s.value}`,
   );
-  assert.deepEqual(counts.sort(), ['node-a/ready=1', 'node-b/ready=1', 'node-b/timeout=1']);
+  assert.deepEqual(counts.sort(), ['node-a/ready=1', 'node-b/ready=1', `node-b/timeout=${timedOut.length}`]);
   const fastest = samples(text, 'netready_ready_delay_seconds_bucket').find(
     (s) => s.labels.node === 'node-a' && s.labels.le === '5',
   );
   assert.equal(fastest!.value, 1, 'a loopback connect is ready well under 5 s');
-  assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: 3 }]);
+  assert.deepEqual(samples(text, 'netready_reports_total'), [{ labels: {}, value: agents.length }]);
   assert.equal(
     samples(text, 'netready_admission_to_ready_seconds_count').length,
     2,
     'both ready pods carried the admission time',
   );
-  // Ground truth: the refused attempts the timed-out agent itself reported.
-  const refused = timedOut[0].report.checks[0].errors.refused;
-  assert.ok(refused > 0, JSON.stringify(timedOut[0].report.checks[0]));
+  // Ground truth: the refused attempts the timed-out agents themselves reported (the last one got some).
+  const refused = timeouts.reduce((n: number, r: any) => n + (r.report.checks[0].errors.refused ?? 0), 0);
+  assert.ok(refused > 0, JSON.stringify(timeouts.map((r: any) => r.report.checks[0])));
   const refusedSeries = samples(text, 'netready_check_errors_total').filter(
     (s) => s.labels.kind === 'tcp' && s.labels.class === 'refused',
   );
@@ -77,12 +80,39 @@ test('agents report to a running collector: stored, listed, and in /metrics per 
     refusedSeries.map((s) => s.value),
     [refused],
   );
-  assert.deepEqual(samples(text, 'netready_store_reports'), [{ labels: {}, value: 3 }]);
+  assert.deepEqual(samples(text, 'netready_store_reports'), [{ labels: {}, value: agents.length }]);
   assert.match(text, /^process_resident_memory_bytes \d+/m);
   const lint = promtoolCheck(text);
   assert.equal(lint.output, '', lint.output);
   assert.equal(lint.code, 0);
+  t.diagnostic(
+    `timed-out agent runs: ${timeouts.map((r: any) => JSON.stringify(r.report.checks[0].errors)).join(', ')}`,
+  );
 });
+
+/**
+ * Runs `netready wait` against `port`, where nothing listens, until it times out with at least one
+ * refused attempt in its report; pod i = 3, 4, ... --timeout counts from the process start, and a
+ * start-up from source on a loaded machine has taken longer than 4 s by itself (4.2 s at load
+ * average 10; the deadline then passes with the first attempt still in flight): each run that got
+ * no answer at all before its deadline is followed by one with twice the time, up to 64 s.
+ */
+async function timedOutAgents(
+  port: number,
+  args: string[],
+  identity: (i: number) => Record<string, string>,
+): Promise<RunResult[]> {
+  const runs: RunResult[] = [];
+  for (let timeout = 4; timeout <= 64; timeout *= 2) {
+    const r = await runWait(['--check', `tcp://127.0.0.1:${port}`, '--timeout', `${timeout}s`, ...args], {
+      env: identity(3 + runs.length),
+    });
+    runs.push(r);
+    const answered = r.logs.find((l) => l.level === 'error')?.checks?.[0]?.errors;
+    if (r.code !== 1 || !answered || Object.keys(answered).length > 0) break;
+  }
+  return runs;
+}
 
 test('SIGTERM: a request in flight is finished and stored, idle connections do not hold the exit, exit 0 within seconds', async (t) => {
   const dir = tempDir(t);
@@ -182,9 +212,13 @@ test('--listen [::1]:0: an IPv6 literal in brackets; the agent reports over IPv6
   const c = await startCollector(t, ['--listen', '[::1]:0', '--db', ':memory:']);
   assert.ok(c.logs().some((l) => l.msg === 'collector listening' && l.listen === `[::1]:${c.port}`));
   const url = `http://[::1]:${c.port}`;
-  const agent = await runWait(['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url], {
-    env: { NETREADY_NODE_NAME: 'v6-node' },
-  });
+  // A generous budget: delivery is what this checks (see the first test).
+  const agent = await runWait(
+    ['--check', `tcp://127.0.0.1:${target.port}`, '--collector', url, '--report-budget', '1m'],
+    {
+      env: { NETREADY_NODE_NAME: 'v6-node' },
+    },
+  );
   assert.equal(agent.code, 0);
   assert.ok(
     agent.logs.some((l) => l.msg === 'report delivered'),
