@@ -260,8 +260,12 @@ export function probe(
           // The pacer's signal is silent but this path works: pacing would only delay the others.
           // Its last query sent before this attempt is still unanswered, so the path did not work
           // then: that bounds this check's estimate, whose previous paced attempt may be a second
-          // older (without it, the midpoint could lie ~0.6 s before the truth).
-          if (r.paced && pacing) stopPacing(pacerSentBefore(attempt.launch), null);
+          // older (without it, the midpoint could lie ~0.6 s before the truth). Not for a first
+          // attempt: the query went out in the same tick and was merely not answered yet (or the
+          // nameserver alone is down), and a check that passes at once never held the pod up. With
+          // that floor it counted from its launch instead of from 0: from when a busy node got the
+          // agent started (1.8 s seen).
+          if (r.paced && pacing) stopPacing(attempt.previous === null ? null : pacerSentBefore(attempt.launch), null);
           const result = r.streak.pass(attempt, clock.now());
           r.progress.readySince = r.streak.readySince;
           if (result !== 'first') return;

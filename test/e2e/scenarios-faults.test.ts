@@ -22,7 +22,9 @@ import {
 import { createTestbed, SERVICES, type Testbed } from './testbed.ts';
 
 const TCP = `tcp://${SERVICES.api.v4}:443`;
-const WAIT = [...CHECKS, '--collector', COLLECTOR.v4];
+// The report must arrive: one delivery from an agent run from source has taken over the default 1 s
+// on a loaded machine. The tests of the budget below pass their own.
+const WAIT = [...CHECKS, '--collector', COLLECTOR.v4, '--report-budget', '1m'];
 
 describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
   let bed: Testbed;
@@ -41,7 +43,14 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
     test('DNS down, then started again after ~2 s: ready once it answers', async (t) => {
       const pod = await bed.createPod();
       await bed.dns.stop();
-      const running = runAgent(bed, pod, WAIT);
+      // Counted from the agent's first look, not its spawn: a start-up from source has taken 2 s on a
+      // loaded machine, and the agent would find DNS already answering.
+      let looking!: () => void;
+      const firstLook = new Promise<void>((resolve) => (looking = resolve));
+      const running = runAgent(bed, pod, WAIT, {
+        onLog: (line) => void (line.msg === 'waiting for the pod network' && looking()),
+      });
+      await Promise.race([firstLook, running]);
       await sleep(2000);
       const restart = { before: now(), at: 0 };
       await bed.dns.start();
@@ -57,12 +66,16 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
         dnsMs >= restart.before - startedAt - 60 && dnsMs <= restart.at - startedAt + 500,
         `dns ready ${dnsMs} ms, DNS restarted ${(restart.before - startedAt).toFixed(0)}–${(restart.at - startedAt).toFixed(0)} ms`,
       );
-      // The other checks did not wait for DNS.
-      assert.ok(checkOf(report, 'tcp').readyAfterSeconds! < 1, JSON.stringify(report.checks));
-      assert.ok(checkOf(report, 'gateway').readyAfterSeconds! < 1, JSON.stringify(report.checks));
+      // The other checks did not wait for DNS: ready before it answered again. (Their paths worked from
+      // the start; how a first-attempt pass is counted, 0 s, is prober.test.ts's to check.)
+      for (const kind of ['tcp', 'gateway'] as const)
+        assert.ok(
+          checkOf(report, kind).readyAfterSeconds! * 1000 < restart.before - startedAt,
+          `${kind}: ${JSON.stringify(report.checks)}, DNS restarted ${(restart.before - startedAt).toFixed(0)} ms`,
+        );
       assert.ok(Object.keys(dns.errors).length > 0, 'failed attempts while DNS was down are counted');
       t.diagnostic(
-        `DNS restarted ${(restart.before - startedAt).toFixed(0)}–${(restart.at - startedAt).toFixed(0)} ms; dns ready ${dnsMs} ms; errors while down ${JSON.stringify(dns.errors)}`,
+        `DNS restarted ${(restart.before - startedAt).toFixed(0)}–${(restart.at - startedAt).toFixed(0)} ms; dns ready ${dnsMs} ms; errors while down ${JSON.stringify(dns.errors)}; tcp ready ${checkOf(report, 'tcp').readyAfterSeconds} s`,
       );
     });
 
@@ -160,6 +173,8 @@ describe('netready wait in a pod: faults', { timeout: 180_000 }, () => {
       ...CHECKS,
       '--collector',
       `http://collector.netready.svc.cluster.local:${COLLECTOR_PORT}`,
+      '--report-budget',
+      '1m',
     ]);
     assert.equal(r.code, 0, describeRun(r));
     assert.ok(findLog(r, 'report delivered'), describeRun(r));

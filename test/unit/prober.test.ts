@@ -558,3 +558,20 @@ test("pacing: a paced check that passes while the pacer is silent is estimated a
   );
   assert.ok(readySince >= upAt - 2 * OPTIONS.intervalMs, `ready ${readySince}, path up at ${upAt}`);
 });
+
+test('pacing: a paced check that passes at its first attempt while the pacer is silent counts from the start, not from its launch', async () => {
+  const pacer = fakePacer();
+  // The agent first looks at 1000 ms (a slow start-up); the pacer's query of that tick is never answered (DNS down).
+  const ms: StepClock = stepClock();
+  const tcp = fakeCheck('tcp://192.0.2.1:443', 'tcp', () => 'pass', { clock: ms });
+  const dns = fakeCheck('dns', 'dns', () => coded('ETIMEOUT'), { clock: ms });
+  const end = new AbortController();
+  const { progress, done } = probe([tcp, dns], OPTIONS, ms, end.signal, pacer);
+  while (progress[0]!.readySince === null) await sleep(2);
+  end.abort();
+  assert.deepEqual(pacer.sends, [1000], "one query, in the first look's tick, before the tcp check's launch");
+  assert.equal(tcp.calls.length, 1);
+  assert.equal(progress[0]!.readySince, 0, 'never seen failing: it did not hold the pod up');
+  assert.equal(pacer.closed, true, 'the tcp pass ended the pacing');
+  assert.deepEqual(await done, { ready: false });
+});
