@@ -42,7 +42,7 @@ test('kill -9 during a burst of 2,000 reports: every acknowledged report survive
   assert.equal(signal, 'SIGKILL');
   assert.ok(acked.size < REPORTS, `the kill came mid-burst (${acked.size} acknowledged)`);
   assert.ok(failed > 0, 'requests were cut by the kill');
-  assert.ok(Date.now() - started < 20_000);
+  // How long the burst took is a figure, not a check (9.7 s at load average 10, 3 s on a quiet machine): in the diagnostic.
 
   const again = await startCollector(t, ['--db', db]);
   const stored = new Set<string>();
