@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { parseLogLines, type LogLine } from './log-lines.ts';
 
+const START_LIMIT_MS = 60_000;
+
 export interface ServerProcess {
   readonly child: ChildProcess;
   readonly port: number;
@@ -15,7 +17,11 @@ export interface ServerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns `argv` and resolves once it logs `readyMsg` with a `port` field (at most 10 s). */
+/**
+ * Spawns `argv` and resolves once it logs `readyMsg` with a `port` field. At most 60 s: only a
+ * guard against a program that never gets there (a start-up from source takes ~1 s on a quiet
+ * machine and several at load average 10-18; 10 s was not always enough).
+ */
 export async function startServerProcess(
   t: TestContext,
   argv: string[],
@@ -37,8 +43,11 @@ export async function startServerProcess(
   const logs = () => parseLogLines(stdout);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`"${readyMsg}" not logged within 10 s; stderr: ${stderr}; stdout: ${stdout}`)),
-      10_000,
+      () =>
+        reject(
+          new Error(`"${readyMsg}" not logged within ${START_LIMIT_MS / 1000} s; stderr: ${stderr}; stdout: ${stdout}`),
+        ),
+      START_LIMIT_MS,
     );
     const check = () => {
       const line = logs().find((l) => l.msg === readyMsg);
