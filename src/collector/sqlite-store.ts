@@ -16,7 +16,6 @@ import type { Outage, Report } from '../lib/report.ts';
 import { type Cell, cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
 import { PendingCells } from './pending-cells.ts';
 import {
-  CHECKPOINT_EVERY_MS,
   type Checkpointer,
   DEFAULT_CHECKPOINT_PAGES,
   startCheckpointer,
@@ -582,8 +581,20 @@ class SqliteStore implements ReportStore, AggregateSource {
   /** Moves the WAL's checkpoints to a worker thread (sqlite-checkpointer.ts); the writer keeps a higher threshold of its own. */
   checkpointOffThread(path: string): void {
     this.#db.exec(`PRAGMA wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
-    this.#checkpointer = startCheckpointer(path, CHECKPOINT_EVERY_MS, () => {
-      if (this.#db.isOpen) this.#db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+    const passive = this.#db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+    this.#checkpointer = startCheckpointer(path, {
+      // Run from the event loop, so never inside insertBatch's transaction: the last few pages, then the next commit rewinds the WAL.
+      handOver: () => {
+        if (!this.#db.isOpen || this.#db.isTransaction) return;
+        try {
+          passive.get();
+        } catch {
+          // The WAL is then rewound later (the next hand-over, or the writer's own checkpoint); a failing disk shows at the next commit.
+        }
+      },
+      failed: () => {
+        if (this.#db.isOpen) this.#db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+      },
     });
   }
 

@@ -1,17 +1,19 @@
 // SQLite-only behaviour of the store (the shared contract is store.test.ts):
-// the WAL is checkpointed by a worker thread, not by the committing one; the
-// current minute's cells, held in memory, are computed again from the reports
-// after a crash.
+// the WAL is checkpointed by a worker thread, not by the committing one, and
+// rewound between the writer's transactions however busy it is; the current
+// minute's cells, held in memory, are computed again from the reports after a
+// crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSummary } from '../../src/collector/dashboard/summary.ts';
-import { CHECKPOINT_EVERY_MS } from '../../src/collector/sqlite-checkpointer.ts';
+import { CHECKPOINT_EVERY_MS, startCheckpointer } from '../../src/collector/sqlite-checkpointer.ts';
 import { openStore } from '../../src/collector/store.ts';
 import { makeReport, tempDir } from './helpers.ts';
 
@@ -53,6 +55,55 @@ test('committed reports reach the database file itself within seconds, copied ba
   const again = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
   t.after(() => again.close());
   assert.equal(again.rows, 1000);
+});
+
+test('a writer that never pauses gets its WAL rewound: the worker copies all but a few pages, the writer the rest between its transactions', async (t) => {
+  const path = join(tempDir(t), 'w.db');
+  const db = new DatabaseSync(path);
+  t.after(() => db.close());
+  // No checkpoint of the writer's own: only the hand-over can rewind the WAL.
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE INDEX t_v ON t (v)');
+  const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+  let handOvers = 0;
+  let failure: Error | null = null;
+  const checkpointer = startCheckpointer(
+    path,
+    {
+      handOver: () => {
+        handOvers++;
+        if (!db.isTransaction) passive.get();
+      },
+      failed: (err) => (failure = err),
+    },
+    { everyMs: 20, rewindAfterPages: 20, handOverPages: 10_000, maxPasses: 8 },
+  );
+  // The WAL header's checkpoint sequence: SQLite adds one each time the WAL is written from its start again.
+  // Only the header is read: reading the whole WAL would leave the writer idle for long enough to rewind it.
+  const header = Buffer.alloc(16);
+  const rewinds = () => {
+    const fd = openSync(`${path}-wal`, 'r');
+    readSync(fd, header, 0, 16, 0);
+    closeSync(fd);
+    return header.readUInt32BE(12);
+  };
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const commit = () => {
+    db.exec('BEGIN IMMEDIATE');
+    for (let i = 0; i < 20; i++) insert.run(randomBytes(200));
+    db.exec('COMMIT');
+  };
+  commit();
+  const first = rewinds();
+  // Back to back, 20 transactions at a time, then a turn of the event loop (where the hand-over runs): the
+  // writer is almost never between two transactions when the worker's pass ends.
+  for (let i = 0; i < 100 && rewinds() < first + 3; i++) {
+    for (let k = 0; k < 20; k++) commit();
+    await new Promise((r) => setImmediate(r));
+  }
+  await checkpointer.stop();
+  assert.equal(failure, null);
+  assert.ok(rewinds() >= first + 3, `rewound ${rewinds() - first} times after ${handOvers} hand-overs`);
 });
 
 test('close() waits for the worker even when nothing else keeps the process alive', () => {
