@@ -26,6 +26,9 @@
 // A/B and reuse (the PostgreSQL preload takes minutes): --bundle LABEL=PATH
 // (repeatable) runs steps 2-4 with each given bundle in turn, --rounds R
 // times, on the same preloaded store, instead of the bundle of this checkout.
+// --node-flags LABEL='FLAGS' gives the collector of bundle LABEL these Node
+// flags instead of the image's ENTRYPOINT's, --node-env LABEL='K=V ...' these
+// environment variables (one bundle may be given twice under two labels).
 // --pg-dir DIR keeps PostgreSQL's data in DIR: the preload is made once into
 // database preload_N and each collector (each bundle, each round) works on a
 // fresh copy of it (CREATE DATABASE ... TEMPLATE, ~15 s, untimed); --prepare
@@ -49,7 +52,7 @@ import { sweepOnce } from '../src/collector/retention.ts';
 import { SUMMARY_TTL_MS } from '../src/collector/summary-cache.ts';
 import { openStore, type ReportStore } from '../src/collector/store.ts';
 import { startPostgres, type PostgresServer } from '../test/helpers/postgres.ts';
-import { imageNodeFlags } from '../test/helpers/image.ts';
+import { benchNodeEnv, imageNodeFlags } from '../test/helpers/image.ts';
 import { clusterOf, makeBenchReport, prng } from './collector-reports.ts';
 
 const { values } = parseArgs({
@@ -58,6 +61,8 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'both' },
     'load-seconds': { type: 'string', default: '10' },
     bundle: { type: 'string', multiple: true },
+    'node-flags': { type: 'string', multiple: true },
+    'node-env': { type: 'string', multiple: true },
     rounds: { type: 'string', default: '1' },
     'pg-dir': { type: 'string' },
     'sqlite-dir': { type: 'string' },
@@ -143,16 +148,28 @@ try {
   console.error(
     `temp dir ${dir}; ${REPORTS.toLocaleString('en')} reports over ${NODES} nodes / ${NAMESPACES} namespaces; stores: ${STORES.join(', ')}`,
   );
+  const perLabel = (option: string[] | undefined) =>
+    new Map((option ?? []).map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] as const));
+  const nodeFlags = perLabel(values['node-flags']);
+  const nodeEnv = perLabel(values['node-env']);
   const bundles = (values.bundle ?? []).map((b) => {
     const eq = b.indexOf('=');
-    return eq > 0 ? { label: b.slice(0, eq), path: b.slice(eq + 1) } : { label: basename(dirname(b)), path: b };
+    const { label, path } =
+      eq > 0 ? { label: b.slice(0, eq), path: b.slice(eq + 1) } : { label: basename(dirname(b)), path: b };
+    const flags = nodeFlags.get(label);
+    return {
+      label,
+      path,
+      flags: flags === undefined ? imageNodeFlags() : flags.split(' ').filter(Boolean),
+      env: benchNodeEnv(nodeEnv.get(label) ?? ''),
+    };
   });
   if (bundles.length === 0 && !values.prepare) {
     execFileSync(NODE, [join(ROOT, 'scripts/build.ts'), join(dir, 'dist')], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    bundles.push({ label: '', path: join(dir, 'dist/netready.mjs') });
+    bundles.push({ label: '', path: join(dir, 'dist/netready.mjs'), flags: imageNodeFlags(), env: {} });
   }
   for (const store of STORES) {
     const kept = store === 'sqlite' ? SQLITE_DIR !== undefined : PG_DIR !== undefined;
@@ -186,7 +203,7 @@ try {
         // minutes, which every summary reads (a later bundle would read more).
         if (store === 'postgres' && PG_DIR !== undefined && (round > 0 || bundle !== bundles[0]))
           await keptPreload(pg!);
-        results.push(await benchCollector(label, bundle.path, db, preload));
+        results.push(await benchCollector(label, bundle, db, preload));
       }
     await pg?.destroy();
     pg = null;
@@ -303,7 +320,12 @@ async function keptPreload(server: PostgresServer): Promise<{ db: string; preloa
 }
 
 /** 2-4. The collector of `bundle` on the preloaded `db`: queries alone, then ingest with queries beside it. */
-async function benchCollector(name: string, bundle: string, db: string, preload: Preload): Promise<StoreResult> {
+async function benchCollector(
+  name: string,
+  bundle: { path: string; flags: string[]; env: Record<string, string> },
+  db: string,
+  preload: Preload,
+): Promise<StoreResult> {
   const preloadAgeMin = (Date.now() - preload.endMs) / 60_000;
   console.error(`${name}: preload's newest report received ${preloadAgeMin.toFixed(1)} min ago`);
   const collector = await startCollector(bundle, db);
@@ -389,10 +411,13 @@ async function timed(url: string, path: string): Promise<number> {
 }
 
 /** Starts the collector of `bundle` on `db`; resolves once it listens. */
-async function startCollector(bundle: string, db: string): Promise<{ child: ChildProcess; url: string }> {
+async function startCollector(
+  bundle: { path: string; flags: string[]; env: Record<string, string> },
+  db: string,
+): Promise<{ child: ChildProcess; url: string }> {
   const argv = [
-    ...imageNodeFlags(),
-    bundle,
+    ...bundle.flags,
+    bundle.path,
     'collector',
     '--listen',
     '127.0.0.1:0',
@@ -403,7 +428,10 @@ async function startCollector(bundle: string, db: string): Promise<{ child: Chil
     '--retention-rows',
     String(10 * REPORTS),
   ];
-  const child = spawn(NODE, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
+  const child = spawn(NODE, argv, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH ?? '', ...bundle.env },
+  });
   children.add(child);
   let buffered = '';
   const port = await new Promise<number>((resolve, reject) => {
