@@ -25,7 +25,7 @@ export const LOCK = {
  * walked by their own index (received_ms, id). Outages (netready watch): one
  * row per pod and outage start, kept by the same retention as reports.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
 CREATE TABLE netready_reports (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -67,6 +67,16 @@ CREATE TABLE netready_agg_minute (
 );
 CREATE TABLE netready_rollups (level SMALLINT NOT NULL, period_ms BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (level, period_ms));
 CREATE TABLE netready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms BIGINT NOT NULL);
+`,
+  // Each replica's minute cells under an id of its own (postgres-own-cells.ts), so that a summary
+  // reads only the other replicas' unsettled ones: in the key after the minute, so that the
+  // index skips this replica's cells without visiting them. Cells written before count as replica 0's.
+  // Replicas still running the previous version cannot write cells once this ran: upgrade them together.
+  `
+CREATE SEQUENCE netready_replicas AS integer CYCLE;
+ALTER TABLE netready_agg_minute ADD COLUMN replica INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE netready_agg_minute DROP CONSTRAINT netready_agg_minute_pkey;
+ALTER TABLE netready_agg_minute ADD PRIMARY KEY (minute_ms, replica, scope, key, bucket);
 `,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;

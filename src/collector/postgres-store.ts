@@ -13,9 +13,10 @@
 // reports or cells wait for each other instead of deadlocking.
 import type pg from 'pg';
 import type { Outage, Report } from '../lib/report.ts';
-import { DELAY_EDGES_SQL, MINUTE_MS, periodStart, SCOPE } from './aggregates.ts';
+import { cellsOf, DELAY_EDGES_SQL, MINUTE_MS, periodStart, SCOPE } from './aggregates.ts';
+import { OwnCells } from './postgres-own-cells.ts';
 import { createPool, describeTarget, migrate, openError } from './postgres-schema.ts';
-import { PgAggregates, upkeepStep } from './postgres-upkeep.ts';
+import { PG_SETTLE_MS, PgAggregates, upkeepStep } from './postgres-upkeep.ts';
 import { WindowReader } from './rollups.ts';
 import { type BodyRow, decodeOutages, decodeReports, nextBeforeId } from './stored-rows.ts';
 import type {
@@ -42,7 +43,8 @@ const RETRYABLE = new Set(['40P01', '40001']);
  * reports (ON CONFLICT DO NOTHING skips those already stored), then the minute
  * cells of the ones inserted, grouped and upserted in (scope, key, bucket)
  * order so that two writers lock shared cells in one order. $1 the receive
- * time, $2 its minute; the reports' columns as arrays, sorted by identity.
+ * time, $2 its minute; the reports' columns as arrays, sorted by identity;
+ * $11 the replica id the cells are written under (postgres-own-cells.ts).
  */
 const INSERT_BATCH = `
 WITH inserted AS (
@@ -51,8 +53,8 @@ WITH inserted AS (
   ON CONFLICT DO NOTHING
   RETURNING id, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds
 ), cells AS (
-  INSERT INTO netready_agg_minute AS a (minute_ms, scope, key, bucket, reports, timeouts, max_delay)
-  SELECT $2, scope, key, bucket, count(*), count(*) FILTER (WHERE outcome = 'timeout'), max(delay_seconds)
+  INSERT INTO netready_agg_minute AS a (minute_ms, replica, scope, key, bucket, reports, timeouts, max_delay)
+  SELECT $2, $11, scope, key, bucket, count(*), count(*) FILTER (WHERE outcome = 'timeout'), max(delay_seconds)
   FROM (
     SELECT ${SCOPE.node}::smallint AS scope, node AS key, ${DELAY_EDGES_SQL}::smallint AS bucket, outcome, delay_seconds FROM inserted
     UNION ALL
@@ -60,7 +62,7 @@ WITH inserted AS (
   ) c
   GROUP BY scope, key, bucket
   ORDER BY scope, key, bucket
-  ON CONFLICT (minute_ms, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
+  ON CONFLICT (minute_ms, replica, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
     timeouts = a.timeouts + excluded.timeouts, max_delay = greatest(a.max_delay, excluded.max_delay)
 )
 SELECT id, pod_uid, pod_namespace, pod_name, node, started_ms FROM inserted`;
@@ -132,6 +134,8 @@ class PostgresStore implements ReportStore {
   readonly #pool: pg.Pool;
   readonly #options: StoreOptions;
   readonly #reader: WindowReader;
+  /** This replica's cells of its newest minutes, which summaries read from memory. */
+  readonly #own = new OwnCells(PG_SETTLE_MS);
   #rows = 0;
   #countedAtMs = Number.NaN;
   /** The retention floor as last read: no report is stored as received before it. */
@@ -141,7 +145,7 @@ class PostgresStore implements ReportStore {
   constructor(pool: pg.Pool, options: StoreOptions) {
     this.#pool = pool;
     this.#options = options;
-    this.#reader = new WindowReader(new PgAggregates(pool));
+    this.#reader = new WindowReader(new PgAggregates(pool, this.#own));
   }
 
   get rows(): number {
@@ -173,6 +177,7 @@ class PostgresStore implements ReportStore {
     const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
     const sorted = order.map((i) => reports[i]!);
     const col = <T>(f: (r: Report) => T) => sorted.map(f);
+    const replica = await this.#own.replica(this.#pool);
     const values = [
       receivedMs,
       periodStart(receivedMs, 0),
@@ -184,6 +189,7 @@ class PostgresStore implements ReportStore {
       col((r) => r.outcome),
       col((r) => r.delaySeconds),
       col((r) => JSON.stringify(r)),
+      replica,
     ];
     let inserted: pg.QueryResult<{
       id: string;
@@ -199,7 +205,10 @@ class PostgresStore implements ReportStore {
         inserted = await this.#pool.query({ name: 'netready_insert_batch', text: INSERT_BATCH, values });
         break;
       } catch (err) {
-        if (attempt >= RETRIES || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+        if (attempt < RETRIES && RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
+        // Rolled back, or committed with the answer lost: the cells held may now lack some of ours.
+        this.#own.forget();
+        throw err;
       }
     }
     const newIds = new Map(
@@ -210,13 +219,22 @@ class PostgresStore implements ReportStore {
     );
     // The first of several identical reports in the batch is the one stored.
     const answered = new Set<string>();
-    return keys.map((key) => {
+    const ids = keys.map((key) => {
       const id = newIds.get(key);
       if (id === undefined || answered.has(key)) return null;
       answered.add(key);
       this.#rows++;
       return id;
     });
+    this.#own.committed(
+      replica,
+      cellsOf(
+        reports.filter((_, i) => ids[i] !== null),
+        receivedMs,
+      ),
+      receivedMs,
+    );
+    return ids;
   }
 
   async insertOutage(outage: Outage, receivedMs: number): Promise<number | null> {

@@ -5,6 +5,7 @@
 // store's summaries and the rollups read.
 import type pg from 'pg';
 import { LEVEL_MS, MINUTE_MS, periodStart, ROLLUP_SETTLE_MS, type Scope } from './aggregates.ts';
+import type { OwnCells } from './postgres-own-cells.ts';
 import { inTransaction, LOCK, LOCK_CLASS, type Queryable } from './postgres-schema.ts';
 import {
   buildRollup,
@@ -16,13 +17,17 @@ import {
 } from './rollups.ts';
 import { SWEEP_CHUNK } from './sqlite-store.ts';
 
+/** Replicas' clocks and commits lag each other: the rollups' settle time, and a minute more. */
+export const PG_SETTLE_MS = ROLLUP_SETTLE_MS + MINUTE_MS;
+
 /** The aggregate queries (rollups.ts) over the pool, or over the client of a transaction. */
 export class PgAggregates implements AggregateSource {
-  /** Replicas' clocks and commits lag each other: the rollups' settle time, and a minute more. */
-  readonly settleMs = ROLLUP_SETTLE_MS + MINUTE_MS;
+  readonly settleMs = PG_SETTLE_MS;
   readonly #q: Queryable;
-  constructor(q: Queryable) {
+  readonly #own: OwnCells | null;
+  constructor(q: Queryable, own: OwnCells | null = null) {
     this.#q = q;
+    this.#own = own;
   }
 
   async rolledPeriods(fromMs: number, untilMs: number): Promise<{ level: 1 | 2; periodMs: number }[]> {
@@ -57,16 +62,35 @@ export class PgAggregates implements AggregateSource {
   // Summed by the server: under ingest a minute holds a cell per node and bucket hit
   // (~50,000 at 3,000 reports/s over 5,000 nodes), and every summary re-reads the
   // unsettled ones (settleMs: four minutes); summed, each (scope, key, bucket) comes once.
+  // With `own` (the store's reader), this replica's cells come from memory and the
+  // server reads only the other replicas' (the index skips ours: see the schema).
   async readCellSums(fromMs: number, untilMs: number, add: CellSumSink): Promise<void> {
+    const own = this.#own?.view() ?? null;
+    // [fromMs, splitMs): every replica's cells from the table; [splitMs, untilMs): the others', and ours held.
+    const splitMs = own === null ? untilMs : Math.min(untilMs, Math.max(fromMs, own.fromMs));
     const r = await this.#q.query<[number, string, number, string, string, number]>({
-      text: `SELECT scope, key, bucket, sum(reports)::bigint, sum(timeouts)::bigint, max(max_delay) FROM netready_agg_minute
-             WHERE minute_ms >= $1 AND minute_ms < $2 GROUP BY scope, key, bucket`,
-      values: [fromMs, untilMs],
+      text: CELL_SUMS,
+      values: [fromMs, splitMs, untilMs, own?.replica ?? 0],
       rowMode: 'array',
     });
     for (const c of r.rows) add(c[0] as Scope, c[1], c[2], Number(c[3]), Number(c[4]), c[5]);
+    own?.add(splitMs, untilMs, add);
   }
 }
+
+/**
+ * Cells summed per (scope, key, bucket): every replica's in [$1, $2), those of
+ * replicas other than $4 in [$2, $3) (two ranges, so that each is an index
+ * condition and our own cells are never visited).
+ */
+const CELL_SUMS = `
+SELECT scope, key, bucket, sum(reports)::bigint, sum(timeouts)::bigint, max(max_delay) FROM (
+  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2
+  UNION ALL
+  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $2 AND minute_ms < $3 AND replica < $4
+  UNION ALL
+  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $2 AND minute_ms < $3 AND replica > $4
+) AS c GROUP BY scope, key, bucket`;
 
 /** What a step needs to know of the store: its report count (as last counted) and its retention. */
 export interface UpkeepState {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { BUCKETS, bucketOf } from '../../src/collector/aggregates.ts';
 import { readSummary } from '../../src/collector/dashboard/summary.ts';
-import { LOCK, LOCK_CLASS } from '../../src/collector/postgres-schema.ts';
+import { LOCK, LOCK_CLASS, MIGRATIONS } from '../../src/collector/postgres-schema.ts';
 import { openStore, type ReportStore } from '../../src/collector/store.ts';
 import { freshDatabase } from '../helpers/postgres.ts';
 import { makeReport } from './helpers.ts';
@@ -89,6 +89,57 @@ test('one replica committing eight batches at once, as its ingest does: every re
     ),
   );
   assert.deepEqual(got, want);
+});
+
+test("a replica's own unsettled cells come from memory, the others' from the table: each replica's summary counts every report once", async (t) => {
+  const db = await freshDatabase();
+  const [a, b] = await replicas(t, db, 2);
+  // Minutes 0-2: both write into the same minutes, which stay unsettled for a summary at minute 2.
+  for (let m = 0; m < 3; m++)
+    for (const [i, store] of [a!, b!].entries()) {
+      const batch = Array.from({ length: 30 }, (_, k) => makeReport(m * 1000 + i * 100 + k, { node: `node-${k % 4}` }));
+      await store.insertBatch(batch, T0 + m * MIN + i);
+    }
+  // A report a stored already, received again: not counted again.
+  const dup = makeReport(1, { node: 'node-1' });
+  assert.deepEqual(await a!.insertBatch([dup], T0 + 2 * MIN + 5), [null]);
+  for (const store of [a!, b!]) {
+    const s = await readSummary(store, T0 - MIN, T0 + 2 * MIN + 10);
+    assert.equal(s.totals.reports, 180, store === a ? 'a' : 'b');
+    assert.deepEqual(s.nodes.map((n) => [n.node, n.reports]).sort(), [
+      ['node-0', 48],
+      ['node-1', 48],
+      ['node-2', 42],
+      ['node-3', 42],
+    ]);
+  }
+  // The same, read as settled minutes from the table only (a summary an hour later).
+  const later = await readSummary(a!, T0 - MIN, T0 + 60 * MIN);
+  assert.equal(later.totals.reports, 180);
+});
+
+test('a database at schema 1 (cells without a replica) is migrated: its figures are kept and new ones add to them', async (t) => {
+  const db = await freshDatabase();
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  t.after(() => client.end());
+  await client.query('CREATE TABLE netready_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)');
+  await client.query(MIGRATIONS[0]!);
+  await client.query("INSERT INTO netready_meta (key, value) VALUES ('schema_version', 1)");
+  await client.query(
+    `INSERT INTO netready_agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 0, 'node-0', $2, 7, 1, 2.5), ($1, 1, 'ns-0', $2, 7, 1, 2.5)`,
+    [T0, bucketOf(2.5)],
+  );
+  const [store] = await replicas(t, db, 1);
+  await store!.insertBatch([makeReport(1, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1);
+  const s = await readSummary(store!, T0 - MIN, T0 + MIN);
+  assert.equal(s.totals.reports, 8);
+  assert.deepEqual(
+    s.nodes.map((n) => [n.node, n.reports, n.timeouts, n.max]),
+    [['node-0', 8, 1, 2.5]],
+  );
+  const version = await client.query("SELECT value FROM netready_meta WHERE key = 'schema_version'");
+  assert.equal(Number(version.rows[0].value), MIGRATIONS.length);
 });
 
 test('retention runs on one replica at a time: while another holds the lock a step does nothing', async (t) => {
