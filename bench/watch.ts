@@ -16,6 +16,8 @@
 // --breakdown: instead, the watch with each default check alone, to see which one costs what.
 // --bundle FILE (repeatable): instead, the watch from each given bundle (e.g. one built from an older
 // commit with scripts/build.ts) and the floor, an A/B on the same pod in one run.
+// --node-flags "FLAGS" (repeatable, with --bundle): each bundle once per set of Node flags given, in
+// place of the webhook's (INJECTED_NODE_FLAGS), to A/B flags in one run; "" for none.
 // --node-env "NAME=VALUE ...": instead of the environment the webhook gives the runtime (INJECTED_ENV,
 // src/webhook/container.ts), which every process here gets by default; "" for none (an A/B).
 // --probe: while measuring, GET /readyz on the pod IP from the host every 2 s on a new connection,
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     bundle: { type: 'string', multiple: true, default: [] },
     probe: { type: 'boolean', default: false },
     'node-env': { type: 'string' },
+    'node-flags': { type: 'string', multiple: true },
   },
 });
 /** The runtime's environment, as the webhook injects it unless --node-env says otherwise. */
@@ -143,10 +146,13 @@ const ONE_CHECK = (check: string): Variant => ({
   argv: (b) => [...WATCH(b, INJECTED), '--check', check],
 });
 const FLOOR = VARIANTS.find((v) => v.name.startsWith('Node floor'))!;
-const BUNDLES: Variant[] = values.bundle.map((file) => ({
-  name: `netready watch from ${file}, as injected`,
-  argv: () => WATCH(file, INJECTED),
-}));
+const FLAG_SETS = (values['node-flags'] ?? [INJECTED.join(' ')]).map((f) => f.split(' ').filter(Boolean));
+const BUNDLES: Variant[] = values.bundle.flatMap((file) =>
+  FLAG_SETS.map((flags) => ({
+    name: `netready watch from ${file}, ${values['node-flags'] ? `flags ${flags.join(' ') || '(none)'}` : 'as injected'}`,
+    argv: () => WATCH(file, flags),
+  })),
+);
 const RUN = values.breakdown
   ? ['gateway', 'dns', 'kubernetes'].map(ONE_CHECK)
   : BUNDLES.length > 0
