@@ -17,7 +17,7 @@
 // --bundle FILE (repeatable): instead, the watch from each given bundle (e.g. one built from an older
 // commit with scripts/build.ts) and the floor, an A/B on the same pod in one run.
 // --node-flags "FLAGS" (repeatable, with --bundle): each bundle once per set of Node flags given, in
-// place of the webhook's (INJECTED_NODE_FLAGS), to A/B flags in one run; "" for none.
+// place of the webhook's (WATCH_NODE_FLAGS), to A/B flags in one run; "" for none.
 // --node-env "NAME=VALUE ...": instead of the environment the webhook gives the runtime (INJECTED_ENV,
 // src/webhook/container.ts), which every process here gets by default; "" for none (an A/B).
 // --probe: while measuring, GET /readyz on the pod IP from the host every 2 s on a new connection,
@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestbed, SERVICES, type Pod } from '../test/e2e/testbed.ts';
 import { names } from '../test/e2e/testbed-host.ts';
 import { benchNodeEnv, imageNodeFlags } from '../test/helpers/image.ts';
-import { INJECTED_NODE_FLAGS, WATCH_PROBE_PERIOD_SECONDS } from '../src/webhook/container.ts';
+import { WATCH_NODE_FLAGS, WATCH_PROBE_PERIOD_SECONDS } from '../src/webhook/container.ts';
 
 const { values } = parseArgs({
   options: {
@@ -127,7 +127,7 @@ const WATCH = (bundle: string, flags: string[]) => [
   '--collector',
   `http://${SERVICES.collector.v4}:9470`,
 ];
-const INJECTED = [...INJECTED_NODE_FLAGS];
+const INJECTED = [...WATCH_NODE_FLAGS];
 const VARIANTS: Variant[] = [
   { name: `netready watch, as injected (${INJECTED.join(' ')})`, argv: (b) => WATCH(b, INJECTED) },
   { name: `netready watch, image flags (${IMAGE_FLAGS.join(' ')})`, argv: (b) => WATCH(b, IMAGE_FLAGS) },

@@ -29,7 +29,12 @@ import { join } from 'node:path';
 import { ROOT } from './helpers/agent.ts';
 import { parseLogLines } from './helpers/log-lines.ts';
 import { imageEntrypoint, imageNodeFlags } from './helpers/image.ts';
-import { INJECTED_COMMAND, INJECTED_NODE_FLAGS, injectedProcessEnv } from '../src/webhook/container.ts';
+import {
+  INJECTED_COMMAND,
+  INJECTED_NODE_FLAGS,
+  injectedProcessEnv,
+  WATCH_NODE_FLAGS,
+} from '../src/webhook/container.ts';
 import { startTcpListener } from './helpers/servers.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
 
@@ -213,7 +218,7 @@ test(
     // SIGTERM ends it at once.
     const watch = start(
       ['watch', '--listen', '127.0.0.1:0', '--check', `tcp://127.0.0.1:${target.port}`, '--collector', url],
-      INJECTED_NODE_FLAGS,
+      WATCH_NODE_FLAGS,
       injectedProcessEnv(),
     );
     const { port: watchPort } = await watch.line('watch listening');
