@@ -118,7 +118,7 @@ test("a replica's own unsettled cells come from memory, the others' from the tab
   assert.equal(later.totals.reports, 180);
 });
 
-test('a database at schema 1 (cells without a replica) is migrated: its figures are kept and new ones add to them', async (t) => {
+test('a database at schema 1 (cells without a replica) is migrated: its figures are kept and new ones add to them; four replicas starting together migrate it once', async (t) => {
   const db = await freshDatabase();
   const client = new pg.Client({ connectionString: db });
   await client.connect();
@@ -130,13 +130,18 @@ test('a database at schema 1 (cells without a replica) is migrated: its figures 
     `INSERT INTO netready_agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 0, 'node-0', $2, 7, 1, 2.5), ($1, 1, 'ns-0', $2, 7, 1, 2.5)`,
     [T0, bucketOf(2.5)],
   );
-  const [store] = await replicas(t, db, 1);
-  await store!.insertBatch([makeReport(1, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1);
+  const stores = await replicas(t, db, 4);
+  const store = stores[0];
+  await Promise.all(
+    stores.map((r, i) =>
+      r.insertBatch([makeReport(1 + i, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1),
+    ),
+  );
   const s = await readSummary(store!, T0 - MIN, T0 + MIN);
-  assert.equal(s.totals.reports, 8);
+  assert.equal(s.totals.reports, 11);
   assert.deepEqual(
     s.nodes.map((n) => [n.node, n.reports, n.timeouts, n.max]),
-    [['node-0', 8, 1, 2.5]],
+    [['node-0', 11, 1, 2.5]],
   );
   const version = await client.query("SELECT value FROM netready_meta WHERE key = 'schema_version'");
   assert.equal(Number(version.rows[0].value), MIGRATIONS.length);
