@@ -103,15 +103,14 @@ async function watchLoop(
     const verdict = streak.record(launchedMs, round);
     healthy = verdict.state === 'ok';
     if (verdict.state !== 'lost') {
-      if (paced && healthy) {
+      if (paced) {
         // A probe may launch the next round early, on its own wake-up (runWatch);
         // the cleared deadline's wake-up then comes while that round runs. Only
         // while rounds pass: a streak's rounds stay an interval apart.
-        state.waiting(deadline.clear);
+        if (healthy) state.waiting(deadline.clear);
         await deadline.expired;
         state.waiting(null);
-      } else if (paced) await deadline.expired;
-      else {
+      } else {
         deadline.clear();
         await sleep(launchedMs + options.intervalMs - clock.now(), signal);
       }
