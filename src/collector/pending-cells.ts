@@ -15,7 +15,7 @@ class MinuteCells {
   /** key id * BUCKETS + bucket -> slot. */
   readonly slots = new Map<number, number>();
   cells = new Float64Array(0);
-  /** Slots in use (insertion order), some taken since (then -1). */
+  /** Slots handed out (insertion order); a taken cell's slot leaves `slots` and is not reused. */
   used = 0;
   live = 0;
 
@@ -94,14 +94,17 @@ export class PendingCells {
     const out: Cell[] = [];
     for (const [minuteMs, minute] of this.#minutes) {
       if (minuteMs >= beforeMs || out.length >= limit) break;
-      const cells = [...minute.slots.values()]
-        .map((slot) => this.#cellAt(minuteMs, minute, slot))
-        .sort((a, b) => a.scope - b.scope || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.bucket - b.bucket)
+      const taken = [...minute.slots]
+        .map(([id, slot]) => ({ id, cell: this.#cellAt(minuteMs, minute, slot) }))
+        .sort(
+          ({ cell: a }, { cell: b }) =>
+            a.scope - b.scope || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || a.bucket - b.bucket,
+        )
         .slice(0, limit - out.length);
-      for (const c of cells) {
-        minute.slots.delete(this.#ids.get(`${c.scope}\u0000${c.key}`)! * BUCKETS + c.bucket);
+      for (const { id, cell } of taken) {
+        minute.slots.delete(id);
         minute.live--;
-        out.push(c);
+        out.push(cell);
       }
       if (minute.live === 0) this.#minutes.delete(minuteMs);
     }
