@@ -39,7 +39,9 @@
 // --sqlite-dir DIR does the same for SQLite: the preload is made once into
 // DIR/preload_N.db, --prepare tops it up to a few minutes ago at the
 // preload's rate (so its windows hold what a fresh one's would) and runs its
-// upkeep, and each run (each bundle, each round) works on a fresh copy of it.
+// upkeep, and each run (each bundle, each round) works on a fresh copy of it,
+// opened once by that bundle's collector before the timed one starts
+// (untimed: a bundle whose schema differs from the preload's migrates it then).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -198,6 +200,11 @@ try {
         if (store === 'sqlite' && SQLITE_DIR !== undefined) {
           for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
           copyFileSync(keptSqlitePath(), db);
+          // Untimed: the bundle's own collector opens the copy once (and migrates it, if its schema is newer).
+          const first = await startCollector(bundle, db);
+          first.child.kill('SIGTERM');
+          await new Promise((r) => first.child.once('exit', r));
+          children.delete(first.child);
         }
         // Each collector on the preload as made: the one before added its ingest to the last
         // minutes, which every summary reads (a later bundle would read more).
