@@ -3,7 +3,9 @@
 // batches (see committer.ts): one transaction, one fsync, many reports and
 // their minute aggregates. Reports are stored whole (the validated JSON) next
 // to the columns that the list queries filter on, each of which is indexed,
-// so a filtered page is a walk of one index, however rare the match.
+// so a filtered page is a walk of one index, however rare the match. Node and
+// namespace are indexed by the table report_keys, written in bulk
+// (sqlite-keys.ts).
 //
 // Ids and receive times grow together (the receive time never goes backward,
 // see insertBatch), so "newest" and "received since" are walks of the rowid
@@ -15,6 +17,7 @@ import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
 import { type Cell, cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
 import { PendingCells } from './pending-cells.ts';
+import { IDS_PER_FLUSH, type KeyIds, PendingKeys, ROUND_IDS } from './sqlite-keys.ts';
 import {
   type Checkpointer,
   DEFAULT_CHECKPOINT_PAGES,
@@ -41,6 +44,9 @@ import type {
 // an agent run outside Kubernetes (no uid), its pod name, namespace and node.
 // The filter indexes end in the id, so a page is read in id order from them;
 // reports_received (with the rowid, in the same order) bounds the newest of a window.
+// report_keys: (scope, key, id) of every report by node (scope 0) and by namespace (1),
+// written in bulk (sqlite-keys.ts) instead of the indexes reports_node and
+// reports_namespace, dropped at open (schema changes in place: see migrateKeys).
 // outages: one row per outage a watch reported, its identity the pod and the
 // outage's start; kept by the same retention floor as reports, and at most
 // maxRows of them. agg_minute: the minute cells (aggregates.ts); rollups: one blob per rolled
@@ -61,8 +67,6 @@ CREATE TABLE IF NOT EXISTS reports (
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_uid ON reports (started_ms, pod_uid) WHERE pod_uid <> '';
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_name ON reports (started_ms, pod_namespace, pod_name, node) WHERE pod_uid = '';
-CREATE INDEX IF NOT EXISTS reports_node ON reports (node, id);
-CREATE INDEX IF NOT EXISTS reports_namespace ON reports (pod_namespace, id);
 CREATE INDEX IF NOT EXISTS reports_outcome ON reports (outcome, id);
 CREATE INDEX IF NOT EXISTS reports_delay ON reports (delay_seconds);
 CREATE INDEX IF NOT EXISTS reports_received ON reports (received_ms);
@@ -82,6 +86,7 @@ CREATE INDEX IF NOT EXISTS outages_namespace ON outages (pod_namespace, id);
 CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS rollups (level INTEGER NOT NULL, period_ms INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (level, period_ms)) STRICT;
+CREATE TABLE IF NOT EXISTS report_keys (scope INTEGER NOT NULL, key TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (scope, key, id)) STRICT, WITHOUT ROWID;
 `;
 const AGG_TABLE = `
 CREATE TABLE agg_minute (
@@ -126,6 +131,7 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     db.exec(SCHEMA);
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'agg_minute'").get()) db.exec(AGG_TABLE);
     recomputeRecentCells(db);
+    recoverKeys(db);
     db.exec('COMMIT');
     const store = new SqliteStore(db, options);
     // A store that cannot be written is unusable: say so at start (exit 1), not with 503s later.
@@ -161,6 +167,31 @@ function recomputeRecentCells(db: DatabaseSync): void {
   db.prepare(
     "INSERT INTO meta (key, value) VALUES ('cells_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
   ).run(fromMs);
+}
+
+/**
+ * Puts the keys of every report from meta `keys_id` on into report_keys: those
+ * that were held in memory when the store was last closed or the process
+ * killed (a round's worth at most), or, for a store written before
+ * report_keys (no keys_id), all of them, read from its old indexes
+ * reports_node and reports_namespace, which are then dropped. In key order:
+ * the table is filled page after page.
+ */
+function recoverKeys(db: DatabaseSync): void {
+  const stored = db.prepare("SELECT value FROM meta WHERE key = 'keys_id'").get() as { value: number } | undefined;
+  const fromId = Number(stored?.value ?? 0);
+  for (const [scope, column] of [
+    [0, 'node'],
+    [1, 'pod_namespace'],
+  ] as const)
+    db.prepare(
+      `INSERT OR IGNORE INTO report_keys (scope, key, id) SELECT ${scope}, ${column}, id FROM reports WHERE id >= ? ORDER BY 2, 3`,
+    ).run(fromId);
+  db.exec('DROP INDEX IF EXISTS reports_node; DROP INDEX IF EXISTS reports_namespace;');
+  const newest = db.prepare('SELECT id FROM reports ORDER BY id DESC LIMIT 1').get() as { id: number } | undefined;
+  db.prepare(
+    "INSERT INTO meta (key, value) VALUES ('keys_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(Math.max(fromId, Number(newest?.id ?? 0) + 1));
 }
 
 /** The operator's next step for an error met while opening `path`. */
@@ -215,6 +246,13 @@ class SqliteStore implements ReportStore, AggregateSource {
   readonly #pending = new PendingCells();
   /** Meta cells_ms: agg_minute holds every cell of the minutes before it; later ones may be pending. */
   #cellsMs: number;
+  /** Ids of reports not yet in report_keys, per node and namespace (sqlite-keys.ts). */
+  readonly #keys = new PendingKeys();
+  readonly #insertKey: StatementSync;
+  /** The largest report id stored so far (0: none). */
+  #maxId: number;
+  /** Retention's pass over report_keys: the last (scope, key) swept, null when none is under way. */
+  #keySweep: { scope: number; key: string } | null = null;
 
   constructor(db: DatabaseSync, options: StoreOptions) {
     this.#db = db;
@@ -240,16 +278,15 @@ class SqliteStore implements ReportStore, AggregateSource {
     this.#setMeta = db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
+    this.#insertKey = db.prepare('INSERT OR IGNORE INTO report_keys (scope, key, id) VALUES (?, ?, ?)');
     this.#floorMs = this.#meta('floor_ms') ?? 0;
     this.#cellsMs = this.#meta('cells_ms') ?? 0;
     this.#rows = Number((db.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n);
-    this.#lastReceivedMs = Number(
-      (
-        db.prepare('SELECT received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as
-          | { received_ms: number }
-          | undefined
-      )?.received_ms ?? 0,
-    );
+    const newest = db.prepare('SELECT id, received_ms FROM reports ORDER BY id DESC LIMIT 1').get() as
+      | { id: number; received_ms: number }
+      | undefined;
+    this.#lastReceivedMs = Number(newest?.received_ms ?? 0);
+    this.#maxId = Number(newest?.id ?? 0);
     this.#reader = new WindowReader(this);
   }
 
@@ -266,9 +303,14 @@ class SqliteStore implements ReportStore, AggregateSource {
     receivedMs = Math.max(receivedMs, this.#lastReceivedMs, this.#floorMs);
     const ids: (number | null)[] = [];
     let flushed: Cell[] = [];
+    let keys: KeyIds[] = [];
+    // A new minute, or many ids held: a round writes them all, a chunk per commit.
+    if (this.#keys.size >= ROUND_IDS || periodStart(receivedMs, 0) > periodStart(this.#lastReceivedMs, 0))
+      this.#keys.startRound();
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       const inserted: Report[] = [];
+      const newIds: number[] = [];
       for (const r of reports) {
         const row = this.#insert.get(
           receivedMs,
@@ -282,21 +324,57 @@ class SqliteStore implements ReportStore, AggregateSource {
           JSON.stringify(r),
         ) as { id: number } | undefined;
         ids.push(row ? Number(row.id) : null);
-        if (row) inserted.push(r);
+        if (row) {
+          inserted.push(r);
+          newIds.push(Number(row.id));
+        }
       }
       // Ended minutes' cells go to agg_minute a chunk per commit; this batch's join the pending ones once committed.
       flushed = this.#flushCells(periodStart(receivedMs, 0), receivedMs);
+      keys = this.#flushKeys();
       this.#db.exec('COMMIT');
       this.#rows += inserted.length;
       this.#lastReceivedMs = receivedMs;
       this.#pending.add(cellsOf(inserted, receivedMs));
+      inserted.forEach((r, i) => this.#keys.add(newIds[i]!, r.pod.node, r.pod.namespace));
+      if (newIds.length > 0) this.#maxId = newIds[newIds.length - 1]!;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       this.#pending.add(flushed);
+      this.#keys.putBack(keys);
       this.#cellsMs = this.#meta('cells_ms') ?? this.#cellsMs;
       throw err;
     }
     return ids;
+  }
+
+  /**
+   * Within the open transaction: writes the next IDS_PER_FLUSH ids of a round
+   * under way to report_keys, and moves meta keys_id up to the smallest id
+   * still held (or past the last stored). Returns what it wrote, to be put
+   * back if the transaction fails.
+   */
+  #flushKeys(): KeyIds[] {
+    const taken = this.#keys.take(IDS_PER_FLUSH);
+    if (taken.length === 0) return taken;
+    for (const { scope, key, ids } of taken) for (const id of ids) this.#insertKey.run(scope, key, id);
+    this.#setMeta.run('keys_id', this.#keys.smallest() ?? this.#maxId + 1);
+    return taken;
+  }
+
+  /** Writes the next chunk of a round of key ids in a transaction of its own; returns how many. */
+  #flushKeysInTransaction(): number {
+    let taken: KeyIds[] = [];
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      taken = this.#flushKeys();
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      this.#keys.putBack(taken);
+      throw err;
+    }
+    return taken.reduce((n, k) => n + k.ids.length, 0);
   }
 
   /**
@@ -373,6 +451,13 @@ class SqliteStore implements ReportStore, AggregateSource {
   }
 
   async list(filter: ReportFilter): Promise<ReportPage> {
+    // By node (or else namespace), the page is walked from that key's ids: held in memory, then report_keys.
+    const by =
+      filter.node !== undefined
+        ? { scope: 0 as const, key: filter.node }
+        : filter.namespace !== undefined
+          ? { scope: 1 as const, key: filter.namespace }
+          : null;
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (sql: string, value: string | number | undefined) => {
@@ -380,16 +465,51 @@ class SqliteStore implements ReportStore, AggregateSource {
       where.push(sql);
       params.push(value);
     };
-    add('id < ?', filter.beforeId);
-    add('node = ?', filter.node);
-    add('pod_namespace = ?', filter.namespace);
-    add('outcome = ?', filter.outcome);
-    add('started_ms >= ?', filter.startedSinceMs);
-    add('delay_seconds > ?', filter.slowerThanSeconds);
-    // At most 2^6 shapes of query: each is prepared once. One more row than
-    // asked tells whether another page follows.
-    const sql = `SELECT id, received_ms, body FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.#prepared(sql).all(...params, filter.limit + 1) as unknown as BodyRow[];
+    if (by === null) add('r.id < ?', filter.beforeId);
+    if (by?.scope !== 0) add('r.node = ?', filter.node);
+    if (by?.scope !== 1) add('r.pod_namespace = ?', filter.namespace);
+    add('r.outcome = ?', filter.outcome);
+    add('r.started_ms >= ?', filter.startedSinceMs);
+    add('r.delay_seconds > ?', filter.slowerThanSeconds);
+    const and = where.map((w) => ` AND ${w}`).join('');
+    // At most 2^5 shapes of query per source: each is prepared once. One more
+    // row than asked tells whether another page follows.
+    const want = filter.limit + 1;
+    let rows: BodyRow[];
+    if (by === null) {
+      rows = this.#prepared(
+        `SELECT r.id, r.received_ms, r.body FROM reports AS r WHERE 1${and} ORDER BY r.id DESC LIMIT ?`,
+      ).all(...params, want) as unknown as BodyRow[];
+    } else {
+      rows = [];
+      // The ids held are all newer than the key's ids in the table: read them first, in growing chunks
+      // (the other filters may match few of them).
+      const held = this.#keys.idsBelow(by.scope, by.key, filter.beforeId);
+      const fromHeld = this.#prepared(
+        `SELECT r.id, r.received_ms, r.body FROM reports AS r WHERE r.id IN (SELECT value FROM json_each(?))${and} ORDER BY r.id DESC LIMIT ?`,
+      );
+      for (let at = 0, chunk = want; at < held.length && rows.length < want; at += chunk, chunk *= 2)
+        rows.push(
+          ...(fromHeld.all(
+            JSON.stringify(held.slice(at, at + chunk)),
+            ...params,
+            want - rows.length,
+          ) as unknown as BodyRow[]),
+        );
+      if (rows.length < want)
+        rows.push(
+          ...(this.#prepared(
+            `SELECT r.id, r.received_ms, r.body FROM report_keys AS k JOIN reports AS r ON r.id = k.id
+             WHERE k.scope = ? AND k.key = ? AND k.id < ?${and} ORDER BY k.id DESC LIMIT ?`,
+          ).all(
+            by.scope,
+            by.key,
+            held.length > 0 ? held[held.length - 1]! : (filter.beforeId ?? Number.MAX_SAFE_INTEGER),
+            ...params,
+            want - rows.length,
+          ) as unknown as BodyRow[]),
+        );
+    }
     return {
       reports: decodeReports(rows.slice(0, filter.limit), this.#options.onCorruptRow),
       nextBeforeId: nextBeforeId(rows, filter.limit),
@@ -477,6 +597,9 @@ class SqliteStore implements ReportStore, AggregateSource {
   async maintain(nowMs: number): Promise<number> {
     // Cells of ended minutes that no batch has written yet (ingest stopped): a chunk per step.
     let work = this.#flushInTransaction(periodStart(this.#lastReceivedMs, 0));
+    // Key ids held since a minute that has ended: a round, a chunk per step (a batch writes one too).
+    if (periodStart(nowMs, 0) > periodStart(this.#lastReceivedMs, 0)) this.#keys.startRound();
+    if (this.#keys.writing) work += this.#flushKeysInTransaction();
     // Retention: the floor moves to the newest cutoff, in whole minutes, never into the current minute.
     const floor = this.#meta('floor_ms') ?? 0;
     const cutoffs = [floor];
@@ -495,6 +618,12 @@ class SqliteStore implements ReportStore, AggregateSource {
     const deleted = Number(this.#deleteOlder.run(SWEEP_CHUNK, newFloor).changes);
     this.#rows -= deleted;
     work += deleted;
+    if (deleted > 0) {
+      // Their keys: those held go now, those in report_keys by a pass over its keys (below).
+      this.#keys.dropBelow(this.#firstId());
+      this.#keySweep ??= { scope: -1, key: '' };
+    }
+    if (this.#keySweep) work += this.#sweepKeys();
     // Outages: the same floor, and at most maxRows of them (ids grow by one per stored outage).
     const outageCap = `(SELECT coalesce(max(id), 0) FROM outages) - ${Math.floor(this.#options.maxRows)}`;
     work += Number(
@@ -519,6 +648,41 @@ class SqliteStore implements ReportStore, AggregateSource {
       ).run(newFloor).changes,
     );
     work += await this.#rollUp(nowMs, newFloor);
+    return work;
+  }
+
+  /** The smallest id stored, or the next one when none is. */
+  #firstId(): number {
+    const row = this.#prepared('SELECT id FROM reports ORDER BY id LIMIT 1').get() as { id: number } | undefined;
+    return row ? Number(row.id) : this.#maxId + 1;
+  }
+
+  /**
+   * One step of retention's pass over report_keys: for the next KEYS_PER_SWEEP
+   * keys, deletes their ids of reports that retention deleted (below the
+   * smallest id stored: a prefix of each key's range). Returns keys visited
+   * plus ids deleted; the pass ends after the last key.
+   */
+  #sweepKeys(): number {
+    const next = this.#prepared(
+      'SELECT scope, key FROM report_keys WHERE (scope, key) > (?, ?) ORDER BY scope, key LIMIT 1',
+    );
+    const drop = this.#prepared('DELETE FROM report_keys WHERE scope = ? AND key = ? AND id < ?');
+    const below = this.#firstId();
+    let work = 0;
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      for (let n = 0; n < KEYS_PER_SWEEP && this.#keySweep; n++) {
+        const at = this.#keySweep;
+        const row = next.get(at.scope, at.key) as { scope: number; key: string } | undefined;
+        this.#keySweep = row ? { scope: Number(row.scope), key: row.key } : null;
+        if (row) work += 1 + Number(drop.run(row.scope, row.key, below).changes);
+      }
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
     return work;
   }
 
@@ -602,9 +766,13 @@ class SqliteStore implements ReportStore, AggregateSource {
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
     if (!this.#db.isOpen) return;
-    // Every pending cell, so that the next open recomputes only the last minute's.
+    // Every pending cell and key id, so that the next open recomputes only the last minute's cells.
     try {
       while (this.#flushInTransaction(Number.POSITIVE_INFINITY) > 0);
+      while (this.#keys.size > 0) {
+        this.#keys.startRound();
+        this.#flushKeysInTransaction();
+      }
     } finally {
       this.#db.close();
     }
@@ -613,3 +781,5 @@ class SqliteStore implements ReportStore, AggregateSource {
 
 /** Reports deleted per retention step: a few milliseconds of work. */
 export const SWEEP_CHUNK = 2000;
+/** Keys of report_keys visited per retention step (a seek and a range delete each): a few milliseconds. */
+export const KEYS_PER_SWEEP = 500;

@@ -2,7 +2,9 @@
 // the WAL is checkpointed by a worker thread, not by the committing one, and
 // rewound between the writer's transactions however busy it is; the current
 // minute's cells, held in memory, are computed again from the reports after a
-// crash.
+// crash; the index by node and namespace is written in bulk (sqlite-keys.ts),
+// read from memory and table alike, rebuilt after a crash, migrated from the
+// old indexes, and swept by retention.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +16,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSummary } from '../../src/collector/dashboard/summary.ts';
 import { CHECKPOINT_EVERY_MS, startCheckpointer } from '../../src/collector/sqlite-checkpointer.ts';
+import { sweepOnce } from '../../src/collector/retention.ts';
 import { openStore } from '../../src/collector/store.ts';
 import { makeReport, tempDir } from './helpers.ts';
 
@@ -155,6 +158,9 @@ test('killed with minute cells still in memory: the store opened again counts ev
   const store = await openStore(db, { maxRows: 1000, maxAgeMs: 0 });
   t.after(() => store.close());
   assert.equal(store.rows, 70);
+  // The second minute's key ids were held in memory too: put into report_keys again at open.
+  assert.equal((await store.list({ node: 'node-0', limit: 100 })).reports.length, 24);
+  assert.equal((await store.list({ namespace: 'shop', limit: 100 })).reports.length, 70);
   const summary = await readSummary(store, T0, T0 + 3 * 60_000);
   assert.equal(summary.totals.reports, 70);
   assert.deepEqual(summary.nodes.map((n) => [n.node, n.reports]).sort(), [
@@ -167,4 +173,126 @@ test('killed with minute cells still in memory: the store opened again counts ev
   const again = await openStore(db, { maxRows: 1000, maxAgeMs: 0 });
   t.after(() => again.close());
   assert.equal((await readSummary(again, T0, T0 + 3 * 60_000)).totals.reports, 70);
+});
+
+/** Ids in report_keys under (scope, key), read from the file (and its WAL) by a connection of the test's. */
+function keyIdsInTable(db: string, scope: number, key: string): number[] {
+  const d = new DatabaseSync(db, { readOnly: true });
+  try {
+    return (
+      d.prepare('SELECT id FROM report_keys WHERE scope = ? AND key = ? ORDER BY id').all(scope, key) as {
+        id: number;
+      }[]
+    ).map((r) => Number(r.id));
+  } finally {
+    d.close();
+  }
+}
+
+/** Every page of `filter`, `limit` at a time: the ids, newest first. */
+async function allPages(
+  store: Awaited<ReturnType<typeof openStore>>,
+  filter: { node?: string; namespace?: string; outcome?: 'timeout' },
+  limit: number,
+): Promise<number[]> {
+  const seen: number[] = [];
+  let before: number | undefined;
+  do {
+    const page = await store.list({ ...filter, limit, beforeId: before });
+    assert.ok(page.reports.length === limit || page.nextBeforeId === null, 'a page is full unless it is the last');
+    seen.push(...page.reports.map((r) => r.id));
+    before = page.nextBeforeId ?? undefined;
+  } while (before !== undefined);
+  return seen;
+}
+
+test('lists by node and namespace read the ids held in memory and those written to report_keys alike, pages crossing from one to the other', async (t) => {
+  const db = join(tempDir(t), 'reports.db');
+  const store = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
+  t.after(() => store.close());
+  const node = (i: number) => `node-${i % 4}`;
+  const namespace = (i: number) => (i % 3 === 0 ? 'shop' : 'default');
+  const outcome = (i: number) => (i % 5 === 0 ? 'timeout' : 'ready');
+  const batch = (from: number, n: number) =>
+    Array.from({ length: n }, (_x, i) =>
+      makeReport(from + i, { node: node(from + i), namespace: namespace(from + i) }, { outcome: outcome(from + i) }),
+    );
+  // Minute 0; minute 1 (its first batch writes minute 0's key ids); more of minute 1, held.
+  const ids = [
+    ...(await store.insertBatch(batch(0, 40), T0)),
+    ...(await store.insertBatch(batch(40, 20), T0 + 60_000)),
+    ...(await store.insertBatch(batch(60, 20), T0 + 61_000)),
+  ] as number[];
+  const expected = (keep: (i: number) => boolean) => ids.flatMap((id, i) => (keep(i) ? [id] : [])).toReversed();
+  // Written: minute 0's; held: minute 1's.
+  assert.deepEqual(keyIdsInTable(db, 0, 'node-1'), expected((i) => i < 40 && node(i) === 'node-1').toReversed());
+  for (const limit of [1, 3, 7, 100]) {
+    assert.deepEqual(
+      await allPages(store, { node: 'node-1' }, limit),
+      expected((i) => node(i) === 'node-1'),
+    );
+    assert.deepEqual(
+      await allPages(store, { namespace: 'shop' }, limit),
+      expected((i) => namespace(i) === 'shop'),
+    );
+    assert.deepEqual(
+      await allPages(store, { node: 'node-2', namespace: 'shop', outcome: 'timeout' }, limit),
+      expected((i) => node(i) === 'node-2' && namespace(i) === 'shop' && outcome(i) === 'timeout'),
+    );
+  }
+  assert.deepEqual(await store.list({ node: 'node-9', limit: 5 }), { reports: [], nextBeforeId: null });
+});
+
+test('a store written before report_keys gets it filled from its reports at open, and its old node and namespace indexes dropped', async (t) => {
+  const db = join(tempDir(t), 'reports.db');
+  const first = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
+  const ids = await first.insertBatch(
+    Array.from({ length: 30 }, (_x, i) => makeReport(i, { node: `node-${i % 3}` })),
+    T0,
+  );
+  await first.close();
+  // Back to the schema of session 6: the two indexes, no report_keys, no keys_id.
+  const d = new DatabaseSync(db);
+  d.exec(`DROP TABLE report_keys; DELETE FROM meta WHERE key = 'keys_id';
+    CREATE INDEX reports_node ON reports (node, id); CREATE INDEX reports_namespace ON reports (pod_namespace, id);`);
+  d.close();
+  const store = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
+  t.after(() => store.close());
+  assert.deepEqual(
+    (await store.list({ node: 'node-2', limit: 100 })).reports.map((r) => r.id),
+    ids.filter((_id, i) => i % 3 === 2).toReversed(),
+  );
+  assert.equal(keyIdsInTable(db, 1, 'shop').length, 30);
+  const check = new DatabaseSync(db, { readOnly: true });
+  t.after(() => check.close());
+  assert.deepEqual(
+    check.prepare("SELECT name FROM sqlite_master WHERE name IN ('reports_node', 'reports_namespace')").all(),
+    [],
+  );
+});
+
+test('retention deletes the key ids of the reports it deletes, held and written alike', async (t) => {
+  const db = join(tempDir(t), 'reports.db');
+  const store = await openStore(db, { maxRows: 100_000, maxAgeMs: 10 * 60_000 });
+  t.after(() => store.close());
+  const batch = (from: number, n: number) =>
+    Array.from({ length: n }, (_x, i) => makeReport(from + i, { node: `node-${(from + i) % 2}` }));
+  // Minutes 0 and 1 (written to report_keys by the next minute's batch), then minute 5 (held).
+  await store.insertBatch(batch(0, 10), T0);
+  await store.insertBatch(batch(10, 10), T0 + 60_000);
+  const kept = (await store.insertBatch(batch(20, 10), T0 + 5 * 60_000)) as number[];
+  assert.equal(keyIdsInTable(db, 0, 'node-0').length, 10);
+  // 12 minutes in: minutes 0 and 1 are past the 10-minute age; minute 5 stays.
+  await sweepOnce(store, { now: () => T0 + 12 * 60_000 });
+  assert.equal(store.rows, 10);
+  assert.deepEqual(
+    (await store.list({ node: 'node-0', limit: 100 })).reports.map((r) => r.id),
+    kept.filter((_id, i) => i % 2 === 0).toReversed(),
+  );
+  // The sweep wrote minute 5's held ids (ingest has paused) and deleted the rest.
+  assert.deepEqual(
+    keyIdsInTable(db, 0, 'node-0'),
+    kept.filter((_id, i) => i % 2 === 0),
+  );
+  assert.deepEqual(keyIdsInTable(db, 1, 'shop'), kept);
 });
