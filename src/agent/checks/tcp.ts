@@ -8,15 +8,21 @@ export function tcpConnect(host: string, port: number, signal: AbortSignal): Pro
     if (signal.aborted) return reject(signal.reason);
     const socket = connect({ host, port });
     const onAbort = () => socket.destroy();
+    const onConnect = () => settle();
+    const onClose = () => settle(signal.reason ?? new Error('closed'));
     const settle = (err?: unknown) => {
       signal.removeEventListener('abort', onAbort);
+      // The 'close' that destroy() emits next finds nothing to settle: without this, every attempt
+      // built an Error and its stack trace for nobody (the watch: one per round, BENCHMARKS.md).
+      socket.removeListener('connect', onConnect);
+      socket.removeListener('close', onClose);
       socket.destroy();
       if (err === undefined) resolve();
       else reject(err);
     };
-    socket.once('connect', () => settle());
+    socket.once('connect', onConnect);
     socket.once('error', settle);
-    socket.once('close', () => settle(signal.reason ?? new Error('closed')));
+    socket.once('close', onClose);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
