@@ -35,9 +35,13 @@ export const INJECTED_COMMAND: readonly string[] = [IMAGE_NODE, ...INJECTED_NODE
  * threads for minutes: without them, 17-25 % less CPU with kubelet's probe and 0.5 MiB less private
  * memory (bench/watch, BENCHMARKS.md, session 6). It changes V8's flag hash, so Node's built-in code
  * cache is rejected at start; the watch's start-up is not on the pod's path (kubelet starts the app
- * once the sidecar runs). Not for the wait, whose attempts every 20 ms need the JIT.
+ * once the sidecar runs). Not for the wait, whose attempts every 20 ms need the JIT. And
+ * `--no-memory-reducer`: V8's memory reducer woke the watch every ~8 s to find its allocation rate
+ * too high to act on, and never ran a GC in its life (session 6's --trace-memory-reducer); without
+ * it, 0.3-1.0 ms/s less CPU probed in two A/Bs, memory the same (bench/watch, session 7). It is
+ * not in V8's flag hash.
  */
-export const WATCH_NODE_FLAGS: readonly string[] = [...INJECTED_NODE_FLAGS, '--max-opt=0'];
+export const WATCH_NODE_FLAGS: readonly string[] = [...INJECTED_NODE_FLAGS, '--max-opt=0', '--no-memory-reducer'];
 /** The watch container's `command`, as INJECTED_COMMAND with WATCH_NODE_FLAGS. */
 export const WATCH_COMMAND: readonly string[] = [IMAGE_NODE, ...WATCH_NODE_FLAGS, IMAGE_SCRIPT];
 /**

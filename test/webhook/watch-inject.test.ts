@@ -16,7 +16,7 @@ const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fiel
 const watchContainer = (port: number, uid = 65532, checks: string[] = []) => ({
   name: 'netready-watch',
   image: 'registry.example/netready:0.1.0',
-  command: ['/nodejs/bin/node', '--max-semi-space-size=1', '--max-opt=0', '/app/netready.mjs'],
+  command: ['/nodejs/bin/node', '--max-semi-space-size=1', '--max-opt=0', '--no-memory-reducer', '/app/netready.mjs'],
   args: ['watch', `--listen=[::]:${port}`, ...checks.map((c) => `--check=${c}`)],
   restartPolicy: 'Always',
   ports: [{ name: 'netready-watch', containerPort: port, protocol: 'TCP' }],
