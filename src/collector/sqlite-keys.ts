@@ -1,28 +1,35 @@
-// The SQLite store's index of reports by node and by namespace, written in
-// bulk. An SQLite index on (node, id) has one "hot" leaf per node, the one
-// that holds its newest ids: with 5,000 nodes, each report reads a leaf from
-// disk and dirties it, and each commit writes a 4 KiB WAL frame per report
-// for it, then the checkpoint copies it back (the node index was half of an
+// The SQLite store's index of reports by node, by namespace and by delay
+// bucket, written in bulk. An SQLite index on (node, id) has one "hot" leaf
+// per node, the one that holds its newest ids: with 5,000 nodes, each report
+// reads a leaf from disk and dirties it, and each commit writes a 4 KiB WAL
+// frame per report for it, then the checkpoint copies it back (the node index was half of an
 // insert's cost: ~100 µs of ~200, and a third of the WAL; BENCHMARKS.md,
 // session 5). So the ids of new reports are held here per node and per
 // namespace, and written to the table report_keys (scope, key, id) a whole
 // key at a time, keys in order: a leaf then takes tens of ids per write
 // instead of one. A list filtered by node or namespace reads this key's ids
 // held here first (all newer than its ids in the table), then the table.
+// The delay index (delay_seconds) cost the same, a random leaf per report
+// (and the list query never used it: SQLite's planner walks the rowid for
+// ORDER BY id DESC LIMIT): ids are kept per bucket of the delay histogram's
+// edges (scope 2, the bucket's number as key), and a list "slower than X"
+// merges the buckets above X (and X's own, filtered on the row).
 //
 // Reports are the truth: a crash loses only ids held here, and the store puts
 // the ids of every report from meta keys_id on into the table when it opens
 // (sqlite-store.ts). keys_id is kept at or below the smallest id held here.
-import type { Scope } from './aggregates.ts';
+/** What a key is: a node (0), a namespace (1), a delay bucket (2; aggregates.ts's bucketOf). */
+export type KeyScope = 0 | 1 | 2;
+const SCOPES = [0, 1, 2] as const;
 
-/** Ids held at most before a round writes them all (both scopes: two per report): ~20 s at 5,000 reports/s. */
-export const ROUND_IDS = 200_000;
+/** Ids held at most before a round writes them all (three per report): ~20 s at 5,000 reports/s. */
+export const ROUND_IDS = 300_000;
 /** Ids written per commit while a round runs: a few ms of the writer's thread. */
 export const IDS_PER_FLUSH = 1000;
 
 /** One key's ids to write, and where to put them back if the write fails. */
 export interface KeyIds {
-  readonly scope: Scope;
+  readonly scope: KeyScope;
   readonly key: string;
   readonly ids: readonly number[];
 }
@@ -30,10 +37,14 @@ export interface KeyIds {
 /** Ids of stored reports per (scope, key), not yet in report_keys, in increasing order. */
 export class PendingKeys {
   /** Per scope: key -> its ids not yet written, increasing. */
-  readonly #held: [Map<string, number[]>, Map<string, number[]>] = [new Map(), new Map()];
+  readonly #held: [Map<string, number[]>, Map<string, number[]>, Map<string, number[]>] = [
+    new Map(),
+    new Map(),
+    new Map(),
+  ];
   #size = 0;
   /** The keys a round writes, in (scope, key) order, and how far it has got; null between rounds. */
-  #round: { scope: Scope; key: string }[] | null = null;
+  #round: { scope: KeyScope; key: string }[] | null = null;
   #at = 0;
 
   /** Ids held, over all keys. */
@@ -46,13 +57,14 @@ export class PendingKeys {
     return this.#round !== null;
   }
 
-  /** Holds `id` under the report's node (scope 0) and namespace (scope 1); ids arrive in increasing order. */
-  add(id: number, node: string, namespace: string): void {
+  /** Holds `id` under the report's node, namespace and delay bucket; ids arrive in increasing order. */
+  add(id: number, node: string, namespace: string, bucket: number): void {
     this.#push(0, node, id);
     this.#push(1, namespace, id);
+    this.#push(2, String(bucket), id);
   }
 
-  #push(scope: Scope, key: string, id: number): void {
+  #push(scope: KeyScope, key: string, id: number): void {
     const held = this.#held[scope];
     const ids = held.get(key);
     if (ids) ids.push(id);
@@ -63,9 +75,8 @@ export class PendingKeys {
   /** Starts a round over every key held now (no-op while one runs or when nothing is held). */
   startRound(): void {
     if (this.#round !== null || this.#size === 0) return;
-    const keys: { scope: Scope; key: string }[] = [];
-    for (const scope of [0, 1] as const)
-      for (const key of [...this.#held[scope].keys()].sort()) keys.push({ scope, key });
+    const keys: { scope: KeyScope; key: string }[] = [];
+    for (const scope of SCOPES) for (const key of [...this.#held[scope].keys()].sort()) keys.push({ scope, key });
     this.#round = keys;
     this.#at = 0;
   }
@@ -117,13 +128,13 @@ export class PendingKeys {
     return min === Number.POSITIVE_INFINITY ? null : min;
   }
 
-  /** This key's ids held below `beforeId` (all if undefined), newest first. */
-  idsBelow(scope: Scope, key: string, beforeId: number | undefined): number[] {
+  /** This key's ids held below `beforeId` (all if undefined), newest first, at most `limit`. */
+  idsBelow(scope: KeyScope, key: string, beforeId: number | undefined, limit = Number.POSITIVE_INFINITY): number[] {
     const ids = this.#held[scope].get(key);
     if (!ids) return [];
     let end = ids.length;
     if (beforeId !== undefined) while (end > 0 && ids[end - 1]! >= beforeId) end--;
-    return ids.slice(0, end).reverse();
+    return ids.slice(Math.max(0, end - limit), end).reverse();
   }
 
   /** Forgets ids below `id` (retention deleted their reports). */

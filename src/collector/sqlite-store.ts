@@ -15,7 +15,17 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CodedError } from '../lib/errors.ts';
 import type { Outage, Report } from '../lib/report.ts';
-import { type Cell, cellsOf, DELAY_EDGES_SQL, LEVEL_MS, MINUTE_MS, periodStart } from './aggregates.ts';
+import {
+  BUCKETS,
+  bucketOf,
+  type Cell,
+  cellsOf,
+  DELAY_EDGES_SQL,
+  LEVEL_MS,
+  MINUTE_MS,
+  periodStart,
+} from './aggregates.ts';
+import { DELAY_BUCKETS } from './metrics.ts';
 import { PendingCells } from './pending-cells.ts';
 import { IDS_PER_FLUSH, type KeyIds, PendingKeys, ROUND_IDS } from './sqlite-keys.ts';
 import {
@@ -44,9 +54,9 @@ import type {
 // an agent run outside Kubernetes (no uid), its pod name, namespace and node.
 // The filter indexes end in the id, so a page is read in id order from them;
 // reports_received (with the rowid, in the same order) bounds the newest of a window.
-// report_keys: (scope, key, id) of every report by node (scope 0) and by namespace (1),
-// written in bulk (sqlite-keys.ts) instead of the indexes reports_node and
-// reports_namespace, dropped at open (schema changes in place: see migrateKeys).
+// report_keys: (scope, key, id) of every report by node (scope 0), by namespace (1) and
+// by delay bucket (2), written in bulk (sqlite-keys.ts) instead of the indexes
+// reports_node, reports_namespace and reports_delay, dropped at open (recoverKeys).
 // outages: one row per outage a watch reported, its identity the pod and the
 // outage's start; kept by the same retention floor as reports, and at most
 // maxRows of them. agg_minute: the minute cells (aggregates.ts); rollups: one blob per rolled
@@ -68,7 +78,6 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_uid ON reports (started_ms, pod_uid) WHERE pod_uid <> '';
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_name ON reports (started_ms, pod_namespace, pod_name, node) WHERE pod_uid = '';
 CREATE INDEX IF NOT EXISTS reports_outcome ON reports (outcome, id);
-CREATE INDEX IF NOT EXISTS reports_delay ON reports (delay_seconds);
 CREATE INDEX IF NOT EXISTS reports_received ON reports (received_ms);
 CREATE TABLE IF NOT EXISTS outages (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -172,22 +181,24 @@ function recomputeRecentCells(db: DatabaseSync): void {
 /**
  * Puts the keys of every report from meta `keys_id` on into report_keys: those
  * that were held in memory when the store was last closed or the process
- * killed (a round's worth at most), or, for a store written before
- * report_keys (no keys_id), all of them, read from its old indexes
- * reports_node and reports_namespace, which are then dropped. In key order:
- * the table is filled page after page.
+ * killed (a round's worth at most); for a store written before a scope was in
+ * report_keys (its old index is there), every report's, and its old index is
+ * dropped. In key order: the table is filled page after page.
  */
 function recoverKeys(db: DatabaseSync): void {
   const stored = db.prepare("SELECT value FROM meta WHERE key = 'keys_id'").get() as { value: number } | undefined;
   const fromId = Number(stored?.value ?? 0);
-  for (const [scope, column] of [
-    [0, 'node'],
-    [1, 'pod_namespace'],
-  ] as const)
+  for (const [scope, key, oldIndex] of [
+    [0, 'node', 'reports_node'],
+    [1, 'pod_namespace', 'reports_namespace'],
+    [2, `CAST(${DELAY_EDGES_SQL} AS TEXT)`, 'reports_delay'],
+  ] as const) {
+    const old = db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(oldIndex) !== undefined;
     db.prepare(
-      `INSERT OR IGNORE INTO report_keys (scope, key, id) SELECT ${scope}, ${column}, id FROM reports WHERE id >= ? ORDER BY 2, 3`,
-    ).run(fromId);
-  db.exec('DROP INDEX IF EXISTS reports_node; DROP INDEX IF EXISTS reports_namespace;');
+      `INSERT OR IGNORE INTO report_keys (scope, key, id) SELECT ${scope}, ${key}, id FROM reports WHERE id >= ? ORDER BY 2, 3`,
+    ).run(old ? 0 : fromId);
+    db.exec(`DROP INDEX IF EXISTS ${oldIndex}`);
+  }
   const newest = db.prepare('SELECT id FROM reports ORDER BY id DESC LIMIT 1').get() as { id: number } | undefined;
   db.prepare(
     "INSERT INTO meta (key, value) VALUES ('keys_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -336,7 +347,7 @@ class SqliteStore implements ReportStore, AggregateSource {
       this.#rows += inserted.length;
       this.#lastReceivedMs = receivedMs;
       this.#pending.add(cellsOf(inserted, receivedMs));
-      inserted.forEach((r, i) => this.#keys.add(newIds[i]!, r.pod.node, r.pod.namespace));
+      inserted.forEach((r, i) => this.#keys.add(newIds[i]!, r.pod.node, r.pod.namespace, bucketOf(r.delaySeconds)));
       if (newIds.length > 0) this.#maxId = newIds[newIds.length - 1]!;
     } catch (err) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
@@ -465,7 +476,8 @@ class SqliteStore implements ReportStore, AggregateSource {
       where.push(sql);
       params.push(value);
     };
-    if (by === null) add('r.id < ?', filter.beforeId);
+    const bySlowness = by === null && filter.slowerThanSeconds !== undefined;
+    if (by === null && !bySlowness) add('r.id < ?', filter.beforeId);
     if (by?.scope !== 0) add('r.node = ?', filter.node);
     if (by?.scope !== 1) add('r.pod_namespace = ?', filter.namespace);
     add('r.outcome = ?', filter.outcome);
@@ -476,7 +488,9 @@ class SqliteStore implements ReportStore, AggregateSource {
     // row than asked tells whether another page follows.
     const want = filter.limit + 1;
     let rows: BodyRow[];
-    if (by === null) {
+    if (bySlowness) {
+      rows = this.#slowerThan(filter.slowerThanSeconds!, filter.beforeId, and, params, want);
+    } else if (by === null) {
       rows = this.#prepared(
         `SELECT r.id, r.received_ms, r.body FROM reports AS r WHERE 1${and} ORDER BY r.id DESC LIMIT ?`,
       ).all(...params, want) as unknown as BodyRow[];
@@ -514,6 +528,51 @@ class SqliteStore implements ReportStore, AggregateSource {
       reports: decodeReports(rows.slice(0, filter.limit), this.#options.onCorruptRow),
       nextBeforeId: nextBeforeId(rows, filter.limit),
     };
+  }
+
+  /**
+   * A page "slower than `seconds`" (with the other filters in `and`): the
+   * newest ids of the delay buckets that can hold such reports (held, then in
+   * report_keys) merged, newest first, and their rows read; `seconds`'s own
+   * bucket also holds faster ones, which `and` filters out. `n` ids at a
+   * time, doubling while the filters leave the page short.
+   */
+  #slowerThan(
+    seconds: number,
+    beforeId: number | undefined,
+    and: string,
+    params: (string | number)[],
+    want: number,
+  ): BodyRow[] {
+    const newest = this.#prepared(
+      'SELECT id FROM report_keys WHERE scope = 2 AND key = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    );
+    const read = this.#prepared(
+      `SELECT r.id, r.received_ms, r.body FROM reports AS r WHERE r.id IN (SELECT value FROM json_each(?))${and} ORDER BY r.id DESC LIMIT ?`,
+    );
+    const rows: BodyRow[] = [];
+    let below = beforeId ?? Number.MAX_SAFE_INTEGER;
+    // A threshold on an edge (5 s, 20 s...) leaves nothing in its own bucket.
+    const first = bucketOf(seconds) + (DELAY_BUCKETS[bucketOf(seconds)] === seconds ? 1 : 0);
+    for (let n = want; rows.length < want; n *= 2) {
+      const ids: number[] = [];
+      for (let b = first; b < BUCKETS; b++) {
+        const held = this.#keys.idsBelow(2, String(b), below, n);
+        ids.push(...held);
+        if (held.length < n)
+          for (const r of newest.all(String(b), held.length > 0 ? held[held.length - 1]! : below, n - held.length) as {
+            id: number;
+          }[])
+            ids.push(Number(r.id));
+      }
+      // The newest n of them all: every bucket gave its newest n, so none newer is left out.
+      const top = ids.sort((x, y) => y - x).slice(0, n);
+      if (top.length > 0)
+        rows.push(...(read.all(JSON.stringify(top), ...params, want - rows.length) as unknown as BodyRow[]));
+      if (ids.length < n) break;
+      below = top[top.length - 1]!;
+    }
+    return rows;
   }
 
   #prepared(sql: string): StatementSync {

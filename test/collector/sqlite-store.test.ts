@@ -192,7 +192,7 @@ function keyIdsInTable(db: string, scope: number, key: string): number[] {
 /** Every page of `filter`, `limit` at a time: the ids, newest first. */
 async function allPages(
   store: Awaited<ReturnType<typeof openStore>>,
-  filter: { node?: string; namespace?: string; outcome?: 'timeout' },
+  filter: { node?: string; namespace?: string; outcome?: 'timeout'; slowerThanSeconds?: number },
   limit: number,
 ): Promise<number[]> {
   const seen: number[] = [];
@@ -206,16 +206,22 @@ async function allPages(
   return seen;
 }
 
-test('lists by node and namespace read the ids held in memory and those written to report_keys alike, pages crossing from one to the other', async (t) => {
+test('lists by node, namespace and slowness read the ids held in memory and those written to report_keys alike, pages crossing from one to the other', async (t) => {
   const db = join(tempDir(t), 'reports.db');
   const store = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
   t.after(() => store.close());
   const node = (i: number) => `node-${i % 4}`;
   const namespace = (i: number) => (i % 3 === 0 ? 'shop' : 'default');
   const outcome = (i: number) => (i % 5 === 0 ? 'timeout' : 'ready');
+  // Over the histogram's buckets; 3 and 4 s share the bucket up to 5 s.
+  const delay = (i: number) => [0.004, 0.03, 0.3, 3, 4, 12, 25, 70, 150][i % 9]!;
   const batch = (from: number, n: number) =>
     Array.from({ length: n }, (_x, i) =>
-      makeReport(from + i, { node: node(from + i), namespace: namespace(from + i) }, { outcome: outcome(from + i) }),
+      makeReport(
+        from + i,
+        { node: node(from + i), namespace: namespace(from + i) },
+        { outcome: outcome(from + i), delaySeconds: delay(from + i) },
+      ),
     );
   // Minute 0; minute 1 (its first batch writes minute 0's key ids); more of minute 1, held.
   const ids = [
@@ -239,22 +245,32 @@ test('lists by node and namespace read the ids held in memory and those written 
       await allPages(store, { node: 'node-2', namespace: 'shop', outcome: 'timeout' }, limit),
       expected((i) => node(i) === 'node-2' && namespace(i) === 'shop' && outcome(i) === 'timeout'),
     );
+    for (const slower of [0, 3, 20, 100, 200])
+      assert.deepEqual(
+        await allPages(store, { slowerThanSeconds: slower }, limit),
+        expected((i) => delay(i) > slower),
+      );
+    assert.deepEqual(
+      await allPages(store, { slowerThanSeconds: 3.5, outcome: 'timeout' }, limit),
+      expected((i) => delay(i) > 3.5 && outcome(i) === 'timeout'),
+    );
   }
   assert.deepEqual(await store.list({ node: 'node-9', limit: 5 }), { reports: [], nextBeforeId: null });
 });
 
-test('a store written before report_keys gets it filled from its reports at open, and its old node and namespace indexes dropped', async (t) => {
+test('a store written before report_keys gets it filled from its reports at open, and its old node, namespace and delay indexes dropped', async (t) => {
   const db = join(tempDir(t), 'reports.db');
   const first = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
   const ids = await first.insertBatch(
-    Array.from({ length: 30 }, (_x, i) => makeReport(i, { node: `node-${i % 3}` })),
+    Array.from({ length: 30 }, (_x, i) => makeReport(i, { node: `node-${i % 3}` }, { delaySeconds: i })),
     T0,
   );
   await first.close();
   // Back to the schema of session 6: the two indexes, no report_keys, no keys_id.
   const d = new DatabaseSync(db);
   d.exec(`DROP TABLE report_keys; DELETE FROM meta WHERE key = 'keys_id';
-    CREATE INDEX reports_node ON reports (node, id); CREATE INDEX reports_namespace ON reports (pod_namespace, id);`);
+    CREATE INDEX reports_node ON reports (node, id); CREATE INDEX reports_namespace ON reports (pod_namespace, id);
+    CREATE INDEX reports_delay ON reports (delay_seconds);`);
   d.close();
   const store = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
   t.after(() => store.close());
@@ -263,10 +279,16 @@ test('a store written before report_keys gets it filled from its reports at open
     ids.filter((_id, i) => i % 3 === 2).toReversed(),
   );
   assert.equal(keyIdsInTable(db, 1, 'shop').length, 30);
+  assert.deepEqual(
+    (await store.list({ slowerThanSeconds: 26, limit: 100 })).reports.map((r) => r.id),
+    ids.slice(27).toReversed(),
+  );
   const check = new DatabaseSync(db, { readOnly: true });
   t.after(() => check.close());
   assert.deepEqual(
-    check.prepare("SELECT name FROM sqlite_master WHERE name IN ('reports_node', 'reports_namespace')").all(),
+    check
+      .prepare("SELECT name FROM sqlite_master WHERE name IN ('reports_node', 'reports_namespace', 'reports_delay')")
+      .all(),
     [],
   );
 });
