@@ -49,6 +49,14 @@ const results = await Promise.all([
     splitting: true,
     plugins: [pinoStubs, undiciStubs, builtinsWithoutFacade, separatePrograms],
   }),
+  // The compile cache's warm-up, run once at image build (image/Containerfile), beside netready.mjs.
+  build({
+    ...common,
+    entryPoints: { 'warm-compile-cache': 'src/warm-compile-cache.ts' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    plugins: [builtinsWithoutFacade],
+  }),
   ...Object.entries(SEPARATE).map(([name, { entry }]) =>
     build({
       ...common,

@@ -1,17 +1,20 @@
 // The image, run without an image: the bundle the Containerfile copies to /app,
-// alone in an empty directory, root-owned and read-only, run by the same Node
-// 24 binary with the ENTRYPOINT's Node flags (`wait` and `watch` with the
-// flags of the command the webhook injects them with) as uid/gid 65532 from
-// `/` (a directory it cannot write), with a minimal environment — as `USER
-// 65532:65532`, `WORKDIR /` and a read-only root filesystem run it. Each
-// program does its job: `wait` against a loopback listener reporting to the
-// collector, `watch` answering /readyz, `collector` with its store on a
-// writable volume, `webhook` with a certificate from `netready certs`. Nothing
-// may be written anywhere but the volume. Needs root (to switch uid).
+// alone in an empty directory, root-owned and read-only, with the compile cache
+// its distroless stage makes (the stage's exec-form RUN lines, run as the build
+// runs them), run by the same Node 24 binary with the ENTRYPOINT's Node flags
+// (`wait` and `watch` with the flags of the command the webhook injects them
+// with) as uid/gid 65532 from `/` (a directory it cannot write), with the
+// image's ENV and nothing else — as `USER 65532:65532`, `WORKDIR /` and a
+// read-only root filesystem run it. Each program does its job: `wait` against a
+// loopback listener reporting to the collector, `watch` answering /readyz,
+// `collector` with its store on a writable volume, `webhook` with a certificate
+// from `netready certs`; each starts from the compile cache. Nothing may be
+// written anywhere but the volume. Needs root (to switch uid).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   chownSync,
   copyFileSync,
@@ -28,14 +31,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './helpers/agent.ts';
 import { parseLogLines } from './helpers/log-lines.ts';
-import { imageEntrypoint, imageNodeFlags } from './helpers/image.ts';
+import {
+  imageEntrypoint,
+  imageEnv,
+  imageNodeFlags,
+  imageRuns,
+  localImageEnv,
+  runImageBuildSteps,
+  type LocalImage,
+} from './helpers/image.ts';
 import {
   INJECTED_COMMAND,
   INJECTED_NODE_FLAGS,
   injectedProcessEnv,
   WATCH_NODE_FLAGS,
 } from '../src/webhook/container.ts';
-import { startTcpListener } from './helpers/servers.ts';
+import { MESH_UIDS } from '../src/webhook/mesh.ts';
+import { startCollectorStub, startTcpListener } from './helpers/servers.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
 
 /** The image's runtime user (distroless `nonroot`, `USER 65532:65532`). */
@@ -95,9 +107,106 @@ function lockDown(path: string): void {
   }
 }
 
+/**
+ * The image under `root`: the build stage, `COPY --from=build --chown=0:0 /src/dist /app`,
+ * the runtime's Node, then the distroless stage's RUN lines (the compile cache's warm-up).
+ */
+function buildImage(root: string): LocalImage & { warmUp: string } {
+  execFileSync(process.execPath, ['scripts/build.ts', join(root, 'build', 'dist')], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    timeout: 60_000,
+  });
+  const app = join(root, 'app');
+  cpSync(join(root, 'build', 'dist'), app, { recursive: true });
+  rmSync(join(root, 'build'), { recursive: true });
+  // The runtime's Node, copied: the repository may not be readable by uid 65532.
+  const nodeDir = join(root, 'nodejs');
+  mkdirSync(nodeDir);
+  copyFileSync(process.execPath, join(nodeDir, 'node'));
+  lockDown(app);
+  lockDown(nodeDir);
+  chmodSync(join(nodeDir, 'node'), 0o555);
+  const local = { node: join(nodeDir, 'node'), app };
+  return { ...local, warmUp: runImageBuildSteps(local) };
+}
+
+/** Starts `netready ARGS` from `image` as the image runs it: as `uid`, from `/`, with the image's ENV, then `env`. */
+function startProgram(
+  image: LocalImage,
+  args: string[],
+  {
+    nodeFlags = imageNodeFlags(),
+    env = {},
+    uid = UID,
+  }: { nodeFlags?: readonly string[]; env?: Record<string, string | undefined>; uid?: number } = {},
+): Proc {
+  // A variable given as undefined is left out, even the image's own.
+  const fullEnv = Object.entries({ ...ENV, ...localImageEnv(image), ...env }).filter(([, v]) => v !== undefined);
+  const child = spawn(image.node, [...nodeFlags, join(image.app, 'netready.mjs'), ...args], {
+    uid,
+    gid: uid,
+    cwd: '/',
+    env: Object.fromEntries(fullEnv),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  const logs = () => parseLogLines(stdout);
+  const line = (msg: string, timeoutMs = 10_000) =>
+    new Promise<Record<string, any>>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        const found = logs().find((l) => l.msg === msg);
+        if (found) {
+          clearTimeout(timer);
+          child.stdout!.off('data', check);
+          resolve(found);
+        }
+      };
+      child.stdout!.on('data', check);
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
+      });
+      check();
+    });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, line };
+}
+
+/** Node's own account (NODE_DEBUG_NATIVE=COMPILE_CACHE) of the code cache of each module a program compiled. */
+const DEBUG_CACHE = { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+function cacheVerdicts(stderr: string): Map<string, string> {
+  const verdicts = new Map<string, string>();
+  for (const m of stderr.matchAll(/V8 code cache for ESM file:\/\/(\S+) was (accepted|rejected|not initialized)/g))
+    verdicts.set(m[1]!.replace(/^.*\/app\//, ''), m[2]!);
+  return verdicts;
+}
+
+/** Asserts that `proc` compiled every module from the cache (netready.mjs and `chunks` among them). */
+function assertFromCache(name: string, proc: Proc, chunks: RegExp[]): void {
+  const verdicts = cacheVerdicts(proc.stderr());
+  assert.ok(verdicts.has('netready.mjs'), `${name}: no compile cache in use; stderr: ${proc.stderr()}`);
+  for (const chunk of chunks)
+    assert.ok(
+      [...verdicts.keys()].some((f) => chunk.test(f)),
+      `${name}: ${chunk} not loaded: ${[...verdicts.keys()].join(', ')}`,
+    );
+  const missed = [...verdicts].filter(([, v]) => v !== 'accepted');
+  assert.deepEqual(missed, [], `${name}: modules compiled without the cache`);
+}
+
 test(
-  'the image: the bundle alone, read-only, as uid 65532 — wait, watch, collector and webhook each do their job',
-  { timeout: 90_000 },
+  'the image: the bundle alone, read-only, as uid 65532 — wait, watch, collector and webhook each do their job, from the compile cache',
+  { timeout: 120_000 },
   async (t) => {
     assert.ok(isRoot, 'this test must run as root (it switches to uid 65532): sudo npm test');
     const root = mkdtempSync(join(tmpdir(), 'netready-image-'));
@@ -110,22 +219,20 @@ test(
       rmSync(root, { recursive: true, force: true });
     });
 
-    // The build stage, then `COPY --from=build --chown=0:0 /src/dist /app`.
-    execFileSync(process.execPath, ['scripts/build.ts', join(root, 'build', 'dist')], {
-      cwd: ROOT,
-      stdio: 'pipe',
-      timeout: 60_000,
-    });
-    const app = join(root, 'app');
-    cpSync(join(root, 'build', 'dist'), app, { recursive: true });
-    rmSync(join(root, 'build'), { recursive: true });
-    // The runtime's Node, copied: the repository may not be readable by uid 65532.
-    const nodeDir = join(root, 'nodejs');
-    mkdirSync(nodeDir);
-    copyFileSync(process.execPath, join(nodeDir, 'node'));
-    lockDown(app);
-    lockDown(nodeDir);
-    chmodSync(join(nodeDir, 'node'), 0o555);
+    const image = buildImage(root);
+    // The warm-up made the cache the programs read (the image's NODE_COMPILE_CACHE) as the
+    // image's user, with the ENTRYPOINT's flags (the injected ones it takes from the webhook).
+    assert.deepEqual(imageRuns(), [
+      [
+        imageEntrypoint().node,
+        '/app/warm-compile-cache.mjs',
+        '--dir',
+        imageEnv().NODE_COMPILE_CACHE,
+        '--uid',
+        String(UID),
+        `--node-flags=${imageNodeFlags().join(' ')}`,
+      ],
+    ]);
     // The collector's volume (emptyDir or PVC), writable by the runtime user only.
     const volume = join(root, 'data');
     mkdirSync(volume, { mode: 0o700 });
@@ -135,51 +242,11 @@ test(
     mkdirSync(certs, { mode: 0o700 });
     chownSync(certs, UID, GID);
 
-    const node = join(nodeDir, 'node');
-    const entry = join(app, 'netready.mjs');
-    const start = (
-      args: string[],
-      nodeFlags: readonly string[] = imageNodeFlags(),
-      runtimeEnv: Record<string, string> = {},
-    ): Proc => {
-      const child = spawn(node, [...nodeFlags, entry, ...args], {
-        uid: UID,
-        gid: GID,
-        cwd: '/',
-        env: { ...ENV, ...runtimeEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('close', (code, signal) => resolve({ code, signal })),
-      );
-      const logs = () => parseLogLines(stdout);
-      const line = (msg: string, timeoutMs = 10_000) =>
-        new Promise<Record<string, any>>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)),
-            timeoutMs,
-          );
-          const check = () => {
-            const found = logs().find((l) => l.msg === msg);
-            if (found) {
-              clearTimeout(timer);
-              child.stdout!.off('data', check);
-              resolve(found);
-            }
-          };
-          child.stdout!.on('data', check);
-          void exited.then(({ code, signal }) => {
-            clearTimeout(timer);
-            reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
-          });
-          check();
-        });
-      return { child, stdout: () => stdout, stderr: () => stderr, exited, line };
+    // Every program as the image runs it, and with Node's account of its compile cache on stderr.
+    const start = (args: string[], nodeFlags?: readonly string[], runtimeEnv: Record<string, string> = {}): Proc => {
+      const proc = startProgram(image, args, { nodeFlags, env: { ...runtimeEnv, ...DEBUG_CACHE } });
+      children.push(proc.child);
+      return proc;
     };
 
     const before = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
@@ -213,6 +280,19 @@ test(
     const waited = await wait.exited;
     assert.equal(waited.code, 0, `wait: ${wait.stderr()} ${wait.stdout()}`);
     assert.ok(target.accepted >= 1);
+    assertFromCache('wait', wait, [/^chunks\/main-/, /^chunks\/http-client-/]);
+
+    // wait as the uids a mesh makes the webhook give it (with an http check, which loads the HTTP chunk).
+    for (const uid of MESH_UIDS) {
+      const meshWait = startProgram(
+        image,
+        ['wait', '--check', `http://127.0.0.1:${port}/metrics`, '--termination-log', '', '--timeout', '20s'],
+        { nodeFlags: INJECTED_NODE_FLAGS, env: { ...injectedProcessEnv(), ...DEBUG_CACHE }, uid },
+      );
+      children.push(meshWait.child);
+      assert.equal((await meshWait.exited).code, 0, `wait as ${uid}: ${meshWait.stderr()} ${meshWait.stdout()}`);
+      assertFromCache(`wait as ${uid}`, meshWait, [/^chunks\/main-/, /^chunks\/http-client-/]);
+    }
 
     // watch, as the webhook injects it too: /readyz answers 200 while its check passes, and
     // SIGTERM ends it at once.
@@ -225,6 +305,7 @@ test(
     assert.equal((await send(`http://127.0.0.1:${watchPort}`, { path: '/readyz' })).status, 200);
     watch.child.kill('SIGTERM');
     assert.deepEqual(await watch.exited, { code: 0, signal: null }, watch.stderr());
+    assertFromCache('watch', watch, [/^chunks\/watch-main-/]);
 
     const metrics = await send(url, { path: '/metrics' });
     assert.equal(metrics.status, 200);
@@ -241,6 +322,7 @@ test(
 
     collector.child.kill('SIGTERM');
     assert.deepEqual(await collector.exited, { code: 0, signal: null }, collector.stderr());
+    assertFromCache('collector', collector, [/^chunks\/collector\.mjs$/]);
 
     // certs from the same bundle, then the webhook serving them.
     const made = start([
@@ -253,6 +335,7 @@ test(
       join(certs, 'out'),
     ]);
     assert.equal((await made.exited).code, 0, made.stderr());
+    assertFromCache('certs', made, [/^chunks\/certs\.mjs$/]);
     lockDown(certs);
     const webhook = start([
       'webhook',
@@ -285,11 +368,106 @@ test(
 
     webhook.child.kill('SIGTERM');
     assert.deepEqual(await webhook.exited, { code: 0, signal: null }, webhook.stderr());
+    assertFromCache('webhook', webhook, [/^chunks\/webhook\.mjs$/]);
 
     // Nothing written outside the volume (and the certs `netready certs` was asked to write).
     const after = snapshot(root).filter((l) => !l.startsWith(volume) && !l.startsWith(certs));
     assert.deepEqual(after, before);
     assert.deepEqual(strayFiles([]), strayBefore);
+  },
+);
+
+/** A run's log lines reduced to what does not vary between runs: level, message (digits masked) and field names. */
+function outline(stdout: string): string[] {
+  return parseLogLines(stdout).map(
+    (l) => `${l.level} ${String(l.msg).replace(/\d+/g, 'N')} {${Object.keys(l).sort().join(',')}}`,
+  );
+}
+
+test(
+  'the image without its compile cache: a missing, foreign or stale cache changes nothing in what the wait does, says or writes',
+  { timeout: 120_000 },
+  async (t) => {
+    assert.ok(isRoot, 'this test must run as root (it switches to uid 65532): sudo npm test');
+    const root = mkdtempSync(join(tmpdir(), 'netready-image-cache-'));
+    chmodSync(root, 0o755);
+    const target = await startTcpListener();
+    const collector = await startCollectorStub();
+    t.after(async () => {
+      await target.close();
+      await collector.close();
+      rmSync(root, { recursive: true, force: true });
+    });
+    const image = buildImage(root);
+    const cache = localImageEnv(image).NODE_COMPILE_CACHE!;
+    const tags = readdirSync(cache);
+    // Another Node's cache: only directories under other version tags, read-only.
+    const foreign = join(root, 'foreign-cache');
+    mkdirSync(foreign);
+    for (const tag of tags)
+      cpSync(join(cache, tag), join(foreign, tag.replace(/^v[\d.]+-/, 'v23.0.0-')), { recursive: true });
+    lockDown(foreign);
+    // A stale cache: made for a bundle whose start-up chunk has changed since (hash mismatch).
+    const staleRoot = join(root, 'stale');
+    mkdirSync(staleRoot, { mode: 0o755 });
+    const stale = buildImage(staleRoot);
+    const main = readdirSync(join(stale.app, 'chunks')).find((f) => f.startsWith('main-'))!;
+    chmodSync(join(stale.app, 'chunks', main), 0o644);
+    appendFileSync(join(stale.app, 'chunks', main), '\n// changed after the cache was made\n');
+    chmodSync(join(stale.app, 'chunks', main), 0o444);
+
+    const cases: { name: string; image: LocalImage; env: Record<string, string | undefined>; expect: RegExp }[] = [
+      { name: 'as the image', image, env: {}, expect: /was accepted/ },
+      { name: 'no NODE_COMPILE_CACHE', image, env: { NODE_COMPILE_CACHE: undefined }, expect: /^$/ },
+      {
+        name: 'a missing directory',
+        image,
+        env: { NODE_COMPILE_CACHE: join(image.app, 'no-such-cache') },
+        expect: /Cannot create cache directory: permission denied/,
+      },
+      {
+        name: "another Node's cache",
+        image,
+        env: { NODE_COMPILE_CACHE: foreign },
+        expect: /Cannot create cache directory: permission denied/,
+      },
+      { name: 'a stale cache', image: stale, env: {}, expect: /code size mismatch.*main-\S+ was not initialized/s },
+    ];
+    const waitArgs = [
+      'wait',
+      '--check',
+      `tcp://127.0.0.1:${target.port}`,
+      '--collector',
+      collector.url,
+      '--termination-log',
+      '',
+      '--timeout',
+      '20s',
+    ];
+    const run = async (c: (typeof cases)[number], debug: boolean) => {
+      const proc = startProgram(c.image, waitArgs, {
+        nodeFlags: INJECTED_NODE_FLAGS,
+        env: { ...injectedProcessEnv(), ...c.env, ...(debug ? DEBUG_CACHE : {}) },
+      });
+      return { ...(await proc.exited), stdout: proc.stdout(), stderr: proc.stderr() };
+    };
+    const before = snapshot(root);
+    const outcomes: Record<string, { code: number | null; stderr: string; lines: string[] }> = {};
+    for (const c of cases) {
+      // Node's own account says the case is what its name says...
+      const debugged = await run(c, true);
+      assert.match(debugged.stderr, c.expect, `${c.name}: ${debugged.stderr}`);
+      // ...and without it the wait exits, logs and reports the same, with nothing on stderr.
+      const r = await run(c, false);
+      outcomes[c.name] = { code: r.code, stderr: r.stderr, lines: outline(r.stdout) };
+    }
+    const expected = outcomes['as the image']!;
+    assert.equal(expected.code, 0);
+    assert.equal(expected.stderr, '');
+    assert.equal(expected.lines.length, 3, expected.lines.join('; '));
+    for (const c of cases) assert.deepEqual(outcomes[c.name], expected, c.name);
+    assert.equal(collector.reports.length, 2 * cases.length);
+    assert.deepEqual(snapshot(root), before, 'nothing written: not the cache, not the bundle');
   },
 );
 

@@ -16,6 +16,8 @@ const LINKERD_PROXY = 'linkerd-proxy';
 /** Linkerd's default proxy uid; a pod may change it with config.linkerd.io/proxy-uid. */
 const LINKERD_UID = 2102;
 const LINKERD_UID_ANNOTATION = 'config.linkerd.io/proxy-uid';
+/** The uids a mesh makes the agent run as by default (the image's compile cache is made for each: src/warm-compile-cache.ts). */
+export const MESH_UIDS: readonly number[] = [ISTIO_UID, LINKERD_UID];
 
 /** True for a native sidecar: an init container that keeps running. */
 export const isNativeSidecar = (c: unknown): boolean => (c as Json | null)?.restartPolicy === 'Always';
