@@ -9,6 +9,7 @@ import { probe, type CheckProgress, type ProbeOutcome } from './prober.ts';
 import { processClock, processStartWallMs } from './process-clock.ts';
 import { buildReport, dominantError, summaryLine } from './summary.ts';
 import { deliverReport, rehearseDelivery } from './reporter.ts';
+import { COMPILERS_OFF_AFTER_MS, optimizingCompilers } from './compilers.ts';
 import { writeTerminationLog } from './termination-log.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import type { Report } from '../lib/report.ts';
@@ -112,6 +113,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     dnsServers: config.dnsServers,
     attemptTimeoutMs: config.attemptTimeoutMs,
   });
+  let rehearsed: Promise<unknown> = Promise.resolve();
   // What follows detection is compiled at its first use: run it once while the network is still
   // down, not after it came up, when the agents of a node programmed at once queue for its cores.
   // The report and the ready line (on a logger that writes nowhere), and with a collector its
@@ -126,8 +128,23 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       logReady(silent, report, summaryLine(report), rehearsal, progress);
       // A failed rehearsal only leaves its cost to the report's delivery.
       if (config.collectorUrl)
-        void rehearseDelivery(config.collectorToken, report, USER_AGENT, { resolve: resolveCollector }).catch(() => {});
+        rehearsed = rehearseDelivery(config.collectorToken, report, USER_AGENT, { resolve: resolveCollector }).catch(
+          () => {},
+        );
     }, 50),
+  );
+  // A wait that lasts runs the probe loop in baseline code (compilers.ts says why). After the
+  // rehearsal, which loads the last built-ins the wait needs while their code cache is accepted.
+  const compilers = optimizingCompilers(`${process.execArgv.join(' ')} ${env.NODE_OPTIONS ?? ''}`, (flags) =>
+    process.getBuiltinModule('node:v8').setFlagsFromString(flags),
+  );
+  timers.push(
+    setTimeout(() => {
+      void rehearsed.then(() => {
+        if (!run.signal.aborted && compilers.off())
+          log.debug({ afterSeconds: secs(clock.now()) }, 'optimizing compilers off while waiting');
+      });
+    }, COMPILERS_OFF_AFTER_MS),
   );
   // --timeout counts from the process start, as every reported figure does, so a slow start-up
   // on a busy node does not stretch it.
@@ -155,6 +172,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   } finally {
     run.abort();
     for (const t of timers) clearTimeout(t);
+    compilers.restore();
   }
   if (result === 'SIGTERM' || result === 'SIGINT') {
     log.warn(
