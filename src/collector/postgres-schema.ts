@@ -69,14 +69,22 @@ CREATE TABLE netready_rollups (level SMALLINT NOT NULL, period_ms BIGINT NOT NUL
 CREATE TABLE netready_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms BIGINT NOT NULL);
 `,
   // Each replica's minute cells under an id of its own (postgres-own-cells.ts), so that a summary
-  // reads only the other replicas' unsettled ones: in the key after the minute, so that the
-  // index skips this replica's cells without visiting them. Cells written before count as replica 0's.
+  // reads only the other replicas' unsettled ones: in the key after the minute, so that within a
+  // minute the index skips this replica's cells. Cells written before count as replica 0's.
   // Replicas still running the previous version cannot write cells once this ran: upgrade them together.
   `
 CREATE SEQUENCE netready_replicas AS integer CYCLE;
 ALTER TABLE netready_agg_minute ADD COLUMN replica INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE netready_agg_minute DROP CONSTRAINT netready_agg_minute_pkey;
 ALTER TABLE netready_agg_minute ADD PRIMARY KEY (minute_ms, replica, scope, key, bucket);
+`,
+  // Cells appended by each batch instead of upserted (postgres-store.ts), so a (minute, replica,
+  // scope, key, bucket) may have several rows, summed when read: an upsert per cell cost the server
+  // ~30 of its ~90 µs of CPU per report, the append ~5 (BENCHMARKS.md, bench/collector-scale, session 7).
+  // Indexed by minute and replica: reads take a minute range, or the other replicas' cells of given minutes.
+  `
+ALTER TABLE netready_agg_minute DROP CONSTRAINT netready_agg_minute_pkey;
+CREATE INDEX netready_agg_minute_minute ON netready_agg_minute (minute_ms, replica);
 `,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,9 +8,9 @@
 // replica at a time (postgres-upkeep.ts).
 //
 // A batch is one statement (INSERT_BATCH), so one round trip. Lock order: it
-// inserts its reports sorted by identity, then its cells sorted by (scope,
-// key, bucket), so two batches (of one replica or two) writing the same
-// reports or cells wait for each other instead of deadlocking.
+// inserts its reports sorted by identity, so two batches (of one replica or
+// two) writing the same reports wait for each other instead of deadlocking;
+// its cells are appended, so they lock nothing.
 import type pg from 'pg';
 import type { Outage, Report } from '../lib/report.ts';
 import { cellsOf, DELAY_EDGES_SQL, MINUTE_MS, periodStart, SCOPE } from './aggregates.ts';
@@ -39,21 +39,32 @@ const RETRIES = 3;
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
+ * Separates the bodies of a batch, sent as one text ($10): JSON.stringify
+ * escapes every control character, so no body holds it. A text[] literal
+ * would have node-postgres escape each body's quotes and backslashes and the
+ * server unescape them (BENCHMARKS.md, bench/collector-scale, session 7).
+ */
+const BODY_SEPARATOR = '\x1e';
+
+/**
  * A batch in one statement, so one round trip and its own transaction: the
  * reports (ON CONFLICT DO NOTHING skips those already stored), then the minute
- * cells of the ones inserted, grouped and upserted in (scope, key, bucket)
- * order so that two writers lock shared cells in one order. $1 the receive
- * time, $2 its minute; the reports' columns as arrays, sorted by identity;
- * $11 the replica id the cells are written under (postgres-own-cells.ts).
+ * cells of the ones inserted, summed per (scope, key, bucket) and appended:
+ * rows of the same cell are summed when read (schema 3), which costs the
+ * server a fraction of an upsert's CPU and takes no row locks. $1 the receive
+ * time, $2 its minute; the reports' columns as arrays, sorted by identity,
+ * the bodies as one text ($10, BODY_SEPARATOR between them); $11 the replica
+ * id the cells are written under (postgres-own-cells.ts).
  */
 const INSERT_BATCH = `
 WITH inserted AS (
   INSERT INTO netready_reports (received_ms, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds, body)
-  SELECT $1, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::float8[], $10::text[])
+  SELECT $1, * FROM ROWS FROM (unnest($3::text[]), unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
+    unnest($7::bigint[]), unnest($8::text[]), unnest($9::float8[]), unnest(string_to_array($10::text, E'\\x1e')))
   ON CONFLICT DO NOTHING
   RETURNING id, pod_uid, pod_namespace, pod_name, node, started_ms, outcome, delay_seconds
 ), cells AS (
-  INSERT INTO netready_agg_minute AS a (minute_ms, replica, scope, key, bucket, reports, timeouts, max_delay)
+  INSERT INTO netready_agg_minute (minute_ms, replica, scope, key, bucket, reports, timeouts, max_delay)
   SELECT $2, $11, scope, key, bucket, count(*), count(*) FILTER (WHERE outcome = 'timeout'), max(delay_seconds)
   FROM (
     SELECT ${SCOPE.node}::smallint AS scope, node AS key, ${DELAY_EDGES_SQL}::smallint AS bucket, outcome, delay_seconds FROM inserted
@@ -61,9 +72,6 @@ WITH inserted AS (
     SELECT ${SCOPE.namespace}::smallint, pod_namespace, ${DELAY_EDGES_SQL}::smallint, outcome, delay_seconds FROM inserted
   ) c
   GROUP BY scope, key, bucket
-  ORDER BY scope, key, bucket
-  ON CONFLICT (minute_ms, replica, scope, key, bucket) DO UPDATE SET reports = a.reports + excluded.reports,
-    timeouts = a.timeouts + excluded.timeouts, max_delay = greatest(a.max_delay, excluded.max_delay)
 )
 SELECT id, pod_uid, pod_namespace, pod_name, node, started_ms FROM inserted`;
 
@@ -188,7 +196,7 @@ class PostgresStore implements ReportStore {
       col((r) => Date.parse(r.startedAt)),
       col((r) => r.outcome),
       col((r) => r.delaySeconds),
-      col((r) => JSON.stringify(r)),
+      col((r) => JSON.stringify(r)).join(BODY_SEPARATOR),
       replica,
     ];
     let inserted: pg.QueryResult<{

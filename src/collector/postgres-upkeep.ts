@@ -52,7 +52,9 @@ export class PgAggregates implements AggregateSource {
 
   async readMinuteCells(fromMs: number, untilMs: number, add: MinuteCellSink): Promise<void> {
     const r = await this.#q.query<[string, number, string, number, string, string, number]>({
-      text: 'SELECT minute_ms, scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2',
+      // A cell may have several rows (each batch appends its own): summed here.
+      text: `SELECT minute_ms, scope, key, bucket, sum(reports)::bigint, sum(timeouts)::bigint, max(max_delay)
+        FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2 GROUP BY minute_ms, scope, key, bucket`,
       values: [fromMs, untilMs],
       rowMode: 'array',
     });
@@ -68,9 +70,11 @@ export class PgAggregates implements AggregateSource {
     const own = this.#own?.view() ?? null;
     // [fromMs, splitMs): every replica's cells from the table; [splitMs, untilMs): the others', and ours held.
     const splitMs = own === null ? untilMs : Math.min(untilMs, Math.max(fromMs, own.fromMs));
+    const minutes: number[] = [];
+    for (let m = splitMs; m < untilMs; m += MINUTE_MS) minutes.push(m);
     const r = await this.#q.query<[number, string, number, string, string, number]>({
       text: CELL_SUMS,
-      values: [fromMs, splitMs, untilMs, own?.replica ?? 0],
+      values: [fromMs, splitMs, minutes, own?.replica ?? 0],
       rowMode: 'array',
     });
     for (const c of r.rows) add(c[0] as Scope, c[1], c[2], Number(c[3]), Number(c[4]), c[5]);
@@ -80,16 +84,17 @@ export class PgAggregates implements AggregateSource {
 
 /**
  * Cells summed per (scope, key, bucket): every replica's in [$1, $2), those of
- * replicas other than $4 in [$2, $3) (two ranges, so that each is an index
- * condition and our own cells are never visited).
+ * replicas other than $4 in the minutes $3 (each minute and each side of $4 an
+ * index range of its own, (minute_ms, replica): our own cells are not visited,
+ * as they would be under a range of minutes).
  */
 const CELL_SUMS = `
 SELECT scope, key, bucket, sum(reports)::bigint, sum(timeouts)::bigint, max(max_delay) FROM (
   SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $1 AND minute_ms < $2
   UNION ALL
-  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $2 AND minute_ms < $3 AND replica < $4
+  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms = ANY($3::bigint[]) AND replica < $4
   UNION ALL
-  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms >= $2 AND minute_ms < $3 AND replica > $4
+  SELECT scope, key, bucket, reports, timeouts, max_delay FROM netready_agg_minute WHERE minute_ms = ANY($3::bigint[]) AND replica > $4
 ) AS c GROUP BY scope, key, bucket`;
 
 /** What a step needs to know of the store: its report count (as last counted) and its retention. */

@@ -118,6 +118,59 @@ test("a replica's own unsettled cells come from memory, the others' from the tab
   assert.equal(later.totals.reports, 180);
 });
 
+test("a batch takes no lock on its minute's cells: it commits while another transaction holds every cell row", async (t) => {
+  const db = await freshDatabase();
+  const [store] = await replicas(t, db, 1);
+  const batch = (from: number) =>
+    Array.from({ length: 20 }, (_, i) => makeReport(from + i, { node: `node-${i % 2}`, namespace: 'ns-0' }));
+  await store!.insertBatch(batch(0), T0);
+  const other = new pg.Client({ connectionString: db });
+  await other.connect();
+  t.after(() => other.end());
+  await other.query('BEGIN');
+  await other.query('SELECT * FROM netready_agg_minute FOR UPDATE');
+  // Upserted cells would wait here for the other transaction (until the statement timeout).
+  assert.equal((await store!.insertBatch(batch(100), T0 + 1)).filter((id) => id !== null).length, 20);
+  await other.query('COMMIT');
+  const s = await readSummary(store!, T0 - MIN, T0 + 60 * MIN);
+  assert.deepEqual(s.nodes.map((n) => [n.node, n.reports]).sort(), [
+    ['node-0', 20],
+    ['node-1', 20],
+  ]);
+});
+
+test('a database at schema 2 (cells upserted, one row each) is migrated: its figures are kept, new rows of the same cells add to them; four replicas starting together migrate it once', async (t) => {
+  const db = await freshDatabase();
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  t.after(() => client.end());
+  await client.query('CREATE TABLE netready_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)');
+  await client.query(MIGRATIONS[0]!);
+  await client.query(MIGRATIONS[1]!);
+  await client.query("INSERT INTO netready_meta (key, value) VALUES ('schema_version', 2)");
+  await client.query(
+    `INSERT INTO netready_agg_minute (minute_ms, replica, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 5, 0, 'node-0', $2, 7, 1, 2.5), ($1, 5, 1, 'ns-0', $2, 7, 1, 2.5)`,
+    [T0, bucketOf(2.5)],
+  );
+  const stores = await replicas(t, db, 4);
+  await Promise.all(
+    stores.map((r, i) =>
+      r.insertBatch([makeReport(1 + i, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1),
+    ),
+  );
+  // Unsettled (read per summary) and settled (an hour later): the same figures.
+  for (const untilMs of [T0 + MIN, T0 + 60 * MIN]) {
+    const s = await readSummary(stores[0]!, T0 - MIN, untilMs);
+    assert.equal(s.totals.reports, 11);
+    assert.deepEqual(
+      s.nodes.map((n) => [n.node, n.reports, n.timeouts, n.max]),
+      [['node-0', 11, 1, 2.5]],
+    );
+  }
+  const version = await client.query("SELECT value FROM netready_meta WHERE key = 'schema_version'");
+  assert.equal(Number(version.rows[0].value), MIGRATIONS.length);
+});
+
 test('a database at schema 1 (cells without a replica) is migrated: its figures are kept and new ones add to them; four replicas starting together migrate it once', async (t) => {
   const db = await freshDatabase();
   const client = new pg.Client({ connectionString: db });

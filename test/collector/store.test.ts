@@ -54,6 +54,21 @@ for (const kind of STORE_KINDS) {
       assert.equal((await readSummary(again, T0, T0 + MIN)).totals.reports, 1);
     });
 
+    test('a report whose strings hold quotes, backslashes, control characters, a lone surrogate and non-ASCII is stored whole, in a batch with others', async (t) => {
+      const { store } = await kind.open(t);
+      const odd = 'a "quoted" \\ back\\\\slash, \x1e\x1f\x7f\u0000\n\t, é, 𝄞, \ud800 lone, {[,]}';
+      const base = makeReport(2);
+      const r = {
+        ...base,
+        pod: { ...base.pod, name: 'web-"2"\\é' },
+        checks: [{ ...base.checks[0]!, spec: odd, errors: { [odd]: 1 } }, ...base.checks.slice(1)],
+      };
+      const batch = [makeReport(1), r, makeReport(3)];
+      assert.deepEqual(stored(await store.insertBatch(batch, T0)), ['stored', 'stored', 'stored']);
+      const listed = (await store.list({ limit: 10 })).reports.map((x) => x.report);
+      assert.deepEqual(listed, batch.toReversed());
+    });
+
     test('list: filters by node, namespace, outcome, start time and delay; newest first; cursor pages', async (t) => {
       const { store } = await kind.open(t);
       const reports = Array.from({ length: 30 }, (_, i) =>
