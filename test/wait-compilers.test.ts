@@ -1,10 +1,23 @@
 // A wait that lasts turns V8's optimizing compilers off, and turns them on again before the report,
 // so that a built-in module loaded after the wait (node:tls for an https collector) is still
 // compiled from Node's code cache: a changed flag hash rejects that cache (src/agent/compilers.ts).
-import { test } from 'node:test';
+// It runs the built bundle, as the image does: run from source, the agent has node:tls loaded
+// before the wait ends, and the test could not tell whether the compilers were turned back on.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { logLineSeen, runWait } from './helpers/agent.ts';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { logLineSeen, ROOT, runWait as runWaitFromSource } from './helpers/agent.ts';
 import { freePort, startTcpListener } from './helpers/servers.ts';
+
+const dist = mkdtempSync(join(tmpdir(), 'netready-compilers-'));
+before(() => execFileSync(process.execPath, ['scripts/build.ts', dist], { cwd: ROOT, stdio: 'pipe' }));
+after(() => rmSync(dist, { recursive: true, force: true }));
+
+const runWait = (args: string[], options: Parameters<typeof runWaitFromSource>[1] = {}) =>
+  runWaitFromSource(args, { ...options, argv0: [process.execPath, join(dist, 'netready.mjs')] });
 
 const OFF_LINE = 'optimizing compilers off while waiting';
 
