@@ -12,7 +12,7 @@
 // written anywhere but the volume. Needs root (to switch uid).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
@@ -48,6 +48,7 @@ import {
 } from '../src/webhook/container.ts';
 import { MESH_UIDS } from '../src/webhook/mesh.ts';
 import { startCollectorStub, startTcpListener } from './helpers/servers.ts';
+import { spawnProgram, type Program } from './helpers/server-process.ts';
 import { makeReport, postReport, send, samples } from './collector/helpers.ts';
 
 /** The image's runtime user (distroless `nonroot`, `USER 65532:65532`). */
@@ -57,15 +58,6 @@ const GID = 65532;
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 
 const isRoot = process.getuid?.() === 0;
-
-interface Proc {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves with the first JSON log line whose msg is `msg`. */
-  line(msg: string, timeoutMs?: number): Promise<Record<string, any>>;
-}
 
 /** Lists every path under `dir` with its mode, owner, size and mtime: what a write would change. */
 function snapshot(dir: string): string[] {
@@ -140,46 +132,15 @@ function startProgram(
     env = {},
     uid = UID,
   }: { nodeFlags?: readonly string[]; env?: Record<string, string | undefined>; uid?: number } = {},
-): Proc {
+): Program {
   // A variable given as undefined is left out, even the image's own.
   const fullEnv = Object.entries({ ...ENV, ...localImageEnv(image), ...env }).filter(([, v]) => v !== undefined);
-  const child = spawn(image.node, [...nodeFlags, join(image.app, 'netready.mjs'), ...args], {
+  return spawnProgram([image.node, ...nodeFlags, join(image.app, 'netready.mjs'), ...args], {
     uid,
     gid: uid,
     cwd: '/',
     env: Object.fromEntries(fullEnv),
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
-  );
-  const logs = () => parseLogLines(stdout);
-  const line = (msg: string, timeoutMs = 10_000) =>
-    new Promise<Record<string, any>>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no "${msg}" in ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)),
-        timeoutMs,
-      );
-      const check = () => {
-        const found = logs().find((l) => l.msg === msg);
-        if (found) {
-          clearTimeout(timer);
-          child.stdout!.off('data', check);
-          resolve(found);
-        }
-      };
-      child.stdout!.on('data', check);
-      void exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
-      });
-      check();
-    });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited, line };
 }
 
 /** Node's own account (NODE_DEBUG_NATIVE=COMPILE_CACHE) of the code cache of each module a program compiled. */
@@ -192,7 +153,7 @@ function cacheVerdicts(stderr: string): Map<string, string> {
 }
 
 /** Asserts that `proc` compiled every module from the cache (netready.mjs and `chunks` among them). */
-function assertFromCache(name: string, proc: Proc, chunks: RegExp[]): void {
+function assertFromCache(name: string, proc: Program, chunks: RegExp[]): void {
   const verdicts = cacheVerdicts(proc.stderr());
   assert.ok(verdicts.has('netready.mjs'), `${name}: no compile cache in use; stderr: ${proc.stderr()}`);
   for (const chunk of chunks)
@@ -243,7 +204,7 @@ test(
     chownSync(certs, UID, GID);
 
     // Every program as the image runs it, and with Node's account of its compile cache on stderr.
-    const start = (args: string[], nodeFlags?: readonly string[], runtimeEnv: Record<string, string> = {}): Proc => {
+    const start = (args: string[], nodeFlags?: readonly string[], runtimeEnv: Record<string, string> = {}): Program => {
       const proc = startProgram(image, args, { nodeFlags, env: { ...runtimeEnv, ...DEBUG_CACHE } });
       children.push(proc.child);
       return proc;

@@ -139,66 +139,48 @@ test("a batch takes no lock on its minute's cells: it commits while another tran
   ]);
 });
 
-test('a database at schema 2 (cells upserted, one row each) is migrated: its figures are kept, new rows of the same cells add to them; four replicas starting together migrate it once', async (t) => {
-  const db = await freshDatabase();
-  const client = new pg.Client({ connectionString: db });
-  await client.connect();
-  t.after(() => client.end());
-  await client.query('CREATE TABLE netready_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)');
-  await client.query(MIGRATIONS[0]!);
-  await client.query(MIGRATIONS[1]!);
-  await client.query("INSERT INTO netready_meta (key, value) VALUES ('schema_version', 2)");
-  await client.query(
-    `INSERT INTO netready_agg_minute (minute_ms, replica, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 5, 0, 'node-0', $2, 7, 1, 2.5), ($1, 5, 1, 'ns-0', $2, 7, 1, 2.5)`,
-    [T0, bucketOf(2.5)],
-  );
-  const stores = await replicas(t, db, 4);
-  await Promise.all(
-    stores.map((r, i) =>
-      r.insertBatch([makeReport(1 + i, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1),
-    ),
-  );
-  // Unsettled (read per summary) and settled (an hour later): the same figures.
-  for (const untilMs of [T0 + MIN, T0 + 60 * MIN]) {
-    const s = await readSummary(stores[0]!, T0 - MIN, untilMs);
-    assert.equal(s.totals.reports, 11);
-    assert.deepEqual(
-      s.nodes.map((n) => [n.node, n.reports, n.timeouts, n.max]),
-      [['node-0', 11, 1, 2.5]],
-    );
-  }
-  const version = await client.query("SELECT value FROM netready_meta WHERE key = 'schema_version'");
-  assert.equal(Number(version.rows[0].value), MIGRATIONS.length);
-});
+// Each older schema, its cells as it wrote them: 7 reports of node-0 (one timeout, max 2.5 s).
+const OLD_SCHEMAS = [
+  {
+    version: 1,
+    what: 'cells without a replica',
+    cells: `INSERT INTO netready_agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 0, 'node-0', $2, 7, 1, 2.5), ($1, 1, 'ns-0', $2, 7, 1, 2.5)`,
+  },
+  {
+    version: 2,
+    what: 'cells upserted, one row each',
+    cells: `INSERT INTO netready_agg_minute (minute_ms, replica, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 5, 0, 'node-0', $2, 7, 1, 2.5), ($1, 5, 1, 'ns-0', $2, 7, 1, 2.5)`,
+  },
+];
 
-test('a database at schema 1 (cells without a replica) is migrated: its figures are kept and new ones add to them; four replicas starting together migrate it once', async (t) => {
-  const db = await freshDatabase();
-  const client = new pg.Client({ connectionString: db });
-  await client.connect();
-  t.after(() => client.end());
-  await client.query('CREATE TABLE netready_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)');
-  await client.query(MIGRATIONS[0]!);
-  await client.query("INSERT INTO netready_meta (key, value) VALUES ('schema_version', 1)");
-  await client.query(
-    `INSERT INTO netready_agg_minute (minute_ms, scope, key, bucket, reports, timeouts, max_delay) VALUES ($1, 0, 'node-0', $2, 7, 1, 2.5), ($1, 1, 'ns-0', $2, 7, 1, 2.5)`,
-    [T0, bucketOf(2.5)],
-  );
-  const stores = await replicas(t, db, 4);
-  const store = stores[0];
-  await Promise.all(
-    stores.map((r, i) =>
-      r.insertBatch([makeReport(1 + i, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1),
-    ),
-  );
-  const s = await readSummary(store!, T0 - MIN, T0 + MIN);
-  assert.equal(s.totals.reports, 11);
-  assert.deepEqual(
-    s.nodes.map((n) => [n.node, n.reports, n.timeouts, n.max]),
-    [['node-0', 11, 1, 2.5]],
-  );
-  const version = await client.query("SELECT value FROM netready_meta WHERE key = 'schema_version'");
-  assert.equal(Number(version.rows[0].value), MIGRATIONS.length);
-});
+for (const { version, what, cells } of OLD_SCHEMAS)
+  test(`a database at schema ${version} (${what}) is migrated: its figures are kept and new ones add to them; four replicas starting together migrate it once`, async (t) => {
+    const db = await freshDatabase();
+    const client = new pg.Client({ connectionString: db });
+    await client.connect();
+    t.after(() => client.end());
+    await client.query('CREATE TABLE netready_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)');
+    for (const migration of MIGRATIONS.slice(0, version)) await client.query(migration);
+    await client.query("INSERT INTO netready_meta (key, value) VALUES ('schema_version', $1)", [version]);
+    await client.query(cells, [T0, bucketOf(2.5)]);
+    const stores = await replicas(t, db, 4);
+    await Promise.all(
+      stores.map((r, i) =>
+        r.insertBatch([makeReport(1 + i, { node: 'node-0', namespace: 'ns-0' }, { delaySeconds: 2.4 })], T0 + 1),
+      ),
+    );
+    // Unsettled (read per summary) and settled (an hour later): the same figures.
+    for (const untilMs of [T0 + MIN, T0 + 60 * MIN]) {
+      const s = await readSummary(stores[0]!, T0 - MIN, untilMs);
+      assert.equal(s.totals.reports, 11);
+      assert.deepEqual(
+        s.nodes.map((n) => [n.node, n.reports, n.timeouts, n.max]),
+        [['node-0', 11, 1, 2.5]],
+      );
+    }
+    const stored = await client.query("SELECT value FROM netready_meta WHERE key = 'schema_version'");
+    assert.equal(Number(stored.rows[0].value), MIGRATIONS.length);
+  });
 
 test('retention runs on one replica at a time: while another holds the lock a step does nothing', async (t) => {
   const db = await freshDatabase();

@@ -1,20 +1,63 @@
 // A long-running netready program (collector, webhook) as a child process:
 // started on 127.0.0.1:0, ready once it logs the port it listens on, killed
 // when the test ends whatever happened.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { parseLogLines, type LogLine } from './log-lines.ts';
 
 const START_LIMIT_MS = 60_000;
 
-export interface ServerProcess {
+/** A netready program running as a child process, its output read as it comes. */
+export interface Program {
   readonly child: ChildProcess;
-  readonly port: number;
+  stdout(): string;
+  stderr(): string;
   /** stdout so far, as parsed JSON log lines. */
   logs(): LogLine[];
-  stderr(): string;
-  /** Resolves with the exit code and signal. */
+  /** Resolves with the exit code and signal, once its output is all read. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with its first log line whose msg is `msg`; rejects if it exits first or after `timeoutMs`. */
+  line(msg: string, timeoutMs?: number): Promise<LogLine>;
+}
+
+/** Spawns `argv` with `options` (stdout and stderr are piped and read). */
+export function spawnProgram(argv: readonly string[], options: SpawnOptions): Program {
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd!, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  const logs = () => parseLogLines(stdout);
+  const line = (msg: string, timeoutMs = 10_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`"${msg}" not logged within ${timeoutMs} ms; stderr: ${stderr}; stdout: ${stdout}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        const found = logs().find((l) => l.msg === msg);
+        if (found) {
+          clearTimeout(timer);
+          child.stdout!.off('data', check);
+          resolve(found);
+        }
+      };
+      child.stdout!.on('data', check);
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${code ?? signal}) before "${msg}"; stderr: ${stderr}; stdout: ${stdout}`));
+      });
+      check();
+    });
+  return { child, stdout: () => stdout, stderr: () => stderr, logs, exited, line };
+}
+
+export interface ServerProcess extends Program {
+  readonly port: number;
 }
 
 /**
@@ -28,40 +71,10 @@ export async function startServerProcess(
   readyMsg: string,
   env: Record<string, string> = {},
 ): Promise<ServerProcess> {
-  const [cmd, ...args] = argv;
-  const child = spawn(cmd!, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const program = spawnProgram(argv, { env: { PATH: process.env.PATH ?? '', ...env } });
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (program.child.exitCode === null && program.child.signalCode === null) program.child.kill('SIGKILL');
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const logs = () => parseLogLines(stdout);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`"${readyMsg}" not logged within ${START_LIMIT_MS / 1000} s; stderr: ${stderr}; stdout: ${stdout}`),
-        ),
-      START_LIMIT_MS,
-    );
-    const check = () => {
-      const line = logs().find((l) => l.msg === readyMsg);
-      if (line) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve(line.port);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before "${readyMsg}"; stderr: ${stderr}`));
-    });
-  });
-  return { child, port, logs, stderr: () => stderr, exited };
+  const { port } = await program.line(readyMsg, START_LIMIT_MS);
+  return { ...program, port };
 }
