@@ -14,7 +14,10 @@
 //      connections, distinct reports of the same 5,000-node cluster) for
 //      LOAD_S seconds, the same queries beside it, one every 250 ms;
 //   4. the collector's RSS (VmRSS at the end, VmHWM the peak, and the peak
-//      after the queries alone, before ingest).
+//      after the queries alone, before ingest), and the CPU each part took per
+//      report answered during ingest (the collector's and PostgreSQL's from
+//      /proc, the generator's over its whole run): on the shared cores, what
+//      5,000 reports/s needs each of them to cost.
 // SQLite is the file store in a temp dir (WAL, synchronous=FULL); PostgreSQL
 // is a server of its own started for the bench (test/helpers/postgres.ts)
 // with fsync on and its default settings, on the same disk and cores. Every
@@ -43,7 +46,16 @@
 // opened once by that bundle's collector before the timed one starts
 // (untimed: a bundle whose schema differs from the preload's migrates it then).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,7 +141,20 @@ interface StoreResult {
   preloadAgeMin: number;
   idle: Map<string, number[]>;
   busy: Map<string, number[]>;
-  ingest: { reportsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number; timeouts: number };
+  ingest: {
+    reportsPerSecond: number;
+    p50: number;
+    p99: number;
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+    /** The generator's CPU seconds over its whole run, and the reports it got answered. */
+    generatorCpuS: number;
+    answered: number;
+  };
+  /** CPU seconds during ingest: the collector's, and PostgreSQL's (every process of the server; NaN for SQLite). */
+  collectorCpuS: number;
+  serverCpuS: number;
   rssEndMiB: number;
   rssPeakMiB: number;
   /** VmHWM once the queries alone are done, before ingest: what reading costs, apart from writing. */
@@ -368,8 +393,12 @@ async function benchCollector(
         await sleep(Math.max(0, BUSY_QUERY_EVERY_MS - took));
       }
     })();
+    const postmaster = db.startsWith('postgres') ? await postmasterPid(db) : null;
+    const cpuBefore = { collector: cpuSeconds(collector.child.pid!), server: serverCpuSeconds(postmaster) };
     // Each run's reports are new ones (run 2, 3, ...): a later bundle on the same store must not be sent duplicates.
     const ingest = await load(collector.url, 2 + results.length);
+    const collectorCpuS = cpuSeconds(collector.child.pid!) - cpuBefore.collector;
+    const serverCpuS = serverCpuSeconds(postmaster) - cpuBefore.server;
     loading = false;
     await queryLoop;
 
@@ -384,6 +413,8 @@ async function benchCollector(
       idle,
       busy,
       ingest,
+      collectorCpuS,
+      serverCpuS,
       rssEndMiB: statusKiB(collector.child.pid!, 'VmRSS') / 1024,
       rssPeakMiB: statusKiB(collector.child.pid!, 'VmHWM') / 1024,
       rssQueriesPeakMiB,
@@ -394,6 +425,41 @@ async function benchCollector(
     await new Promise((r) => collector.child.once('exit', r));
     children.delete(collector.child);
   }
+}
+
+/** User + system CPU seconds of a process (/proc/PID/stat); with `children`, also of its children it has reaped. */
+function cpuSeconds(pid: number, children = false): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  return ticks / 100; // USER_HZ
+}
+
+/** The pid of the postmaster serving `db`: the parent of a backend. */
+async function postmasterPid(db: string): Promise<number> {
+  const c = new pgClient.Client({ connectionString: db });
+  await c.connect();
+  try {
+    const backend = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    return Number(readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } finally {
+    await c.end();
+  }
+}
+
+/** CPU seconds of a PostgreSQL server: the postmaster, the backends it reaped, and its live processes; NaN without one. */
+function serverCpuSeconds(postmaster: number | null): number {
+  if (postmaster === null) return Number.NaN;
+  let total = cpuSeconds(postmaster, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.split(') ')[1]!.split(' ')[1]) === postmaster) total += cpuSeconds(Number(entry));
+    } catch {
+      // Ended meanwhile: its time went to the postmaster's reaped children.
+    }
+  }
+  return total;
 }
 
 /** A kB field of /proc/PID/status (VmRSS, VmHWM). */
@@ -488,6 +554,8 @@ async function load(url: string, run: number): Promise<StoreResult['ingest']> {
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    generatorCpuS: r.cpuSeconds,
+    answered: r['2xx'],
   };
 }
 
@@ -516,6 +584,12 @@ function report(): void {
     (r) => Math.round(r.ingest.reportsPerSecond).toLocaleString('en'),
   );
   row('ingest p50 / p99', (r) => `${ms(r.ingest.p50)} / ${ms(r.ingest.p99)}`);
+  const perReport = (s: number, r: StoreResult) =>
+    Number.isNaN(s) ? '—' : `${Math.round((s * 1e6) / r.ingest.answered)}`;
+  row(
+    'CPU per report answered, µs: collector / PostgreSQL / generator (its whole run)',
+    (r) => `${perReport(r.collectorCpuS, r)} / ${perReport(r.serverCpuS, r)} / ${perReport(r.ingest.generatorCpuS, r)}`,
+  );
   for (const q of QUERIES)
     row(
       `${q.name} p50 / p99, alone (${QUERY_RUNS} runs)`,
