@@ -35,8 +35,9 @@
 // --pg-dir DIR keeps PostgreSQL's data in DIR: the preload is made once into
 // database preload_N and each collector (each bundle, each round) works on a
 // fresh copy of it (CREATE DATABASE ... TEMPLATE, ~15 s, untimed); --prepare
-// only makes the preload and the first copy (untimed: run it under the shared
-// lock), so the timed run finds them ready.
+// only makes the preload (or tops a kept one up to a few minutes ago at the
+// preload's rate and runs its upkeep, as for SQLite below) and the first copy
+// (untimed: run it under the shared lock), so the timed run finds them ready.
 // A reused preload is as old as it is: the bench prints how long before the
 // first collector started its newest report was received.
 // --sqlite-dir DIR does the same for SQLite: the preload is made once into
@@ -295,24 +296,32 @@ async function keptSqlite(): Promise<Preload> {
     writeFileSync(madeFile, JSON.stringify(await preloadStore('sqlite', path)));
   }
   const preload = JSON.parse(readFileSync(madeFile, 'utf8')) as Preload;
-  if (!values.prepare) return preload;
-  const store = await openStore(path, { maxRows: 10 * REPORTS, maxAgeMs: 0 });
+  if (values.prepare) await topUp('sqlite', path, preload, madeFile);
+  return preload;
+}
+
+/**
+ * --prepare: tops the kept preload at `db` up to a few minutes ago at the
+ * preload's rate and runs its upkeep, so that its windows hold what a fresh
+ * one's would; records the new end in `madeFile`. Whether it wrote anything.
+ */
+async function topUp(name: string, db: string, preload: Preload, madeFile: string): Promise<boolean> {
+  const store = await openStore(db, { maxRows: 10 * REPORTS, maxAgeMs: 0 });
   try {
     const newest = (await store.list({ limit: 1 })).reports[0];
     const lastMs = newest ? Date.parse(newest.receivedAt) : 0;
     const due = Math.floor(((Date.now() - 5 * 60_000 - lastMs) / SPAN_MS) * REPORTS);
-    if (due > 0) {
-      // Report numbers go on from the store's count: distinct uids (run 1 here, 2 and up for the load).
-      await writeReports(store, 'sqlite: top-up', store.rows, store.rows + due, lastMs + SPAN_MS / REPORTS);
-      await sweepOnce(store, { now: () => Date.now() });
-      console.error(`sqlite: topped up with ${due.toLocaleString('en')} reports`);
-      preload.endMs = Date.now() - 5 * 60_000;
-      writeFileSync(madeFile, JSON.stringify(preload));
-    }
+    if (due <= 0) return false;
+    // Report numbers go on from the store's count: distinct uids (run 1 here, 2 and up for the load).
+    await writeReports(store, `${name}: top-up`, store.rows, store.rows + due, lastMs + SPAN_MS / REPORTS);
+    await sweepOnce(store, { now: () => Date.now() });
+    console.error(`${name}: topped up with ${due.toLocaleString('en')} reports`);
+    preload.endMs = Date.now() - 5 * 60_000;
+    writeFileSync(madeFile, JSON.stringify(preload));
+    return true;
   } finally {
     await store.close();
   }
-  return preload;
 }
 
 /**
@@ -335,6 +344,9 @@ async function keptPreload(server: PostgresServer): Promise<{ db: string; preloa
       writeFileSync(madeFile, JSON.stringify(preload));
     }
     const preload = JSON.parse(readFileSync(madeFile, 'utf8')) as Preload;
+    // A top-up changes the preload: its copy is made again.
+    if (values.prepare && (await topUp('postgres', server.url(name), preload, madeFile)))
+      rmSync(readyFile, { force: true });
     const copied = existsSync(readyFile) && readFileSync(readyFile, 'utf8') === name;
     if (!copied) {
       const t = performance.now();
