@@ -14,6 +14,17 @@
 // once; back to back, each kind gets at most half of the thread (a page's
 // share is a few milliseconds at a time).
 
+/**
+ * Resolves after the reports that arrived meanwhile have been taken: a long
+ * read (a summary) awaits it between its parts, so that ingest waits for one
+ * part, not for the whole read. Two turns of the loop: requests read in this
+ * turn's poll phase queue their commit with setImmediate behind the first
+ * one, and run before the second.
+ */
+export function yieldToIngest(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
 /** What run() resolves with when the gate is full. */
 export const BUSY = Symbol('busy');
 

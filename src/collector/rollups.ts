@@ -97,7 +97,8 @@ export class WindowReader {
       if (split >= block.untilMs) continue;
       const add: CellSumSink = (s, k, b, r, t, m) => totals.add(s, k, b, r, t, m);
       if (this.#source.readCellSums) await this.#source.readCellSums(split, block.untilMs, add);
-      else await this.#source.readMinuteCells(split, block.untilMs, (_minute, ...cell) => add(...cell));
+      else
+        await this.#source.readMinuteCells(split, block.untilMs, (_minute, s, k, b, r, t, m) => add(s, k, b, r, t, m));
     }
     return totals;
   }

@@ -28,6 +28,7 @@ import {
 import { DELAY_BUCKETS } from './metrics.ts';
 import { PendingCells } from './pending-cells.ts';
 import { IDS_PER_FLUSH, type KeyIds, PendingKeys, ROUND_IDS } from './sqlite-keys.ts';
+import { yieldToIngest } from './read-gate.ts';
 import {
   type Checkpointer,
   DEFAULT_CHECKPOINT_PAGES,
@@ -53,7 +54,9 @@ import type {
 // unique indexes make a report's identity its pod uid and start time, or, for
 // an agent run outside Kubernetes (no uid), its pod name, namespace and node.
 // The filter indexes end in the id, so a page is read in id order from them;
-// reports_received (with the rowid, in the same order) bounds the newest of a window.
+// reports_newest walks the newest of a window, and holds their delays: the
+// slowest of a window's newest thousands are picked from the index alone
+// (it replaces reports_received (received_ms), dropped at open).
 // report_keys: (scope, key, id) of every report by node (scope 0), by namespace (1) and
 // by delay bucket (2), written in bulk (sqlite-keys.ts) instead of the indexes
 // reports_node, reports_namespace and reports_delay, dropped at open (recoverKeys).
@@ -78,7 +81,7 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_uid ON reports (started_ms, pod_uid) WHERE pod_uid <> '';
 CREATE UNIQUE INDEX IF NOT EXISTS reports_by_name ON reports (started_ms, pod_namespace, pod_name, node) WHERE pod_uid = '';
 CREATE INDEX IF NOT EXISTS reports_outcome ON reports (outcome, id);
-CREATE INDEX IF NOT EXISTS reports_received ON reports (received_ms);
+CREATE INDEX IF NOT EXISTS reports_newest ON reports (received_ms, id, delay_seconds);
 CREATE TABLE IF NOT EXISTS outages (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   received_ms INTEGER NOT NULL,
@@ -138,6 +141,7 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     );
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
+    db.exec('DROP INDEX IF EXISTS reports_received');
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'agg_minute'").get()) db.exec(AGG_TABLE);
     recomputeRecentCells(db);
     recoverKeys(db);
@@ -585,13 +589,19 @@ class SqliteStore implements ReportStore, AggregateSource {
     const floor = this.#meta('floor_ms') ?? 0;
     const fromMs = Math.max(periodStart(sinceMs, 0), floor);
     const totals = await this.#reader.totals(fromMs, periodStart(nowMs, 0) + MINUTE_MS);
+    // The reports counted in `totals`: its last part (the minute cells held in memory) and this
+    // line run in one synchronous stretch, so no batch committed in between. The rows below are
+    // read after the reports that arrived meanwhile are taken (yieldToIngest), bounded by this id
+    // so that the timeline and the slowest are of the same reports as the figures.
+    const upToId = this.#maxId;
     const since = Math.max(sinceMs, floor);
-    // The newest reports: a walk of reports_received from its end, bounded by `recent` and by
+    await yieldToIngest();
+    // The newest reports: a walk of reports_newest from its end, bounded by `recent` and by
     // the window's start (a walk of the rowid alone went through the whole table when the
     // window held fewer than `recent`: 1-2 s at 200,000 reports).
     const newest = this.#prepared(
-      'SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?',
-    ).all(since, limits.recent) as {
+      'SELECT id, received_ms, node, pod_namespace, pod_name, outcome, delay_seconds FROM reports WHERE received_ms >= ? AND id <= ? ORDER BY received_ms DESC, id DESC LIMIT ?',
+    ).all(since, upToId, limits.recent) as {
       id: number;
       received_ms: number;
       node: string;
@@ -609,14 +619,17 @@ class SqliteStore implements ReportStore, AggregateSource {
       outcome: r.outcome,
       delaySeconds: r.delay_seconds,
     }));
-    // The slowest of the newest `slowestOf`, picked by SQLite: only they come back to JavaScript.
-    // Both statements run in this one synchronous stretch: no row can go in between.
+    // The slowest of the newest `slowestOf`, picked by SQLite from reports_newest alone (their
+    // delays are in it): only the bodies of those `slowest` are read from the table.
     const slowest = decodeReports(
       this.#prepared(
         `SELECT r.id, r.received_ms, r.body FROM (
-           SELECT id, delay_seconds FROM reports WHERE received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT ?
-         ) AS n JOIN reports AS r ON r.id = n.id ORDER BY n.delay_seconds DESC, n.id DESC LIMIT ?`,
-      ).all(since, limits.slowestOf, limits.slowest) as unknown as BodyRow[],
+           SELECT id, delay_seconds FROM (
+             SELECT id, delay_seconds FROM reports INDEXED BY reports_newest
+             WHERE received_ms >= ? AND id <= ? ORDER BY received_ms DESC, id DESC LIMIT ?
+           ) ORDER BY delay_seconds DESC, id DESC LIMIT ?
+         ) AS n JOIN reports AS r ON r.id = n.id ORDER BY n.delay_seconds DESC, n.id DESC`,
+      ).all(since, upToId, limits.slowestOf, limits.slowest) as unknown as BodyRow[],
       this.#options.onCorruptRow,
     );
     return { fromMs, totals, rows, slowest };
@@ -648,9 +661,7 @@ class SqliteStore implements ReportStore, AggregateSource {
       add(Number(r[0]), Number(r[1]) as 0 | 1, r[2], Number(r[3]), Number(r[4]), Number(r[5]), r[6]);
     }
     // A cell in both (part written, part arrived since) is two calls: the reader adds them up.
-    this.#pending.forEach(fromMs, untilMs, (c) =>
-      add(c.minuteMs, c.scope, c.key, c.bucket, c.reports, c.timeouts, c.maxDelay),
-    );
+    this.#pending.forEachCell(fromMs, untilMs, add);
   }
 
   async maintain(nowMs: number): Promise<number> {

@@ -318,3 +318,73 @@ test('retention deletes the key ids of the reports it deletes, held and written 
   );
   assert.deepEqual(keyIdsInTable(db, 1, 'shop'), kept);
 });
+
+test('a summary lets a batch commit while it runs, and its timeline and slowest hold only the reports its figures count', async (t) => {
+  const store = await openStore(join(tempDir(t), 'reports.db'), { maxRows: 100_000, maxAgeMs: 0 });
+  t.after(() => store.close());
+  const ids = await store.insertBatch(
+    Array.from({ length: 20 }, (_x, i) => makeReport(i, {}, { delaySeconds: 1 + i / 10 })),
+    T0 + 60_000,
+  );
+  const order: string[] = [];
+  const summary = readSummary(store, T0, T0 + 90_000).then((s) => {
+    order.push('summary');
+    return s;
+  });
+  // Queued once the summary has read its figures: a batch (the committer's turn) with the slowest report of all.
+  const late = new Promise<(number | null)[]>((resolve) =>
+    setImmediate(() => {
+      void store.insertBatch([makeReport(99, {}, { delaySeconds: 299 })], T0 + 61_000).then((id) => {
+        order.push('batch');
+        resolve(id);
+      });
+    }),
+  );
+  const s = await summary;
+  const [lateId] = await late;
+  assert.deepEqual(order, ['batch', 'summary']);
+  assert.equal(s.totals.reports, 20);
+  assert.deepEqual(
+    s.timeline.map((p) => p.id),
+    ids.toReversed(),
+  );
+  assert.ok(!s.slowest.some((p) => p.id === lateId));
+  assert.equal(s.slowest[0]!.id, ids[19]);
+  // The next summary counts it.
+  const next = await readSummary(store, T0, T0 + 90_000);
+  assert.equal(next.totals.reports, 21);
+  assert.equal(next.slowest[0]!.id, lateId);
+});
+
+test('a store with reports_received gets reports_newest at open (the slowest are picked from it) and the old index dropped', async (t) => {
+  const db = join(tempDir(t), 'reports.db');
+  const first = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
+  const ids = await first.insertBatch(
+    Array.from({ length: 30 }, (_x, i) => makeReport(i, {}, { delaySeconds: (i * 7) % 30 })),
+    T0,
+  );
+  await first.close();
+  // The index as it was until session 8.
+  const d = new DatabaseSync(db);
+  d.exec('DROP INDEX reports_newest; CREATE INDEX reports_received ON reports (received_ms);');
+  d.close();
+  const store = await openStore(db, { maxRows: 100_000, maxAgeMs: 0 });
+  t.after(() => store.close());
+  const check = new DatabaseSync(db, { readOnly: true });
+  t.after(() => check.close());
+  assert.deepEqual(
+    check
+      .prepare("SELECT name FROM sqlite_master WHERE name IN ('reports_received', 'reports_newest')")
+      .all()
+      .map((r) => r.name),
+    ['reports_newest'],
+  );
+  const slowest = (await readSummary(store, T0, T0 + 60_000)).slowest;
+  // Delays 29, 28, ... are those of reports i with (i * 7) % 30 = 29, 28, ...
+  const byDelay = ids.map((id, i) => ({ id, delay: (i * 7) % 30 })).sort((a, b) => b.delay - a.delay);
+  assert.deepEqual(
+    slowest.map((p) => p.id),
+    byDelay.slice(0, slowest.length).map((x) => x.id),
+  );
+  assert.equal(slowest.length, 10);
+});

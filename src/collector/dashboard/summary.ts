@@ -9,6 +9,7 @@ import type { Totals } from '../totals.ts';
 import { DELAY_BUCKETS } from '../metrics.ts';
 import { parseSince } from '../query.ts';
 import type { ReportStore, StoreWindow, WindowRow } from '../store.ts';
+import { yieldToIngest } from '../read-gate.ts';
 
 /** Bounds on one summary's size: it does not grow with the store or with the number of nodes. */
 export const SUMMARY_LIMITS = {
@@ -203,20 +204,21 @@ function slowPod(id: number, receivedAt: string, r: Report): SlowPod {
   };
 }
 
-/** Reads the store's window for `sinceMs` and summarizes it. */
+/** Reads the store's window for `sinceMs` and summarizes it, letting ingest run in between (yieldToIngest). */
 export async function readSummary(
   store: Pick<ReportStore, 'window'>,
   sinceMs: number,
   nowMs: number,
 ): Promise<Summary> {
-  return summarize(
-    await store.window(sinceMs, nowMs, {
-      recent: SUMMARY_LIMITS.timeline,
-      slowestOf: SUMMARY_LIMITS.recent,
-      slowest: SUMMARY_LIMITS.slowest,
-    }),
-    nowMs,
-  );
+  const window = await store.window(sinceMs, nowMs, {
+    recent: SUMMARY_LIMITS.timeline,
+    slowestOf: SUMMARY_LIMITS.recent,
+    slowest: SUMMARY_LIMITS.slowest,
+  });
+  // Reading the window and summarizing it are each ~5-15 ms of the thread that also takes the
+  // reports (SQLite's reads block it): the reports that arrived meanwhile are taken in between.
+  await yieldToIngest();
+  return summarize(window, nowMs);
 }
 
 /**
