@@ -37,14 +37,18 @@ import { Worker } from 'node:worker_threads';
 
 /** How often the worker checkpoints: about a second of commits copied back per turn. */
 export const CHECKPOINT_EVERY_MS = 1000;
-/** WAL pages (4 KiB) past which the worker has the WAL rewound: 16 MiB. */
-export const REWIND_AFTER_PAGES = 4000;
+/**
+ * WAL pages (4 KiB) past which the worker has the WAL rewound: 64 MiB, ~4 s of
+ * ingest at 5,000 reports/s. Each rewind costs the writer its own last pass
+ * (a few ms, 25-35 ms when the disk's fsync is slow: BENCHMARKS.md, session 8).
+ */
+export const REWIND_AFTER_PAGES = 16_000;
 /** New pages in the worker's last pass at most for the writer to copy the rest: a few ms of its thread. */
 export const HAND_OVER_PAGES = 300;
 /** PASSIVE passes per turn at most: each copies the pages committed during the one before. */
 export const MAX_PASSES = 8;
-/** The writer's own threshold while the worker runs: 80 MiB of WAL. */
-export const WRITER_CHECKPOINT_PAGES = 20_000;
+/** The writer's own threshold while the worker runs: 160 MiB of WAL. */
+export const WRITER_CHECKPOINT_PAGES = 40_000;
 /** SQLite's default threshold, for the writer when there is no worker. */
 export const DEFAULT_CHECKPOINT_PAGES = 1000;
 

@@ -137,7 +137,7 @@ export function openSqliteStore(path: string, options: StoreOptions): ReportStor
     // machine. journal_size_limit keeps the WAL file from staying large after
     // a burst.
     db.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864; PRAGMA busy_timeout = 5000;',
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 134217728; PRAGMA busy_timeout = 5000;',
     );
     db.exec('BEGIN IMMEDIATE');
     db.exec(SCHEMA);
