@@ -137,7 +137,11 @@ async function openPacer(
       const id = seq++ & 0xffff;
       sentAt[id % REMEMBERED_SENDS] = at;
       sentId[id % REMEMBERED_SENDS] = id;
-      if (idInPayload) payload.writeUInt16BE(id, 0);
+      // Two byte stores: writeUInt16BE's range checks allocate in the interpreter, every send.
+      if (idInPayload) {
+        payload[0] = id >>> 8;
+        payload[1] = id & 0xff;
+      }
       // A failed send (no route yet, say) is one more silent probe.
       socket.send(payload, afterSend);
     },

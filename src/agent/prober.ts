@@ -99,6 +99,9 @@ interface Runner {
   readonly inFlight: Map<AbortController, Attempt>;
   /** When its last attempt slot came (launched, or skipped at a cap); its next is due an interval later. */
   lastSlot: number;
+  /** lastSlot plus the interval, and plus paceFactor intervals: computed once per slot (see setSlot). */
+  nextSlot: number;
+  nextPacedSlot: number;
   /** Whether its traffic crosses the dataplane, so a silent pacer paces it. */
   readonly paced: boolean;
 }
@@ -127,6 +130,8 @@ export function probe(
     streak: new Streak(options.settleMs),
     inFlight: new Map(),
     lastSlot: -Infinity,
+    nextSlot: -Infinity,
+    nextPacedSlot: -Infinity,
     // Neighbour resolution, the gateway check's signal, is not what an unprogrammed dataplane drops.
     paced: check.kind !== 'gateway',
   }));
@@ -160,13 +165,28 @@ export function probe(
   const dropped = (r: Runner) =>
     r.paced && r.streak.readySince === null && (r.progress.lastError === null || r.progress.lastError === 'timeout');
 
+  // The hot path below runs every interval (20-25 ms) for as long as the pod waits, with V8's
+  // optimizing compilers off after the first second (compilers.ts): in the interpreter and
+  // baseline code every for-of allocates an iterator and a result per step, every closure
+  // passed to every() or forEach() a context, every Math.min() and clock reading of a
+  // fractional millisecond a heap number. So: indexed loops, plain comparisons, one clock
+  // reading per tick unless an attempt was launched, and the next due times computed once per
+  // slot. Less garbage per tick means fewer scavenges while waiting, each of which promotes
+  // what is alive into old space for good (BENCHMARKS.md, session 8).
+
+  /** Records an attempt slot of `r` at `at`, and when its next one is due at either rate. */
+  const setSlot = (r: Runner, at: number) => {
+    r.lastSlot = at;
+    const interval = attemptInterval(options.intervalMs, at);
+    r.nextSlot = at + interval;
+    r.nextPacedSlot = pacer === null ? r.nextSlot : at + interval * pacer.paceFactor;
+  };
+
   /** When the check's next attempt is due; Infinity when it needs none. */
   const dueAt = (r: Runner) => {
     // Without settle, a passing check needs no more attempts.
     if (options.settleMs === 0 && r.streak.readySince !== null) return Infinity;
-    return (
-      r.lastSlot + attemptInterval(options.intervalMs, r.lastSlot) * (pacing && dropped(r) ? pacer!.paceFactor : 1)
-    );
+    return pacing && dropped(r) ? r.nextPacedSlot : r.nextSlot;
   };
 
   /**
@@ -177,9 +197,10 @@ export function probe(
   let nextTimeout = Infinity;
   const rescanTimeouts = () => {
     nextTimeout = Infinity;
-    for (const r of runners)
-      for (const [ac, a] of r.inFlight)
-        if (!ac.signal.aborted) nextTimeout = Math.min(nextTimeout, a.launch + options.attemptTimeoutMs);
+    for (let i = 0; i < runners.length; i++)
+      for (const [ac, a] of runners[i]!.inFlight)
+        if (!ac.signal.aborted && a.launch + options.attemptTimeoutMs < nextTimeout)
+          nextTimeout = a.launch + options.attemptTimeoutMs;
   };
 
   /** Sets the one timer for the earliest thing due, unless it is already set for then or sooner. */
@@ -189,9 +210,14 @@ export function probe(
     // A paced check rides the pacer's ticks: launched at the first send after it is due (its rate
     // is a rough 1/paceFactor anyway), so that it costs no wake-up of its own a few ms off the
     // pacer's phase (see tick).
-    for (const r of runners) if (!(pacing && dropped(r))) next = Math.min(next, dueAt(r));
+    for (let i = 0; i < runners.length; i++) {
+      const r = runners[i]!;
+      if (pacing && dropped(r)) continue;
+      const due = dueAt(r);
+      if (due < next) next = due;
+    }
     // A timed-out attempt is ended by whichever tick comes first within TIMEOUT_SLACK_MS.
-    next = Math.min(next, nextTimeout + TIMEOUT_SLACK_MS);
+    if (nextTimeout + TIMEOUT_SLACK_MS < next) next = nextTimeout + TIMEOUT_SLACK_MS;
     if (next >= timerAt) return;
     timerAt = next;
     const delay = Math.max(1, Math.ceil(next - clock.now()));
@@ -212,7 +238,7 @@ export function probe(
     for (const r of runners) {
       if (!r.paced) continue;
       if (dropped(r)) r.streak.pacerWindow(silentUntil, answeredSentAt);
-      r.lastSlot = -Infinity;
+      r.lastSlot = r.nextSlot = r.nextPacedSlot = -Infinity;
     }
     schedule();
   };
@@ -231,7 +257,7 @@ export function probe(
 
   /** Finishes when every check has settled; true if it did. */
   const evaluate = (now: number): boolean => {
-    if (!runners.every((r) => r.streak.settled(now))) return false;
+    for (let i = 0; i < runners.length; i++) if (!runners[i]!.streak.settled(now)) return false;
     finish({ ready: true, readyAt: Math.max(...runners.map((r) => r.streak.readySince!)), detectedAt: now });
     return true;
   };
@@ -296,32 +322,36 @@ export function probe(
   /** Ends the attempts past --attempt-timeout, launches every attempt that is due, then sleeps until the next one is. */
   const tick = () => {
     timerAt = Infinity;
-    if (stop.signal.aborted || evaluate(clock.now())) return;
+    let now = clock.now();
+    if (stop.signal.aborted || evaluate(now)) return;
     // The timeouts are the tick's too, not a timer per attempt: Node's clearTimeout leaves its
     // wake-up armed, so every attempt, however it ended, used to wake the agent once more
     // --attempt-timeout after its launch (a paced check's once a second, a lone tcp check's ten
     // times). Ended here, a timed-out attempt costs no wake-up of its own (TIMEOUT_SLACK_MS).
-    if (clock.now() + EARLY_MS >= nextTimeout) {
-      const launchedBy = clock.now() + EARLY_MS - options.attemptTimeoutMs;
+    if (now + EARLY_MS >= nextTimeout) {
+      const launchedBy = now + EARLY_MS - options.attemptTimeoutMs;
       for (const r of runners) for (const [ac, a] of r.inFlight) if (a.launch <= launchedBy) ac.abort(TIMED_OUT);
       rescanTimeouts();
+      // Aborted attempts settle in later microtasks; the aborts themselves may have taken a while.
+      now = clock.now();
     }
     let pacerSent = false;
-    if (pacing) {
-      const now = clock.now();
-      if (now + EARLY_MS >= pacerNextAt) {
-        pacer!.send(now);
-        pacerSends[pacerSendCount++ % PACER_SENDS_KEPT] = now;
-        pacerNextAt = now + attemptInterval(options.intervalMs, now);
-        pacerSent = true;
-      }
+    if (pacing && now + EARLY_MS >= pacerNextAt) {
+      pacer!.send(now);
+      pacerSends[pacerSendCount++ % PACER_SENDS_KEPT] = now;
+      pacerNextAt = now + attemptInterval(options.intervalMs, now);
+      pacerSent = true;
     }
-    for (const r of runners) {
-      const now = clock.now();
+    for (let i = 0; i < runners.length; i++) {
+      const r = runners[i]!;
       if (now + EARLY_MS < dueAt(r) || (pacing && dropped(r) && !pacerSent)) continue;
       // At a cap, the attempt is skipped, not queued: the next one is due an interval later anyway.
-      if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) launch(r);
-      r.lastSlot = now;
+      if (r.inFlight.size < options.maxInFlight && totalInFlight < MAX_IN_FLIGHT_TOTAL) {
+        launch(r);
+        // The launch stamped its own reading; what comes after it is later by what it took.
+        setSlot(r, now);
+        now = clock.now();
+      } else setSlot(r, now);
     }
     schedule();
   };
