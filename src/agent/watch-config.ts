@@ -1,63 +1,52 @@
 // `netready watch` configuration: the watch's option table (watch-options.ts)
 // through the wait's value parsers (config.ts), into a frozen, typed object.
 // A bad value fails fast with the option's name and the value in the message.
-import * as z from 'zod/mini';
 import type { CheckSpec } from '../lib/check-spec.ts';
 import { resolveOptions } from '../lib/cli-options.ts';
 import { parseListenAddress, type ListenAddress } from '../lib/listen.ts';
 import {
-  collectorUrl,
-  count,
   deepFreeze,
-  dnsServer,
   duration,
-  identity,
-  ipList,
+  field,
+  type Fields,
   OptionError,
   parseAgentOptions,
   parsed,
   type PodIdentity,
   readToken,
-  statusList,
+  SHARED_FIELDS,
+  count,
 } from './config.ts';
 import { watchHelp, WATCH_OPTIONS } from './watch-options.ts';
 
 type Env = Record<string, string | undefined>;
 
-const listen = parsed((s) => {
-  const r = parseListenAddress(s);
-  if (!r.ok) throw new OptionError(r.error);
-  return r.value;
-});
-
-const perMinute = parsed((s) => {
-  const n = /^\d{1,4}$/.test(s) ? Number(s) : NaN;
-  if (!(n >= 0 && n <= 1000)) throw new OptionError('expected a whole number from 0 to 1000');
-  return n;
-});
-
-const configSchema = z.object({
-  check: z.array(z.string()),
-  interval: duration(WATCH_OPTIONS.interval, 1),
-  failures: count,
-  'recover-interval': duration(WATCH_OPTIONS['recover-interval'], 1),
-  listen,
-  'attempt-timeout': duration(WATCH_OPTIONS['attempt-timeout'], 1),
-  'max-in-flight': count,
-  'http-status': statusList,
-  'dns-server': z.array(dnsServer),
-  collector: z.optional(collectorUrl),
-  'collector-token-file': z.optional(z.string()),
-  'report-budget': duration(WATCH_OPTIONS['report-budget'], 1),
-  'max-outages-per-minute': perMinute,
-  'log-level': z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' }),
-  'dry-run': z.boolean(),
-  podName: identity,
-  podNamespace: identity,
-  podUid: z.string().check(z.maxLength(64)),
-  nodeName: identity,
-  podIps: ipList,
-});
+/** The watch's fields (see config.ts Field): the shared ones, and its own with its table's defaults. */
+export const WATCH_FIELDS = {
+  ...SHARED_FIELDS,
+  interval: field(() => duration(WATCH_OPTIONS.interval, 1), 2000),
+  failures: field(count, 3),
+  'recover-interval': field(() => duration(WATCH_OPTIONS['recover-interval'], 1), 20),
+  listen: field(
+    () =>
+      parsed((s) => {
+        const r = parseListenAddress(s);
+        if (!r.ok) throw new OptionError(r.error);
+        return r.value;
+      }),
+    { host: '::', port: 9471 },
+  ),
+  'report-budget': field(() => duration(WATCH_OPTIONS['report-budget'], 1), 1000),
+  'max-outages-per-minute': field(
+    () =>
+      parsed((s) => {
+        const n = /^\d{1,4}$/.test(s) ? Number(s) : NaN;
+        if (!(n >= 0 && n <= 1000)) throw new OptionError('expected a whole number from 0 to 1000');
+        return n;
+      }),
+    6,
+  ),
+} satisfies Fields;
 
 export interface WatchConfig {
   readonly checks: readonly CheckSpec[];
@@ -83,7 +72,8 @@ export interface WatchConfig {
 export function parseWatchConfig(argv: readonly string[], env: Env): WatchConfig {
   // admittedAt is a start-up figure: the watch has no use for it.
   const { c, checks, source } = parseAgentOptions(
-    configSchema,
+    WATCH_FIELDS,
+    WATCH_OPTIONS,
     resolveOptions(WATCH_OPTIONS, argv, env, watchHelp),
     env,
     ['admittedAt'],
