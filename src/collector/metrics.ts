@@ -3,9 +3,10 @@
 // caller passes in. Seconds are the unit, counters end in _total, and no pod
 // name or uid is ever a label; node, namespace and error class go through the
 // cardinality cap.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import type { Outage, Report } from '../lib/report.ts';
 import { LabelCap } from './cardinality.ts';
+import { CounterFamily, HistogramFamily } from './prometheus-families.ts';
 
 /** 1 ms to 2 min, with an exact edge at 5 s: the Kubernetes pod start-up SLO. */
 export const DELAY_BUCKETS = [
@@ -235,24 +236,22 @@ export function collectorMetrics(instruments: Instruments, maxLabelValues: numbe
   };
 }
 
-/** Registers the collector's metrics on `registry`. */
+/**
+ * Registers the collector's metrics on `registry`: its histograms and
+ * counters as compact families (prometheus-families.ts; write them out with
+ * its `exposition`), the store's gauge and Node's process metrics from prom-client.
+ */
 export function createMetrics(registry: Registry, options: MetricsOptions): CollectorMetrics {
   const on = { registers: [registry] };
   const metrics = collectorMetrics(
     {
       histogram(m) {
-        const h = new Histogram({
-          ...on,
-          name: m.name,
-          help: m.help,
-          labelNames: m.labelNames ?? [],
-          buckets: [...m.buckets],
-        });
-        return (value, labels = {}) => h.observe(labels, value);
+        const h = new HistogramFamily(m, registry);
+        return (value, labels) => h.observe(value, labels);
       },
       counter(m) {
-        const c = new Counter({ ...on, name: m.name, help: m.help, labelNames: m.labelNames ?? [] });
-        return (count, labels = {}) => c.inc(labels, count);
+        const c = new CounterFamily(m, registry);
+        return (count, labels) => c.inc(count, labels);
       },
     },
     options.maxLabelValues,

@@ -3,6 +3,8 @@
 // (report-request.ts, query.ts); the store, the ingest queue, the registry, the logger and the
 // clock are passed in.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/log.ts';
 import type { Outage, Report } from '../lib/report.ts';
@@ -15,6 +17,7 @@ import {
   type Rejection,
 } from './report-request.ts';
 import type { CollectorMetrics } from './metrics.ts';
+import { exposition } from './prometheus-families.ts';
 import type { Clock } from './clock.ts';
 import { encodeCursor, parseListQuery, parseOutageQuery } from './query.ts';
 import { dashboardPage } from './dashboard/page.ts';
@@ -200,9 +203,13 @@ async function summary(req: IncomingMessage, res: ServerResponse, deps: ServerDe
     .end(gzip ? answer.gzip : answer.body);
 }
 
+/** The exposition in chunks as the socket takes them, not as one string (prometheus-families.ts). */
 async function metrics(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
-  const text = await deps.registry.metrics();
-  res.writeHead(200, { 'content-type': deps.registry.contentType, ...closing(deps) }).end(text);
+  res.writeHead(200, { 'content-type': deps.registry.contentType, ...closing(deps) });
+  // A client gone mid-way ends the pipeline with ERR_STREAM_PREMATURE_CLOSE: nothing to answer then.
+  await pipeline(Readable.from(exposition(deps.registry)), res).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE') deps.log.warn({ err }, '/metrics: the exposition failed mid-way');
+  });
 }
 
 async function readyz(_req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {

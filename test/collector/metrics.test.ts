@@ -12,6 +12,7 @@ import {
   REJECT_REASONS,
 } from '../../src/collector/metrics.ts';
 import { LabelCap, OTHER } from '../../src/collector/cardinality.ts';
+import { exposition } from '../../src/collector/prometheus-families.ts';
 import { fixture, makeReport, promtoolCheck, samples } from './helpers.ts';
 
 const setup = (maxLabelValues = 1000, processMetrics = false) => {
@@ -166,8 +167,12 @@ test('promtool check metrics passes without a warning, process metrics and hosti
   metrics.committed(10, 0.0003);
   metrics.rejected('invalid_json');
   metrics.duplicate();
-  const text = await registry.metrics();
+  // What GET /metrics writes: the families' own text, in chunks (prometheus-families.ts).
+  let text = '';
+  for await (const chunk of exposition(registry)) text += chunk;
   assert.match(text, /^process_cpu_seconds_total /m);
+  assert.match(text, /^netready_ready_delay_seconds_bucket\{le="0.001",node=/m);
+  assert.match(text, /^netready_store_commit_batch_reports_count 1$/m);
   assert.match(text, /node="we\\"ird\\\\node\\nname"/);
   const r = promtoolCheck(text);
   assert.equal(r.output, '', r.output);
